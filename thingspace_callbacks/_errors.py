@@ -1,0 +1,307 @@
+"""The exceptions this SDK raises.
+
+Every exception derives from :class:`ThingSpaceError`, and the tree mirrors where a
+failure happened::
+
+    ThingSpaceError
+    ├── RequestValidationError        bad arguments; raised before anything is sent
+    └── APIError                      something went wrong talking to ThingSpace
+        ├── APIConnectionError        the request never got an answer
+        │   └── APITimeoutError       ... because a timeout or deadline ran out
+        ├── APIResponseValidationError  a 2xx answer that is not the JSON we expect
+        └── APIStatusError            ThingSpace answered 4xx or 5xx
+            ├── BadRequestError            400
+            ├── AuthenticationError        401 (and failed token or login calls)
+            ├── PermissionDeniedError      403
+            ├── NotFoundError              404
+            ├── ConflictError              409
+            ├── UnprocessableEntityError   422
+            ├── RateLimitError             429
+            └── InternalServerError        >= 500
+
+The seed SDK's exception names (``ErrorException``, ``RestErrorResponseException``,
+``ErrorResponseError2Exception``) are aliases of :class:`APIStatusError`, so
+``except ErrorException:`` keeps working and catches every error answer.
+
+No exception message contains a credential: messages are built from the status line
+and the ``errorCode``/``errorMessage`` that ThingSpace sent, never from request headers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from ._constants import ERROR_BODY_EXCERPT, REQUEST_ID_HEADERS
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "ErrorException",
+    "ErrorResponseError2Exception",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestValidationError",
+    "RestErrorResponseException",
+    "ThingSpaceError",
+    "UnprocessableEntityError",
+]
+
+
+class ThingSpaceError(Exception):
+    """Base class of every exception raised by this SDK."""
+
+
+class RequestValidationError(ThingSpaceError, ValueError):
+    """An argument is missing or malformed; no request was sent.
+
+    It is also a ``ValueError``, so code that guards against bad input generically
+    keeps working.
+    """
+
+
+class APIError(ThingSpaceError):
+    """A request to ThingSpace failed."""
+
+    message: str
+    """A human-readable description of the failure."""
+
+    request: httpx.Request
+    """The request that failed (its headers hold credentials: do not log them)."""
+
+    body: object | None
+    """The decoded JSON body of the answer, or its text when it is not JSON; ``None``
+    when there was no answer."""
+
+    def __init__(self, message: str, request: httpx.Request, *, body: object | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request
+        self.body = body
+
+
+class APIConnectionError(APIError):
+    """No answer arrived: the connection failed, was reset, or was refused."""
+
+    attempts: int
+    """How many attempts were made before giving up."""
+
+    def __init__(
+        self,
+        request: httpx.Request,
+        *,
+        message: str = "Connection error.",
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, request, body=None)
+        self.attempts = attempts
+
+
+class APITimeoutError(APIConnectionError):
+    """A timeout (connect, read, write, pool) or the call's deadline ran out."""
+
+    def __init__(
+        self, request: httpx.Request, *, message: str = "Request timed out.", attempts: int = 1
+    ) -> None:
+        super().__init__(request, message=message, attempts=attempts)
+
+
+class APIResponseValidationError(APIError):
+    """ThingSpace answered 2xx, but the body is not the JSON this operation returns.
+
+    ``body`` holds the raw text (the first few KB of it), ``response`` the answer.
+    """
+
+    response: httpx.Response
+    status_code: int
+
+    def __init__(self, response: httpx.Response, *, message: str) -> None:
+        super().__init__(message, response.request, body=_excerpt(response))
+        self.response = response
+        self.status_code = response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The answer's headers."""
+        return self.response.headers
+
+
+class APIStatusError(APIError):
+    """ThingSpace answered with a 4xx or 5xx status.
+
+    ``error_code`` and ``error_message`` are filled from whichever error shape the
+    service used: ``{"errorCode", "errorMessage"}`` (all callback families), the API
+    gateway's ``{"fault": {"code", "message"}}``, or OAuth's
+    ``{"error", "error_description"}``. When the body is not JSON, ``error_message`` is
+    its text.
+    """
+
+    response: httpx.Response
+    status_code: int
+
+    error_code: str | None
+    """The service's error code, such as ``"INVALID_PARAMETER"`` or
+    ``"REQUEST_FAILED.SessionToken.Expired"``."""
+
+    error_message: str | None
+    """The service's error description."""
+
+    request_id: str | None
+    """The server's id for the request, when a response header carries one."""
+
+    attempts: int
+    """How many attempts were made; the last one got this answer."""
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        *,
+        body: object | None = None,
+        message: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        if body is None:
+            body = _decode_body(response)
+        self.response = response
+        self.status_code = response.status_code
+        self.error_code, self.error_message = _error_fields(body)
+        self.request_id = request_id_of(response.headers)
+        self.attempts = attempts
+        super().__init__(message or self._describe(), response.request, body=body)
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The answer's headers (``Retry-After`` among them, when sent)."""
+        return self.response.headers
+
+    def _describe(self) -> str:
+        text = f"{self.status_code} {self.response.reason_phrase}".rstrip()
+        details = ": ".join(part for part in (self.error_code, self.error_message) if part)
+        if details:
+            text = f"{text} - {details}"
+        if self.request_id:
+            text = f"{text} (request id {self.request_id})"
+        return text
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was malformed or a parameter was refused."""
+
+
+class AuthenticationError(APIStatusError):
+    """401, or the token or login endpoint refused the credentials."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the credentials are valid but not allowed to do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the account, service or listener does not exist."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the current state (e.g. a service not purchased)."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request was well-formed but could not be processed."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; ``headers`` may say how long to wait (``Retry-After``)."""
+
+
+class InternalServerError(APIStatusError):
+    """5xx: ThingSpace or its gateway failed."""
+
+
+ErrorException = APIStatusError
+"""The seed SDK's name for an error answer of the Diagnostics, Location and FOTA APIs."""
+
+RestErrorResponseException = APIStatusError
+"""The seed SDK's name for an error answer of the Connectivity Management API."""
+
+ErrorResponseError2Exception = APIStatusError
+"""The seed SDK's name for an error answer of the Hyper Precise Location API."""
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """The exception class that stands for ``status_code``."""
+    if status_code >= 500:
+        return InternalServerError
+    return _STATUS_ERRORS.get(status_code, APIStatusError)
+
+
+def make_status_error(response: httpx.Response, *, attempts: int = 1) -> APIStatusError:
+    """Build the exception for an error answer; the response must have been read."""
+    return status_error_class(response.status_code)(response, attempts=attempts)
+
+
+def _decode_body(response: httpx.Response) -> object | None:
+    if not response.content:
+        return None
+    try:
+        decoded: object = json.loads(response.content)
+    except ValueError:
+        return _excerpt(response)
+    return decoded
+
+
+def _excerpt(response: httpx.Response) -> str:
+    try:
+        text = response.text
+    except (UnicodeDecodeError, LookupError):
+        text = response.content.decode("utf-8", "replace")
+    return text[:ERROR_BODY_EXCERPT]
+
+
+def _error_fields(body: object) -> tuple[str | None, str | None]:
+    if isinstance(body, Mapping):
+        fields: Mapping[str, Any] = body
+        fault = fields.get("fault")
+        if isinstance(fault, Mapping):
+            fields = fault
+        code = _first(fields, "errorCode", "code", "error")
+        message = _first(fields, "errorMessage", "message", "error_description", "description")
+        return code, message
+    if isinstance(body, str) and body.strip():
+        return None, body.strip()
+    return None, None
+
+
+def _first(fields: Mapping[str, Any], *names: str) -> str | None:
+    for name in names:
+        value = fields.get(name)
+        if value is not None and not isinstance(value, (Mapping, list)):
+            return str(value)
+    return None
+
+
+def request_id_of(headers: httpx.Headers) -> str | None:
+    """The server's id for a request, from the first response header that carries one."""
+    for name in REQUEST_ID_HEADERS:
+        value: str | None = headers.get(name)
+        if value:
+            return value
+    return None

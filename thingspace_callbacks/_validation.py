@@ -1,0 +1,109 @@
+"""Argument checks that run before a request is built, and path-segment encoding.
+
+Everything here raises :class:`RequestValidationError` naming the argument, so a bad
+call fails before any byte goes on the wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+from pydantic import ValidationError
+
+from ._errors import RequestValidationError
+from .models._base import ThingSpaceModel
+
+__all__ = ["callback_url", "coerce_body", "identifier", "path_segment"]
+
+_M = TypeVar("_M", bound=ThingSpaceModel)
+
+
+def identifier(value: object, argument: str) -> str:
+    """Check that ``value`` is a non-blank string (an account or service name).
+
+    Enum members (service names) count as their value.
+    """
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, str):
+        if value.strip():
+            return value
+        raise RequestValidationError(f"{argument!r} must not be empty or blank")
+    if value is None:
+        raise RequestValidationError(f"{argument!r} is required")
+    raise RequestValidationError(f"{argument!r} must be a string, not {type(value).__name__}")
+
+
+def path_segment(value: object, argument: str) -> str:
+    """Check ``value`` as :func:`identifier` does and percent-encode it as one path segment.
+
+    ``/``, ``?``, ``#`` and every other reserved character are encoded, and dot segments
+    are refused, so no value can point the request at another path.
+    """
+    text = identifier(value, argument)
+    if text in {".", ".."}:
+        raise RequestValidationError(f"{argument!r} must not be {text!r}")
+    return quote(text, safe="")
+
+
+def callback_url(value: object, argument: str = "url") -> str:
+    """Check that ``value`` is an absolute http(s) URL with a host."""
+    text = identifier(value, argument)
+    try:
+        parts = urlsplit(text)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        parts, port_ok = None, False
+    if (
+        parts is None
+        or not port_ok
+        or parts.scheme.lower() not in {"http", "https"}
+        or not parts.hostname
+        or any(char.isspace() for char in text)
+    ):
+        raise RequestValidationError(
+            f"{argument!r} must be an absolute http:// or https:// URL, got {text!r}"
+        )
+    return text
+
+
+def coerce_body(
+    model: type[_M], body: _M | Mapping[str, Any] | None, fields: Mapping[str, Any]
+) -> _M:
+    """Build the request model from a model instance, a plain mapping or keyword fields.
+
+    Keyword fields that are ``None`` count as not given. Giving both a body and fields
+    is an error: it is never clear which should win.
+    """
+    given = {name: value for name, value in fields.items() if value is not None}
+    if body is not None and given:
+        raise RequestValidationError(f"pass either 'body' or the fields {sorted(given)}, not both")
+    if isinstance(body, model):
+        return body
+    data: Mapping[str, Any]
+    if body is None:
+        data = given
+    elif isinstance(body, Mapping):
+        data = body
+    elif isinstance(body, ThingSpaceModel):
+        data = body.model_dump(by_alias=True, exclude_none=True)
+    else:
+        raise RequestValidationError(
+            f"'body' must be a {model.__name__} or a mapping, not {type(body).__name__}"
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(_describe(model, exc)) from None
+
+
+def _describe(model: type[ThingSpaceModel], exc: ValidationError) -> str:
+    # Built from locations and messages only: the input values may be passwords.
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False)
+    )
+    return f"invalid {model.__name__}: {problems}"

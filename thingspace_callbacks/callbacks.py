@@ -1,0 +1,220 @@
+"""``client.callbacks``: the seed SDK's ``CallbacksController``, async.
+
+Each of the seed's 20 methods keeps its name, its parameter names and their order,
+accepts the seed's request models (or plain dicts) and delegates to the family
+sub-client that does the work, so code written against the seed ports by adding
+``await``. New code reads better with the sub-clients (``client.location.register``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .models import (
+    ConnectivityCallback,
+    ConnectivityCallbackRequest,
+    ConnectivityRegistration,
+    DiagnosticsCallback,
+    DiagnosticsCallbackRegistration,
+    FirmwareCallback,
+    FirmwareDeletion,
+    HyperPreciseCallback,
+    HyperPreciseResult,
+    LocationCallback,
+    LocationDeregistration,
+    LocationRegistration,
+    LocationServiceName,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._client import AsyncThingSpaceClient
+    from ._types import RequestOptions
+
+__all__ = ["Callbacks", "CallbacksController"]
+
+_Body = Mapping[str, Any]
+
+
+class Callbacks:
+    """The seed's 20 callback operations under their seed names.
+
+    ================================================  =========================================
+    seed method                                       sub-client call
+    ================================================  =========================================
+    ``get_diagnostics_subscription_callback_info``    ``client.diagnostics.get``
+    ``register_diagnostics_callback_url``             ``client.diagnostics.register``
+    ``unregister_diagnostics_callback``               ``client.diagnostics.unregister``
+    ``get_registered_callback_ur_ls``                 ``client.location.list``
+    ``register_callback_url``                         ``client.location.register``
+    ``deregister_callback_url``                       ``client.location.deregister``
+    ``get_registered_callback_information``           ``client.firmware.get``
+    ``update_https_callback_address``                 ``client.firmware.update``
+    ``create_https_callback_address``                 ``client.firmware.create``
+    ``delete_registered_callback``                    ``client.firmware.delete``
+    ``registered_callback_information``               ``client.firmware_v3.get``
+    ``update_https_callback_address_1``               ``client.firmware_v3.update``
+    ``create_https_callback_address_1``               ``client.firmware_v3.create``
+    ``delete_https_callback_address``                 ``client.firmware_v3.delete``
+    ``list_callbacks_using_get``                      ``client.account_name.list``
+    ``register_callback_using_post``                  ``client.account_name.register``
+    ``unregister_callback_using_delete``              ``client.account_name.unregister``
+    ``callbacks_account_number_get``                  ``client.account_number.list``
+    ``callbacks_account_number_post``                 ``client.account_number.register``
+    ``callbacks_account_number_name_service_delete``  ``client.account_number.deregister``
+    ================================================  =========================================
+    """
+
+    def __init__(self, client: AsyncThingSpaceClient) -> None:
+        self._client = client
+
+    # Device Diagnostics
+
+    async def get_diagnostics_subscription_callback_info(
+        self, account_name: str, **options: Unpack[RequestOptions]
+    ) -> DiagnosticsCallback:
+        """Seed name of :meth:`Diagnostics.get`."""
+        return await self._client.diagnostics.get(account_name, **options)
+
+    async def register_diagnostics_callback_url(
+        self, body: DiagnosticsCallbackRegistration | _Body, **options: Unpack[RequestOptions]
+    ) -> DiagnosticsCallback:
+        """Seed name of :meth:`Diagnostics.register`."""
+        return await self._client.diagnostics.register(body, **options)
+
+    async def unregister_diagnostics_callback(
+        self, account_name: str, service_name: str, **options: Unpack[RequestOptions]
+    ) -> DiagnosticsCallback:
+        """Seed name of :meth:`Diagnostics.unregister`."""
+        return await self._client.diagnostics.unregister(account_name, service_name, **options)
+
+    # Device Location
+
+    async def get_registered_callback_ur_ls(
+        self, account: str, **options: Unpack[RequestOptions]
+    ) -> list[LocationCallback]:
+        """Seed name of :meth:`Location.list`."""
+        return await self._client.location.list(account, **options)
+
+    async def register_callback_url(
+        self, account: str, body: LocationCallback | _Body, **options: Unpack[RequestOptions]
+    ) -> LocationRegistration:
+        """Seed name of :meth:`Location.register`."""
+        return await self._client.location.register(account, body, **options)
+
+    async def deregister_callback_url(
+        self,
+        account: str,
+        service: LocationServiceName | str,
+        **options: Unpack[RequestOptions],
+    ) -> LocationDeregistration:
+        """Seed name of :meth:`Location.deregister`."""
+        return await self._client.location.deregister(account, service, **options)
+
+    # Software Management (FOTA) v2
+
+    async def get_registered_callback_information(
+        self, account: str, **options: Unpack[RequestOptions]
+    ) -> FirmwareCallback:
+        """Seed name of :meth:`Firmware.get` on ``client.firmware``."""
+        return await self._client.firmware.get(account, **options)
+
+    async def update_https_callback_address(
+        self, account: str, body: FirmwareCallback | _Body, **options: Unpack[RequestOptions]
+    ) -> FirmwareCallback:
+        """Seed name of :meth:`Firmware.update` on ``client.firmware``."""
+        return await self._client.firmware.update(account, body, **options)
+
+    async def create_https_callback_address(
+        self, account: str, body: FirmwareCallback | _Body, **options: Unpack[RequestOptions]
+    ) -> FirmwareCallback:
+        """Seed name of :meth:`Firmware.create` on ``client.firmware``."""
+        return await self._client.firmware.create(account, body, **options)
+
+    async def delete_registered_callback(
+        self, account: str, **options: Unpack[RequestOptions]
+    ) -> FirmwareDeletion:
+        """Seed name of :meth:`Firmware.delete` on ``client.firmware``."""
+        return await self._client.firmware.delete(account, **options)
+
+    # Software Management (FOTA) v3
+
+    async def registered_callback_information(
+        self, acc: str, **options: Unpack[RequestOptions]
+    ) -> FirmwareCallback:
+        """Seed name of :meth:`Firmware.get` on ``client.firmware_v3``."""
+        return await self._client.firmware_v3.get(acc, **options)
+
+    async def update_https_callback_address_1(
+        self, acc: str, body: FirmwareCallback | _Body, **options: Unpack[RequestOptions]
+    ) -> FirmwareCallback:
+        """Seed name of :meth:`Firmware.update` on ``client.firmware_v3``."""
+        return await self._client.firmware_v3.update(acc, body, **options)
+
+    async def create_https_callback_address_1(
+        self, acc: str, body: FirmwareCallback | _Body, **options: Unpack[RequestOptions]
+    ) -> FirmwareCallback:
+        """Seed name of :meth:`Firmware.create` on ``client.firmware_v3``."""
+        return await self._client.firmware_v3.create(acc, body, **options)
+
+    async def delete_https_callback_address(
+        self, acc: str, **options: Unpack[RequestOptions]
+    ) -> FirmwareDeletion:
+        """Seed name of :meth:`Firmware.delete` on ``client.firmware_v3``."""
+        return await self._client.firmware_v3.delete(acc, **options)
+
+    # Connectivity Management (account name)
+
+    async def list_callbacks_using_get(
+        self, aname: str, **options: Unpack[RequestOptions]
+    ) -> list[ConnectivityCallback]:
+        """Seed name of :meth:`AccountName.list`."""
+        return await self._client.account_name.list(aname, **options)
+
+    async def register_callback_using_post(
+        self,
+        aname: str,
+        body: ConnectivityCallbackRequest | _Body,
+        **options: Unpack[RequestOptions],
+    ) -> ConnectivityRegistration:
+        """Seed name of :meth:`AccountName.register`."""
+        return await self._client.account_name.register(aname, body, **options)
+
+    async def unregister_callback_using_delete(
+        self, aname: str, sname: str, **options: Unpack[RequestOptions]
+    ) -> ConnectivityRegistration:
+        """Seed name of :meth:`AccountName.unregister`."""
+        return await self._client.account_name.unregister(aname, sname, **options)
+
+    # Hyper Precise Location (account number)
+
+    async def callbacks_account_number_get(
+        self, account_number: str, **options: Unpack[RequestOptions]
+    ) -> list[HyperPreciseCallback]:
+        """Seed name of :meth:`AccountNumber.list`."""
+        return await self._client.account_number.list(account_number, **options)
+
+    async def callbacks_account_number_post(
+        self,
+        account_number: str,
+        name: str,
+        url: str,
+        body: HyperPreciseCallback | _Body | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> HyperPreciseCallback:
+        """Seed name of :meth:`AccountNumber.register`."""
+        return await self._client.account_number.register(
+            account_number, name, url, body, **options
+        )
+
+    async def callbacks_account_number_name_service_delete(
+        self, account_number: str, name: str, **options: Unpack[RequestOptions]
+    ) -> HyperPreciseResult:
+        """Seed name of :meth:`AccountNumber.deregister`."""
+        return await self._client.account_number.deregister(account_number, name, **options)
+
+
+CallbacksController = Callbacks
+"""The seed SDK's class name."""

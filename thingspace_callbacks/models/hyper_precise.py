@@ -1,0 +1,39 @@
+"""Hyper Precise Location callback models (``/hyper-precise/v1/callbacks``)."""
+
+from __future__ import annotations
+
+from ._base import OpenEnum, ThingSpaceModel
+
+__all__ = [
+    "HyperPreciseCallback",
+    "HyperPreciseResponseCode",
+    "HyperPreciseResult",
+]
+
+
+class HyperPreciseCallback(ThingSpaceModel):
+    """A Hyper Precise Location listener: the optional registration body (seed name
+    ``CallBack3``) and each registered listener (seed name ``CallBackCreated``)."""
+
+    aname: str | None = None
+    """The account number."""
+    name: str
+    """The listener's service name, e.g. ``"BullseyeReporting"``."""
+    url: str | None = None
+    """The listener's URL."""
+
+
+class HyperPreciseResponseCode(OpenEnum):
+    """Outcome codes of the Hyper Precise Location API."""
+
+    INVALID_ACCESS = "INVALID_ACCESS"
+    INVALID_PARAMETER = "INVALID_PARAMETER"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    SUCCESS = "SUCCESS"
+
+
+class HyperPreciseResult(ThingSpaceModel):
+    """The answer to removing a Hyper Precise Location listener (seed ``ApiResponseCode``)."""
+
+    response_code: HyperPreciseResponseCode
+    message: str

@@ -1,0 +1,112 @@
+"""Connectivity Management listeners, by account name: ``client.account_name``."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from .._pipeline import Endpoint
+from .._validation import callback_url, coerce_body, path_segment
+from ..models.connectivity import (
+    ConnectivityCallback,
+    ConnectivityCallbackRequest,
+    ConnectivityRegistration,
+    ConnectivityServiceName,
+)
+from ._base import Resource, raw
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .._types import RequestOptions
+
+__all__ = ["AccountName", "AccountNameWithRawResponse"]
+
+_LIST = Endpoint[builtins.list[ConnectivityCallback]](
+    "account_name.list",
+    "GET",
+    "/m2m/v1/callbacks/{aname}",
+    builtins.list[ConnectivityCallback],
+    empty_is_list=True,
+)
+_REGISTER = Endpoint[ConnectivityRegistration](
+    "account_name.register", "POST", "/m2m/v1/callbacks/{aname}", ConnectivityRegistration
+)
+_UNREGISTER = Endpoint[ConnectivityRegistration](
+    "account_name.unregister",
+    "DELETE",
+    "/m2m/v1/callbacks/{aname}/name/{sname}",
+    ConnectivityRegistration,
+)
+
+
+class AccountName(Resource):
+    """Register, list and remove Connectivity Management (M2M) listeners of an account,
+    one per service (``CarrierService``, ``DeviceUsage``, ...).
+
+    ThingSpace sends the ``username`` and ``password`` given at registration in the body
+    of every message, so the listener can check them.
+    """
+
+    async def list(
+        self, aname: str, **options: Unpack[RequestOptions]
+    ) -> builtins.list[ConnectivityCallback]:
+        """Every listener registered for the account. ``GET /m2m/v1/callbacks/{aname}``
+
+        An account with no listener answers an empty body, returned as ``[]``.
+        """
+        return await self._call(_LIST, options, path={"aname": path_segment(aname, "aname")})
+
+    async def register(
+        self,
+        aname: str,
+        body: ConnectivityCallbackRequest | Mapping[str, Any] | None = None,
+        *,
+        name: ConnectivityServiceName | str | None = None,
+        url: str | None = None,
+        username: str | None = None,
+        password: str | SecretStr | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> ConnectivityRegistration:
+        """Send the ``name`` service's messages for the account to ``url``.
+
+        Give either ``body`` or the keyword fields. ``POST /m2m/v1/callbacks/{aname}``
+        """
+        segment = path_segment(aname, "aname")
+        request = coerce_body(
+            ConnectivityCallbackRequest,
+            body,
+            {"name": name, "url": url, "username": username, "password": password},
+        )
+        callback_url(request.url)
+        return await self._call(_REGISTER, options, path={"aname": segment}, body=request)
+
+    async def unregister(
+        self,
+        aname: str,
+        sname: ConnectivityServiceName | str,
+        **options: Unpack[RequestOptions],
+    ) -> ConnectivityRegistration:
+        """Stop the ``sname`` service's messages for the account.
+
+        ``DELETE /m2m/v1/callbacks/{aname}/name/{sname}``
+        """
+        path = {"aname": path_segment(aname, "aname"), "sname": path_segment(sname, "sname")}
+        return await self._call(_UNREGISTER, options, path=path)
+
+    @property
+    def with_raw_response(self) -> AccountNameWithRawResponse:
+        """The same operations, returning :class:`APIResponse` (status, headers, model)."""
+        return AccountNameWithRawResponse(AccountName(self._pipeline, raw=True))
+
+
+class AccountNameWithRawResponse:
+    """:class:`AccountName` operations that return :class:`APIResponse`."""
+
+    def __init__(self, resource: AccountName) -> None:
+        self.list = raw(resource.list)
+        self.register = raw(resource.register)
+        self.unregister = raw(resource.unregister)

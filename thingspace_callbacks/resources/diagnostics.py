@@ -1,0 +1,103 @@
+"""Device Diagnostics listeners: ``client.diagnostics``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._pipeline import Endpoint
+from .._validation import callback_url, coerce_body, identifier
+from ..models.diagnostics import DiagnosticsCallback, DiagnosticsCallbackRegistration
+from ._base import Resource, raw
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .._types import RequestOptions
+
+__all__ = ["Diagnostics", "DiagnosticsWithRawResponse"]
+
+_GET = Endpoint[DiagnosticsCallback](
+    "diagnostics.get", "GET", "/diagnostics/v1/callbacks", DiagnosticsCallback
+)
+_REGISTER = Endpoint[DiagnosticsCallback](
+    "diagnostics.register", "POST", "/diagnostics/v1/callbacks", DiagnosticsCallback
+)
+_UNREGISTER = Endpoint[DiagnosticsCallback](
+    "diagnostics.unregister", "DELETE", "/diagnostics/v1/callbacks", DiagnosticsCallback
+)
+
+
+class Diagnostics(Resource):
+    """Register, read and remove the listener for Device Diagnostics callbacks.
+
+    ThingSpace signs diagnostics messages with HMAC-SHA256; the registration answer
+    carries the shared secret in a response header, which
+    ``client.diagnostics.with_raw_response.register(...)`` exposes.
+    """
+
+    async def get(
+        self, account_name: str, **options: Unpack[RequestOptions]
+    ) -> DiagnosticsCallback:
+        """The listener registered for ``account_name``.
+
+        ``GET /diagnostics/v1/callbacks?accountName=...``
+        """
+        params = {"accountName": identifier(account_name, "account_name")}
+        return await self._call(_GET, options, params=params)
+
+    async def register(
+        self,
+        body: DiagnosticsCallbackRegistration | Mapping[str, Any] | None = None,
+        *,
+        account_name: str | None = None,
+        service_name: str | None = None,
+        endpoint: str | None = None,
+        http_headers: Mapping[str, object] | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> DiagnosticsCallback:
+        """Register (or replace) the listener ``endpoint`` for an account's service.
+
+        Give either ``body`` or the keyword fields. ``POST /diagnostics/v1/callbacks``
+        """
+        request = coerce_body(
+            DiagnosticsCallbackRegistration,
+            body,
+            {
+                "account_name": account_name,
+                "service_name": service_name,
+                "endpoint": endpoint,
+                "http_headers": http_headers,
+            },
+        )
+        identifier(request.account_name, "account_name")
+        identifier(request.service_name, "service_name")
+        callback_url(request.endpoint, "endpoint")
+        return await self._call(_REGISTER, options, body=request)
+
+    async def unregister(
+        self, account_name: str, service_name: str, **options: Unpack[RequestOptions]
+    ) -> DiagnosticsCallback:
+        """Remove the listener of ``service_name`` for ``account_name``.
+
+        ``DELETE /diagnostics/v1/callbacks?accountName=...&serviceName=...``
+        """
+        params = {
+            "accountName": identifier(account_name, "account_name"),
+            "serviceName": identifier(service_name, "service_name"),
+        }
+        return await self._call(_UNREGISTER, options, params=params)
+
+    @property
+    def with_raw_response(self) -> DiagnosticsWithRawResponse:
+        """The same operations, returning :class:`APIResponse` (status, headers, model)."""
+        return DiagnosticsWithRawResponse(Diagnostics(self._pipeline, raw=True))
+
+
+class DiagnosticsWithRawResponse:
+    """:class:`Diagnostics` operations that return :class:`APIResponse`."""
+
+    def __init__(self, resource: Diagnostics) -> None:
+        self.get = raw(resource.get)
+        self.register = raw(resource.register)
+        self.unregister = raw(resource.unregister)

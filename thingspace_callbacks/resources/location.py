@@ -1,0 +1,101 @@
+"""Device Location listeners: ``client.location``."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._pipeline import Endpoint
+from .._validation import callback_url, coerce_body, path_segment
+from ..models.location import (
+    LocationCallback,
+    LocationDeregistration,
+    LocationRegistration,
+    LocationServiceName,
+)
+from ._base import Resource, raw
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .._types import RequestOptions
+
+__all__ = ["Location", "LocationWithRawResponse"]
+
+_LIST = Endpoint[builtins.list[LocationCallback]](
+    "location.list", "GET", "/loc/v1/callbacks/{account}", builtins.list[LocationCallback]
+)
+_REGISTER = Endpoint[LocationRegistration](
+    "location.register", "POST", "/loc/v1/callbacks/{account}", LocationRegistration
+)
+_DEREGISTER = Endpoint[LocationDeregistration](
+    "location.deregister",
+    "DELETE",
+    "/loc/v1/callbacks/{account}/name/{service}",
+    LocationDeregistration,
+)
+
+
+class Location(Resource):
+    """Register, list and remove Device Location listeners (services ``Location`` and
+    ``DeviceLocation``).
+
+    The registration answer carries the shared secret for the HMAC-SHA256 signatures of
+    later messages in a response header; call
+    ``client.location.with_raw_response.register(...)`` and read ``.headers`` to keep it.
+    """
+
+    async def list(
+        self, account: str, **options: Unpack[RequestOptions]
+    ) -> builtins.list[LocationCallback]:
+        """Every listener registered for ``account``. ``GET /loc/v1/callbacks/{account}``"""
+        return await self._call(_LIST, options, path={"account": path_segment(account, "account")})
+
+    async def register(
+        self,
+        account: str,
+        body: LocationCallback | Mapping[str, Any] | None = None,
+        *,
+        name: LocationServiceName | str | None = None,
+        url: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> LocationRegistration:
+        """Send the ``name`` service's messages for ``account`` to ``url``.
+
+        Give either ``body`` or ``name`` and ``url``. ``POST /loc/v1/callbacks/{account}``
+        """
+        segment = path_segment(account, "account")
+        request = coerce_body(LocationCallback, body, {"name": name, "url": url})
+        callback_url(request.url)
+        return await self._call(_REGISTER, options, path={"account": segment}, body=request)
+
+    async def deregister(
+        self,
+        account: str,
+        service: LocationServiceName | str,
+        **options: Unpack[RequestOptions],
+    ) -> LocationDeregistration:
+        """Stop the ``service`` messages for ``account``.
+
+        ``DELETE /loc/v1/callbacks/{account}/name/{service}``
+        """
+        path = {
+            "account": path_segment(account, "account"),
+            "service": path_segment(service, "service"),
+        }
+        return await self._call(_DEREGISTER, options, path=path)
+
+    @property
+    def with_raw_response(self) -> LocationWithRawResponse:
+        """The same operations, returning :class:`APIResponse` (status, headers, model)."""
+        return LocationWithRawResponse(Location(self._pipeline, raw=True))
+
+
+class LocationWithRawResponse:
+    """:class:`Location` operations that return :class:`APIResponse`."""
+
+    def __init__(self, resource: Location) -> None:
+        self.list = raw(resource.list)
+        self.register = raw(resource.register)
+        self.deregister = raw(resource.deregister)
