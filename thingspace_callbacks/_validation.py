@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import Enum
+from functools import lru_cache
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from ._errors import RequestValidationError
 from .models._base import ThingSpaceModel
 
-__all__ = ["callback_url", "coerce_body", "identifier", "path_segment"]
+__all__ = ["callback_url", "coerce_body", "header_value", "identifier", "path_segment"]
 
 _M = TypeVar("_M", bound=ThingSpaceModel)
 
@@ -52,22 +53,41 @@ def path_segment(value: object, argument: str) -> str:
 def callback_url(value: object, argument: str = "url") -> str:
     """Check that ``value`` is an absolute http(s) URL with a host."""
     text = identifier(value, argument)
+    if not _is_http_url(text):
+        raise RequestValidationError(
+            f"{argument!r} must be an absolute http:// or https:// URL, got {_redact(text)!r}"
+        )
+    return text
+
+
+# A fan-out registers one listener URL for thousands of accounts: check it once.
+@lru_cache(maxsize=256)
+def _is_http_url(text: str) -> bool:
     try:
         parts = urlsplit(text)
         port_ok = parts.port is None or parts.port > 0
     except ValueError:
-        parts, port_ok = None, False
-    if (
-        parts is None
-        or not port_ok
-        or parts.scheme.lower() not in {"http", "https"}
-        or not parts.hostname
-        or any(char.isspace() for char in text)
-    ):
+        return False
+    return (
+        port_ok
+        and parts.scheme.lower() in {"http", "https"}
+        and bool(parts.hostname)
+        and not any(char.isspace() for char in text)
+    )
+
+
+def header_value(value: str, argument: str) -> str:
+    """Check that an already validated ``value`` can be sent as an HTTP header value.
+
+    Header values are ASCII without line breaks; anything else would fail deep inside
+    httpx (or split the header), so it is refused here, naming the argument.
+    """
+    if not value.isascii() or any(char in value for char in "\r\n\0"):
         raise RequestValidationError(
-            f"{argument!r} must be an absolute http:// or https:// URL, got {text!r}"
+            f"{argument!r} is sent as an HTTP header and must be ASCII without line breaks"
+            " (percent-encode other characters)"
         )
-    return text
+    return value
 
 
 def coerce_body(
@@ -107,3 +127,15 @@ def _describe(model: type[ThingSpaceModel], exc: ValidationError) -> str:
         for error in exc.errors(include_input=False, include_url=False)
     )
     return f"invalid {model.__name__}: {problems}"
+
+
+def _redact(url: str) -> str:
+    # A listener URL may carry credentials (https://user:pass@host/...); an error
+    # message must not.
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._pipeline import Endpoint
-from .._validation import callback_url, coerce_body, identifier
+from .._validation import callback_url, coerce_body, header_value, identifier
 from ..models.hyper_precise import HyperPreciseCallback, HyperPreciseResult
 from ._base import Resource, raw
 
@@ -59,8 +59,8 @@ class AccountNumber(Resource):
         body built from the arguments.
         """
         account = identifier(account_number, "account_number")
-        name = identifier(name, "name")
-        url = callback_url(url)
+        name = header_value(identifier(name, "name"), "name")
+        url = header_value(callback_url(url), "url")
         request = coerce_body(
             HyperPreciseCallback,
             body,
