@@ -4,6 +4,9 @@ Every callback operation needs two credentials at once: an OAuth bearer token
 (``Authorization: Bearer ...``) and a Connectivity Management session token
 (``VZ-M2M-Token``). An :class:`Auth` supplies the headers for each attempt and decides
 whether an answer that refused them is worth one replay with fresh credentials.
+
+The SDK's own implementation, which obtains and renews both, is ``ThingSpaceAuth``
+(``_thingspace_auth.py``); the client builds it from ``client_id``/``username`` etc.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 
 from ._constants import ERROR_BODY_EXCERPT, REQUEST_ID_HEADERS
+from ._rejections import session_refused
 
 __all__ = [
     "APIConnectionError",
@@ -199,7 +200,8 @@ class BadRequestError(APIStatusError):
 
 
 class AuthenticationError(APIStatusError):
-    """401, or the token or login endpoint refused the credentials."""
+    """401, an answer refusing the M2M session token (some APIs send 400), or a failed
+    token or login request."""
 
 
 class PermissionDeniedError(APIStatusError):
@@ -254,8 +256,22 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
 
 
 def make_status_error(response: httpx.Response, *, attempts: int = 1) -> APIStatusError:
-    """Build the exception for an error answer; the response must have been read."""
-    return status_error_class(response.status_code)(response, attempts=attempts)
+    """Build the exception for an error answer; the response must have been read.
+
+    An answer refusing the M2M session token is an :class:`AuthenticationError` even
+    when its status is 400, as some ThingSpace APIs send it.
+    """
+    error = status_error_class(response.status_code)(response, attempts=attempts)
+    if type(error) is BadRequestError and session_refused(
+        error.status_code, error.error_code, error.error_message
+    ):
+        return AuthenticationError(response, body=error.body, attempts=attempts)
+    return error
+
+
+def error_code_of(response: httpx.Response) -> str | None:
+    """The ``errorCode`` (or gateway fault code) of a read error answer, if it has one."""
+    return _error_fields(_decode_body(response))[0]
 
 
 def _decode_body(response: httpx.Response) -> object | None:

@@ -1,0 +1,275 @@
+"""What the bearer-token and session providers share: caching a token, renewing it early
+in a single flight, the token store, the ``on_token`` hook, and the HTTP call to a
+credential endpoint with the answer stripped of what it was sent."""
+
+from __future__ import annotations
+
+import abc
+import inspect
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, ClassVar
+
+import httpx
+
+from ._auth import AuthContext
+from ._constants import LOGGER_NAME, PROACTIVE_RENEWAL_BACKOFF
+from ._errors import APIConnectionError, APIError, AuthenticationError, RequestValidationError
+from ._pipeline import send
+from ._single_flight import SingleFlight
+from ._token_store import MemoryTokenStore, Token, TokenCallback, TokenKind, TokenStore
+
+__all__ = [
+    "Clock",
+    "RenewingCredential",
+    "auth_failure",
+    "json_object",
+    "post_credentials",
+    "same_secret",
+]
+
+log = logging.getLogger(LOGGER_NAME + ".auth")
+
+Clock = Callable[[], float]
+"""Returns seconds since the epoch, like ``time.time`` (the default)."""
+
+_CREDENTIAL_HEADERS = frozenset({"authorization", "vz-m2m-token"})
+
+
+class RenewingCredential(abc.ABC):
+    """A token obtained from ThingSpace, cached, and renewed before it lapses.
+
+    Concurrent callers share one request for a new token; a failure reaches each of them
+    as the same exception, and the next call tries again.
+    """
+
+    kind: ClassVar[TokenKind]
+
+    def __init__(
+        self,
+        *,
+        refresh_margin: float,
+        default_lifetime: float,
+        token_store: TokenStore | None,
+        on_token: TokenCallback | None,
+        clock: Clock | None,
+    ) -> None:
+        if (
+            isinstance(refresh_margin, bool)
+            or not isinstance(refresh_margin, (int, float))
+            or not math.isfinite(refresh_margin)
+            or refresh_margin < 0
+        ):
+            raise RequestValidationError(
+                f"'refresh_margin' must be a finite number of seconds >= 0, got {refresh_margin!r}"
+            )
+        if on_token is not None and not callable(on_token):
+            raise RequestValidationError("'on_token' must be callable")
+        self._margin = float(refresh_margin)
+        self._default_lifetime = default_lifetime
+        self._store: TokenStore = MemoryTokenStore() if token_store is None else token_store
+        self._on_token = on_token
+        self._clock: Clock = time.time if clock is None else clock
+        self._current: Token | None = None
+        self._valid_until = -math.inf
+        """When the current token lapses, as far as we know."""
+        self._refresh_at = -math.inf
+        """When to stop handing out the current token and renew it."""
+        self._flight: SingleFlight[Token] = SingleFlight()
+
+    @property
+    def cached_token(self) -> Token | None:
+        """The token in use, if one was obtained (it may be about to be renewed)."""
+        return self._current
+
+    async def token(self, context: AuthContext) -> Token:
+        """The current token, obtained or renewed first when needed."""
+        current = self._current
+        if current is not None and self._clock() < self._refresh_at:
+            return current
+        return await self._flight.run(partial(self._refresh, context, None))
+
+    async def renew(self, context: AuthContext, refused: str | None) -> bool:
+        """ThingSpace refused ``refused`` (a token value): get another one, unless another
+        task already did. Returns whether a different token is now current."""
+        current = self._current
+        if current is not None and not same_secret(current, refused):
+            return True
+        if current is not None:
+            self._valid_until = self._refresh_at = -math.inf
+        token = await self._flight.run(partial(self._refresh, context, refused))
+        return not same_secret(token, refused)
+
+    def reset(self) -> None:
+        """Forget the cached token; the next request obtains a new one."""
+        self._current = None
+        self._valid_until = self._refresh_at = -math.inf
+
+    # -- to implement ---------------------------------------------------------------
+
+    @abc.abstractmethod
+    def store_key(self, context: AuthContext) -> str:
+        """The key this credential's token is kept under; never holds a secret."""
+
+    @abc.abstractmethod
+    async def _fetch(self, context: AuthContext) -> Token:
+        """Ask ThingSpace for a new token."""
+
+    # -- shared machinery -----------------------------------------------------------
+
+    def _schedule(self, valid_until: float, now: float) -> None:
+        self._valid_until = valid_until
+        # Renew `margin` early; if the token has less than that left (ThingSpace hands out
+        # the same bearer token again within its hour), renew halfway to its lapse
+        # instead, so the token endpoint is not asked on every call.
+        self._refresh_at = max(valid_until - self._margin, now + (valid_until - now) / 2)
+
+    def _adopt(self, token: Token, now: float) -> None:
+        self._current = token
+        lapse = token.expires_at if token.expires_at is not None else now + self._default_lifetime
+        self._schedule(lapse, now)
+
+    async def _refresh(self, context: AuthContext, refused: str | None) -> Token:
+        now = self._clock()
+        current = self._current
+        if current is not None and now < self._refresh_at and not same_secret(current, refused):
+            return current
+        stored = await self._load(context)
+        if (
+            stored is not None
+            and stored.kind == self.kind
+            and stored.expires_at is not None
+            and stored.expires_at - self._margin > now
+            and not same_secret(stored, refused)
+            and not same_secret(stored, current.value.get_secret_value() if current else None)
+        ):
+            log.debug("using a %s from the token store", self.kind)
+            self._adopt(stored, now)
+            return stored
+        try:
+            token = await self._fetch(context)
+        except APIError as exc:
+            if refused is None and current is not None and now < self._valid_until:
+                # Renewing early failed but the token still works: keep it a little longer.
+                log.warning(
+                    "renewing the %s early failed (%s); the current one stays in use",
+                    self.kind,
+                    type(exc).__name__,
+                )
+                self._refresh_at = now + min(
+                    PROACTIVE_RENEWAL_BACKOFF, (self._valid_until - now) / 2
+                )
+                return current
+            raise
+        self._adopt(token, self._clock())
+        await self._save(context, token)
+        await self._notify(token)
+        return token
+
+    async def _load(self, context: AuthContext) -> Token | None:
+        try:
+            return await self._store.load(self.store_key(context))
+        except Exception as exc:
+            log.warning("token store failed to load the %s (%s)", self.kind, type(exc).__name__)
+            return None
+
+    async def _save(self, context: AuthContext, token: Token) -> None:
+        try:
+            await self._store.save(self.store_key(context), token)
+        except Exception as exc:
+            log.warning("token store failed to save the %s (%s)", self.kind, type(exc).__name__)
+
+    async def _forget(self, context: AuthContext, token: Token) -> None:
+        key = self.store_key(context)
+        try:
+            stored = await self._store.load(key)
+            if stored is not None and stored == token:
+                await self._store.delete(key)
+        except Exception as exc:
+            log.warning("token store failed to delete the %s (%s)", self.kind, type(exc).__name__)
+
+    async def _notify(self, token: Token) -> None:
+        if self._on_token is None:
+            return
+        try:
+            result = self._on_token(token)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            # An observer must not break authentication for every caller.
+            log.warning("on_token callback raised %s; ignored", type(exc).__name__)
+
+
+def same_secret(token: Token, value: str | None) -> bool:
+    """Whether ``token`` holds ``value``."""
+    return value is not None and token.value.get_secret_value() == value
+
+
+async def post_credentials(
+    context: AuthContext,
+    path: str,
+    *,
+    headers: Mapping[str, str],
+    data: Mapping[str, str] | None = None,
+    json_body: Any = None,
+) -> httpx.Response:
+    """POST to a credential endpoint through the shared pool and read the answer.
+
+    The request kept on the answer (and on a connection error) is a copy without
+    credentials or body, so an exception built from it cannot leak them.
+    """
+    request = context.http_client.build_request(
+        "POST",
+        context.base_url + path,
+        headers={"Accept": "application/json", "User-Agent": context.user_agent, **headers},
+        data=data,
+        json=json_body,
+        timeout=context.timeout,
+    )
+    try:
+        response = await send(context.http_client, request)
+    except APIConnectionError as exc:
+        exc.request = _without_credentials(request)
+        raise
+    response.request = _without_credentials(request)
+    return response
+
+
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object, or ``{}`` when it is not one. Parse errors are dropped:
+    their text would quote the body, which may hold a credential."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _without_credentials(request: httpx.Request) -> httpx.Request:
+    headers = [
+        (name, value)
+        for name, value in request.headers.multi_items()
+        if name.lower() not in _CREDENTIAL_HEADERS
+    ]
+    return httpx.Request(request.method, request.url, headers=headers)
+
+
+def auth_failure(
+    response: httpx.Response, what: str, *, keep_body: bool = True
+) -> AuthenticationError:
+    """An :class:`AuthenticationError` for a credential endpoint's answer, carrying its
+    status and the provider's error code and message. ``keep_body=False`` for answers
+    that may hold a credential (a success answer we could not read)."""
+    if not keep_body:
+        bare = httpx.Response(
+            response.status_code, headers=response.headers, request=response.request
+        )
+        return AuthenticationError(bare, body={}, message=f"{what}: {response.status_code}")
+    described = AuthenticationError(response)
+    return AuthenticationError(
+        response, body=described.body, message=f"{what}: {described.message}"
+    )
