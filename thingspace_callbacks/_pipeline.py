@@ -1,33 +1,50 @@
 """The one request path every operation takes.
 
-build -> authenticate -> send (replaying once when the credentials were refused and
-renewed) -> map errors -> hand back an :class:`APIResponse` that validates on demand.
-Resources only describe operations (an :class:`Endpoint` plus arguments); nothing else
-sends requests.
+build -> retry loop (:mod:`._retry`) around: authenticate -> send (replaying once when
+the credentials were refused and renewed; a replay is not a retry) -> map errors -> hand
+back an :class:`APIResponse` that validates on demand. The call's deadline, when set,
+covers every attempt and wait. Resources only describe operations (an :class:`Endpoint`
+plus arguments); nothing else sends requests.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Generic, TypeVar
 
+import anyio
 import httpx
 
+from ._attempts import count_attempt
 from ._auth import Auth, AuthContext
-from ._errors import APIConnectionError, APITimeoutError, make_status_error
+from ._constants import DEFAULT_MAX_RETRIES, LOGGER_NAME
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    error_code_of,
+    make_status_error,
+)
+from ._ratelimit import RateLimiter
 from ._response import APIResponse, ResponseShape
-from ._types import RequestOptions, TimeoutTypes
+from ._retry import DEFAULT_RETRY_POLICY, Retrier, RetryPolicy, check_deadline, check_max_retries
+from ._types import NOT_GIVEN, NotGiven, RequestOptions, TimeoutTypes
 from .models._base import ThingSpaceModel
 
 __all__ = ["ClientState", "Endpoint", "Pipeline"]
 
 _T = TypeVar("_T")
 
-log = logging.getLogger("thingspace_callbacks")
+log = logging.getLogger(LOGGER_NAME)
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
+
+_MAX_AUTH_REPLAYS = 2
+"""Replays after refused credentials, per attempt: one for the bearer token, one for the
+session."""
 
 
 class Endpoint(Generic[_T]):
@@ -65,8 +82,8 @@ class ClientState:
 class Pipeline:
     """Sends requests for one client configuration.
 
-    Copies made by ``with_options`` share the HTTP client and the :class:`Auth`, so they
-    share connections and credentials.
+    Copies made by :meth:`with_options` share the HTTP client, the :class:`Auth` and the
+    closed state, so they share connections and credentials.
     """
 
     def __init__(
@@ -78,9 +95,15 @@ class Pipeline:
         timeout: httpx.Timeout,
         headers: Mapping[str, str],
         user_agent: str,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_policy: RetryPolicy | None = None,
+        deadline: float | None = None,
+        rate_limiter: RateLimiter | None = None,
         state: ClientState | None = None,
     ) -> None:
         self.state = state or ClientState()
+        self.rate_limiter = rate_limiter
+        """Paces every request sent (retries included), shared by copies; or ``None``."""
         self.http_client = http_client
         self.base_url = base_url
         self.auth = auth
@@ -89,6 +112,38 @@ class Pipeline:
         self.auth_context = AuthContext(
             base_url=base_url, http_client=http_client, timeout=timeout, user_agent=user_agent
         )
+        self.retrier = Retrier(retry_policy or DEFAULT_RETRY_POLICY, check_max_retries(max_retries))
+        """The retry loop, built once for this configuration."""
+        self.deadline = check_deadline(deadline)
+        """Default overall deadline of a call (seconds, all attempts), or ``None``."""
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        retry_policy: RetryPolicy | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> Pipeline:
+        """A copy with other defaults that shares the HTTP client, the :class:`Auth`,
+        the headers and the closed state. The retry loop is rebuilt only if its settings
+        changed."""
+        clone = object.__new__(Pipeline)
+        clone.__dict__.update(self.__dict__)
+        if not isinstance(timeout, NotGiven):
+            clone.timeout = (
+                timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+            )
+        if not isinstance(max_retries, NotGiven) or not isinstance(retry_policy, NotGiven):
+            clone.retrier = Retrier(
+                self.retrier.policy if isinstance(retry_policy, NotGiven) else retry_policy,
+                self.retrier.max_retries
+                if isinstance(max_retries, NotGiven)
+                else check_max_retries(max_retries),
+            )
+        if not isinstance(deadline, NotGiven):
+            clone.deadline = check_deadline(deadline)
+        return clone
 
     async def request(
         self,
@@ -115,20 +170,47 @@ class Pipeline:
         if extra:
             request_headers.update(extra)
         timeout = _timeout(options.get("timeout", self.timeout))
+        retrier = self.retrier
+        max_retries = (
+            check_max_retries(options["max_retries"])
+            if "max_retries" in options
+            else retrier.max_retries
+        )
+        deadline = check_deadline(options["deadline"]) if "deadline" in options else self.deadline
 
         started = time.perf_counter()
-        response = await self._send_authenticated(
-            endpoint.method, url, params, request_headers, content, timeout
+        attempt = _Attempt(
+            self._send_authenticated,
+            (endpoint.method, url, params, request_headers, content, timeout),
         )
-        log.debug(
-            "%s %s -> %s in %.1f ms",
-            endpoint.method,
-            response.request.url.path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
+        try:
+            if deadline is None:
+                response = await retrier.run(attempt, max_retries=max_retries, deadline=None)
+            else:
+                try:
+                    with anyio.fail_after(deadline):
+                        response = await retrier.run(
+                            attempt, max_retries=max_retries, deadline=deadline
+                        )
+                except TimeoutError:
+                    raise APITimeoutError(
+                        self.http_client.build_request(endpoint.method, url, params=params),
+                        message=f"The call's deadline of {deadline:g} s passed",
+                        attempts=attempt.count,
+                    ) from None
+        except APIError as exc:
+            _counted(exc, attempt.count)
+            raise
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s %s -> %s in %.1f ms",
+                endpoint.method,
+                response.request.url.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
         if response.status_code >= 400:
-            raise make_status_error(response)
+            raise _counted(make_status_error(response, attempts=attempt.count), attempt.count)
         return APIResponse(response, endpoint.shape)
 
     async def _send_authenticated(
@@ -138,17 +220,25 @@ class Pipeline:
         params: Mapping[str, str] | None,
         headers: dict[str, str],
         content: bytes | None,
-        timeout: httpx.Timeout | None,
+        timeouts: httpx.Timeout | None,
     ) -> httpx.Response:
         """Send with credentials; when the answer says they were refused and the
-        :class:`Auth` renewed them, replay once. The replay is not a failure retry."""
+        :class:`Auth` renewed them, replay. Replays are not failure retries."""
         sent = await self.auth.auth_headers(self.auth_context)
-        response = await self._send_once(method, url, params, headers, sent, content, timeout)
-        if response.status_code in (400, 401) and await self.auth.should_replay(
-            self.auth_context, response, sent
-        ):
+        response = await self._send_once(method, url, params, headers, sent, content, timeouts)
+        # One replay per distinct refusal: after a long pause both the bearer token (401)
+        # and the session (SessionToken.Expired) may have lapsed, and the gateway only
+        # reports the second once the first is fixed. The same refusal twice is final.
+        refusals: set[tuple[int, str | None]] = set()
+        while response.status_code in (400, 401) and len(refusals) < _MAX_AUTH_REPLAYS:
+            refusal = (response.status_code, error_code_of(response))
+            if refusal in refusals or not await self.auth.should_replay(
+                self.auth_context, response, sent
+            ):
+                break
+            refusals.add(refusal)
             sent = await self.auth.auth_headers(self.auth_context)
-            response = await self._send_once(method, url, params, headers, sent, content, timeout)
+            response = await self._send_once(method, url, params, headers, sent, content, timeouts)
         return response
 
     async def _send_once(
@@ -159,8 +249,10 @@ class Pipeline:
         headers: dict[str, str],
         credentials: Mapping[str, str],
         content: bytes | None,
-        timeout: httpx.Timeout | None,
+        timeouts: httpx.Timeout | None,
     ) -> httpx.Response:
+        if self.rate_limiter is not None:
+            await self.rate_limiter.acquire()
         if credentials:
             headers = {**headers, **credentials}
         request = self.http_client.build_request(
@@ -169,8 +261,9 @@ class Pipeline:
             params=params,
             headers=headers,
             content=content,
-            timeout=timeout,
+            timeout=timeouts,
         )
+        count_attempt()
         return await send(self.http_client, request)
 
 
@@ -184,6 +277,41 @@ async def send(http_client: httpx.AsyncClient, request: httpx.Request) -> httpx.
         raise APIConnectionError(
             request, message=f"Connection error: {type(exc).__name__}"
         ) from exc
+
+
+_SendArgs = tuple[
+    str, str, "Mapping[str, str] | None", dict[str, str], "bytes | None", "httpx.Timeout | None"
+]
+
+
+class _Attempt:
+    """One call's "send once, authenticated", counting how often it ran (auth replays
+    happen inside one run, so they are not counted)."""
+
+    __slots__ = ("args", "count", "send")
+
+    def __init__(
+        self,
+        send: Callable[..., Coroutine[Any, Any, httpx.Response]],
+        args: _SendArgs,
+    ) -> None:
+        self.send = send
+        self.args = args
+        self.count = 0
+
+    async def __call__(self) -> httpx.Response:
+        self.count += 1
+        return await self.send(*self.args)
+
+
+def _counted(exc: APIError, attempts: int) -> APIError:
+    """Record on the error how many attempts were made, and say so in its message."""
+    if isinstance(exc, (APIConnectionError, APIStatusError)):
+        exc.attempts = attempts
+    if attempts > 1 and not exc.message.endswith("attempts)"):
+        exc.message = f"{exc.message.rstrip('.')} (after {attempts} attempts)"
+        exc.args = (exc.message,)
+    return exc
 
 
 def _timeout(value: TimeoutTypes | httpx.Timeout) -> httpx.Timeout | None:

@@ -49,10 +49,16 @@ class RequestOptions(TypedDict, total=False):
     - ``timeout``: seconds or an ``httpx.Timeout`` for each attempt; ``None`` disables it.
     - ``extra_headers``: headers added to the request (they win over the SDK's own,
       except the authentication headers).
+    - ``max_retries``: how many times a failure worth retrying is retried; ``0`` turns
+      retries off for this call.
+    - ``deadline``: seconds the whole call may take, every attempt and wait included;
+      past it, :class:`APITimeoutError`. ``None`` removes the client's deadline.
     """
 
     timeout: TimeoutTypes
     extra_headers: Mapping[str, str]
+    max_retries: int
+    deadline: float | None
 
 
 def given(value: _T | NotGiven, default: _T) -> _T:
