@@ -1,0 +1,315 @@
+"""The sandbox keeps listeners per family, account and service, and answers like each
+family does (in process; the same over a socket is in tests/integration)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import httpx
+import pytest
+
+from thingspace_callbacks import APIStatusError, AsyncThingSpaceClient
+from thingspace_callbacks.sandbox import Sandbox
+
+from ._support import credentials
+
+ACCOUNT = "0000123456-00001"
+URL = "https://listener.example.com/hooks"
+
+
+@pytest.fixture
+def client(sandbox: Sandbox) -> AsyncThingSpaceClient:
+    # Overrides the suite's respx-bound `client`: this one talks to the sandbox.
+    return sandbox.client(max_retries=0)
+
+
+Call = Callable[[AsyncThingSpaceClient], Awaitable[object]]
+
+NOT_THERE: list[tuple[str, Call, int, str]] = [
+    ("diagnostics.get", lambda c: c.diagnostics.get(ACCOUNT), 403, "CALLBACK_NOT_REGISTERED"),
+    (
+        "diagnostics.unregister",
+        lambda c: c.diagnostics.unregister(ACCOUNT, "Diagnostics"),
+        403,
+        "CALLBACK_NOT_REGISTERED",
+    ),
+    (
+        "location.deregister",
+        lambda c: c.location.deregister(ACCOUNT, "Location"),
+        400,
+        "INVALID_PARAMETER",
+    ),
+    ("firmware.get", lambda c: c.firmware.get(ACCOUNT), 400, "INVALID_PARAMETER"),
+    ("firmware.update", lambda c: c.firmware.update(ACCOUNT, url=URL), 400, "INVALID_PARAMETER"),
+    ("firmware.delete", lambda c: c.firmware.delete(ACCOUNT), 400, "INVALID_PARAMETER"),
+    ("firmware_v3.get", lambda c: c.firmware_v3.get(ACCOUNT), 400, "INVALID_PARAMETER"),
+    ("firmware_v3.delete", lambda c: c.firmware_v3.delete(ACCOUNT), 400, "INVALID_PARAMETER"),
+    (
+        "account_name.unregister",
+        lambda c: c.account_name.unregister(ACCOUNT, "CarrierService"),
+        400,
+        "UnifiedWebService.REQUEST_FAILED.CallbackNotFound",
+    ),
+    (
+        "account_number.deregister",
+        lambda c: c.account_number.deregister(ACCOUNT, "BullseyeReporting"),
+        404,
+        "INVALID_PARAMETER",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "status", "code"),
+    [pytest.param(call, status, code, id=name) for name, call, status, code in NOT_THERE],
+)
+async def test_reading_or_removing_what_is_not_there_gives_the_family_error(
+    client: AsyncThingSpaceClient, call: Call, status: int, code: str
+) -> None:
+    with pytest.raises(APIStatusError) as caught:
+        await call(client)
+
+    assert caught.value.status_code == status
+    assert caught.value.error_code == code
+    assert caught.value.error_message
+
+
+async def test_location_round_trip(client: AsyncThingSpaceClient) -> None:
+    await client.location.register(ACCOUNT, name="Location", url=URL + "/a")
+    await client.location.register(ACCOUNT, name="DeviceLocation", url=URL + "/b")
+    await client.location.register(ACCOUNT, name="Location", url=URL + "/c")  # replaces
+
+    listed = await client.location.list(ACCOUNT)
+    assert [(c.service_name, c.url) for c in listed] == [
+        ("Location", URL + "/c"),
+        ("DeviceLocation", URL + "/b"),
+    ]
+    assert await client.location.list("another-account") == []
+
+    assert (await client.location.deregister(ACCOUNT, "Location")).success is True
+    assert [c.service_name for c in await client.location.list(ACCOUNT)] == ["DeviceLocation"]
+
+
+async def test_diagnostics_round_trip(client: AsyncThingSpaceClient) -> None:
+    registered = await client.diagnostics.register(
+        account_name=ACCOUNT,
+        service_name="Diagnostics",
+        endpoint=URL,
+        http_headers={"X-Tenant": "acme"},
+    )
+    got = await client.diagnostics.get(ACCOUNT)
+    removed = await client.diagnostics.unregister(ACCOUNT, "Diagnostics")
+
+    assert registered.endpoint == got.endpoint == removed.endpoint == URL
+    assert got.http_headers == {"X-Tenant": "acme"}
+    assert got.created_on == registered.created_on
+    with pytest.raises(APIStatusError):
+        await client.diagnostics.get(ACCOUNT)
+
+
+@pytest.mark.parametrize("version", ["firmware", "firmware_v3"])
+async def test_firmware_round_trip(client: AsyncThingSpaceClient, version: str) -> None:
+    resource = getattr(client, version)
+
+    assert (await resource.create(ACCOUNT, url=URL + "/one")).url == URL + "/one"
+    assert (await resource.get(ACCOUNT)).url == URL + "/one"
+    assert (await resource.update(ACCOUNT, url=URL + "/two")).url == URL + "/two"
+    assert (await resource.get(ACCOUNT)).url == URL + "/two"
+    assert (await resource.delete(ACCOUNT)).success is True
+    with pytest.raises(APIStatusError):
+        await resource.get(ACCOUNT)
+
+
+async def test_firmware_versions_are_separate(client: AsyncThingSpaceClient) -> None:
+    await client.firmware.create(ACCOUNT, url=URL)
+
+    with pytest.raises(APIStatusError):
+        await client.firmware_v3.get(ACCOUNT)
+
+
+async def test_account_name_round_trip(client: AsyncThingSpaceClient) -> None:
+    assert await client.account_name.list(ACCOUNT) == []
+
+    answer = await client.account_name.register(
+        ACCOUNT, name="CarrierService", url=URL, username="zaffod", password="drowssap"
+    )
+    await client.account_name.register(ACCOUNT, name="DeviceUsage", url=URL + "/usage")
+    listed = await client.account_name.list(ACCOUNT)
+
+    assert (answer.account_name, answer.service_name) == (ACCOUNT, "CarrierService")
+    carrier, usage = listed
+    assert (carrier.service_name, carrier.url, carrier.username) == (
+        "CarrierService",
+        URL,
+        "zaffod",
+    )
+    assert carrier.password is not None
+    assert carrier.password.get_secret_value() == "drowssap"
+    assert usage.username == ""
+
+    await client.account_name.unregister(ACCOUNT, "CarrierService")
+    assert [c.service_name for c in await client.account_name.list(ACCOUNT)] == ["DeviceUsage"]
+
+
+async def test_account_name_empty_list_is_an_empty_body(client: AsyncThingSpaceClient) -> None:
+    raw = await client.account_name.with_raw_response.list(ACCOUNT)
+
+    assert raw.status_code == 200
+    assert raw.content == b""
+    assert raw.parse() == []
+
+
+async def test_account_number_round_trip(client: AsyncThingSpaceClient) -> None:
+    created = await client.account_number.register(ACCOUNT, "BullseyeReporting", URL)
+    listed = await client.account_number.list(ACCOUNT)
+    removed = await client.account_number.deregister(ACCOUNT, "BullseyeReporting")
+
+    assert (created.aname, created.name, created.url) == (ACCOUNT, "BullseyeReporting", URL)
+    assert [(c.name, c.url) for c in listed] == [("BullseyeReporting", URL)]
+    assert removed.response_code == "SUCCESS"
+    assert await client.account_number.list(ACCOUNT) == []
+
+
+async def test_account_number_register_reads_seed_style_headers(
+    http: httpx.AsyncClient, sandbox: Sandbox
+) -> None:
+    headers = await credentials(http)
+
+    created = await http.post(
+        "hyper-precise/v1/callbacks",
+        params={"accountNumber": ACCOUNT},
+        headers={**headers, "name": "BullseyeReporting", "url": URL},
+    )
+    removed = await http.delete(
+        "hyper-precise/v1/callbacks",
+        params={"accountNumber": ACCOUNT, "name": "BullseyeReporting"},
+        headers=headers,
+    )
+
+    assert created.json() == {"aname": ACCOUNT, "name": "BullseyeReporting", "url": URL}
+    assert removed.json()["responseCode"] == "SUCCESS"
+
+
+@pytest.mark.parametrize("family", ["location", "diagnostics"])
+async def test_signed_families_answer_a_shared_secret_header(
+    client: AsyncThingSpaceClient, sandbox: Sandbox, family: str
+) -> None:
+    if family == "location":
+        raw = await client.location.with_raw_response.register(ACCOUNT, name="Location", url=URL)
+        headers = raw.headers
+    else:
+        answer = await client.diagnostics.with_raw_response.register(
+            account_name=ACCOUNT, service_name="Diagnostics", endpoint=URL
+        )
+        headers = answer.headers
+
+    secret = headers["X-ThingSpace-Shared-Secret"]
+    (registration,) = sandbox.registrations(family)
+    assert len(secret) == 64
+    assert registration.shared_secret == secret
+
+
+async def test_shared_secret_and_its_header_are_configurable() -> None:
+    sandbox = Sandbox(shared_secret="fixed-key", shared_secret_header="X-Secret")
+    async with sandbox.client() as client:
+        one = await client.location.with_raw_response.register(ACCOUNT, name="Location", url=URL)
+        two = await client.location.with_raw_response.register(ACCOUNT, name="Location", url=URL)
+
+    assert one.headers["X-Secret"] == two.headers["X-Secret"] == "fixed-key"
+    assert "X-ThingSpace-Shared-Secret" not in one.headers
+
+
+async def test_each_registration_gets_a_new_secret(client: AsyncThingSpaceClient) -> None:
+    one = await client.location.with_raw_response.register(ACCOUNT, name="Location", url=URL)
+    two = await client.location.with_raw_response.register(ACCOUNT, name="Location", url=URL)
+
+    assert one.headers["X-ThingSpace-Shared-Secret"] != two.headers["X-ThingSpace-Shared-Secret"]
+
+
+BAD_REQUESTS: list[tuple[str, Call, str]] = [
+    (
+        "location-unknown-service",
+        lambda c: c.location.register(ACCOUNT, name="Weather", url=URL),
+        "INVALID_PARAMETER",
+    ),
+    (
+        "m2m-password-over-40",
+        lambda c: c.account_name.register(
+            ACCOUNT, name="CarrierService", url=URL, password="p" * 41
+        ),
+        "UnifiedWebService.INPUT_INVALID.Password",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "code"), [pytest.param(call, code, id=name) for name, call, code in BAD_REQUESTS]
+)
+async def test_invalid_registrations_are_refused(
+    client: AsyncThingSpaceClient, call: Call, code: str
+) -> None:
+    with pytest.raises(APIStatusError) as caught:
+        await call(client)
+
+    assert (caught.value.status_code, caught.value.error_code) == (400, code)
+
+
+async def test_m2m_listener_ports_can_be_enforced() -> None:
+    sandbox = Sandbox(enforce_m2m_ports=True)
+    async with sandbox.client() as client:
+        await client.account_name.register(
+            ACCOUNT, name="CarrierService", url="https://h.example:9001/"
+        )
+        with pytest.raises(APIStatusError) as caught:
+            await client.account_name.register(
+                ACCOUNT, name="CarrierService", url="https://h.example:8443/"
+            )
+
+    assert caught.value.error_code == "UnifiedWebService.INPUT_INVALID.Url"
+
+
+async def test_invalid_json_body_is_a_family_error(http: httpx.AsyncClient) -> None:
+    headers = await credentials(http)
+
+    response = await http.post(
+        f"loc/v1/callbacks/{ACCOUNT}",
+        content=b"{not json",
+        headers={**headers, "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"errorCode": "INVALID_PARAMETER", "errorMessage": "Invalid JSON"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "nowhere/v1/things"), ("PATCH", f"loc/v1/callbacks/{ACCOUNT}")]
+)
+async def test_unknown_resources_get_the_gateway_fault(
+    http: httpx.AsyncClient, method: str, path: str
+) -> None:
+    response = await http.request(method, path)
+
+    assert response.status_code == 400
+    assert response.json()["fault"]["code"] == "900906"
+
+
+async def test_registrations_and_reset(client: AsyncThingSpaceClient, sandbox: Sandbox) -> None:
+    await client.location.register(ACCOUNT, name="Location", url=URL)
+    await client.account_number.register("9876543210", "BullseyeReporting", URL)
+
+    assert {(r.family, r.account) for r in sandbox.registrations()} == {
+        ("location", ACCOUNT),
+        ("account_number", "9876543210"),
+    }
+    assert [r.service for r in sandbox.registrations("hyper-precise")] == ["BullseyeReporting"]
+    assert sandbox.registrations("location", account="other") == []
+
+    sandbox.reset()
+
+    assert sandbox.registrations() == []
+    assert sandbox.calls == {}
+
+
+def test_unknown_family_names_are_refused(sandbox: Sandbox) -> None:
+    with pytest.raises(ValueError, match="unknown family 'weather'"):
+        sandbox.registrations("weather")

@@ -1,0 +1,148 @@
+"""``thingspace-callbacks``: register, list and remove ThingSpace callback listeners from
+the command line, against the real service or the embedded sandbox.
+
+Needs the ``[cli]`` extra (click and rich). Subcommands live in their own modules and
+are imported only when invoked: add one to :data:`COMMANDS` (and a line to
+:data:`SUMMARIES`) to make it appear.
+"""
+
+from __future__ import annotations
+
+try:
+    import click
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the installation
+    raise ImportError(
+        "the thingspace-callbacks command line needs the [cli] extra: "
+        "pip install 'thingspace-callbacks[cli]'"
+    ) from exc
+
+from pydantic import SecretStr
+
+from .._constants import ENVIRONMENTS
+from .._version import __version__
+from ._common import Settings
+from ._lazy import LazyGroup
+
+__all__ = ["COMMANDS", "SUMMARIES", "main"]
+
+COMMANDS: dict[str, str] = {
+    "account-name": "thingspace_callbacks.cli.account_name:account_name",
+    "account-number": "thingspace_callbacks.cli.account_number:account_number",
+    "bulk": "thingspace_callbacks.cli.bulk:bulk",
+    "demo": "thingspace_callbacks.cli.demo:demo",
+    "diagnostics": "thingspace_callbacks.cli.diagnostics:diagnostics",
+    "firmware": "thingspace_callbacks.cli.firmware:firmware",
+    "firmware-v3": "thingspace_callbacks.cli.firmware:firmware_v3",
+    "listen": "thingspace_callbacks.cli.listen:listen",
+    "location": "thingspace_callbacks.cli.location:location",
+    "sandbox": "thingspace_callbacks.cli.sandbox:sandbox",
+}
+"""Every subcommand: name to ``"module:attribute"``, imported on first use."""
+
+SUMMARIES: dict[str, str] = {
+    "account-name": "Connectivity Management listeners, by account name (M2M).",
+    "account-number": "Hyper Precise Location listeners, by account number.",
+    "bulk": "Register, list or remove listeners on many accounts at once.",
+    "demo": "Register, list and remove a listener in each family, against the sandbox.",
+    "diagnostics": "Device Diagnostics listeners.",
+    "firmware": "Software Management (FOTA v2) listeners.",
+    "firmware-v3": "Software Management (FOTA v3) listeners.",
+    "listen": "Run a listener that receives ThingSpace notifications.",
+    "location": "Device Location listeners (Location, DeviceLocation).",
+    "sandbox": "Run the embedded fake ThingSpace as a server.",
+}
+"""The one-line help ``--help`` shows for each subcommand (without importing it)."""
+
+EXTRAS: dict[str, str] = {"demo": "sandbox", "listen": "receiver", "sandbox": "sandbox"}
+"""The package extra a subcommand needs beyond ``[cli]``."""
+
+
+def _secret(value: str | None) -> SecretStr | None:
+    return SecretStr(value) if value else None
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    summaries=SUMMARIES,
+    extras=EXTRAS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="thingspace-callbacks")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="API root, e.g. http://127.0.0.1:8080/api. Default: $THINGSPACE_BASE_URL, "
+    "else production.",
+)
+@click.option(
+    "--environment",
+    type=click.Choice(sorted(ENVIRONMENTS)),
+    help="A named ThingSpace environment, instead of --base-url.",
+)
+@click.option(
+    "--sandbox",
+    "use_sandbox",
+    is_flag=True,
+    help="Run against a fresh in-process sandbox: no credentials, no network "
+    "(state lasts one command).",
+)
+@click.option("--client-id", metavar="ID", help="OAuth client id [$THINGSPACE_CLIENT_ID].")
+@click.option(
+    "--client-secret", metavar="SECRET", help="OAuth client secret [$THINGSPACE_CLIENT_SECRET]."
+)
+@click.option("--username", metavar="NAME", help="M2M username [$THINGSPACE_USERNAME].")
+@click.option("--password", metavar="PASSWORD", help="M2M password [$THINGSPACE_PASSWORD].")
+@click.option(
+    "--access-token", metavar="TOKEN", help="A fixed bearer token [$THINGSPACE_ACCESS_TOKEN]."
+)
+@click.option(
+    "--m2m-token", metavar="TOKEN", help="A fixed M2M session token [$THINGSPACE_M2M_TOKEN]."
+)
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS")
+@click.option("--max-retries", type=click.IntRange(min=0), metavar="N")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.pass_context
+def main(
+    ctx: click.Context,
+    base_url: str | None,
+    environment: str | None,
+    use_sandbox: bool,
+    client_id: str | None,
+    client_secret: str | None,
+    username: str | None,
+    password: str | None,
+    access_token: str | None,
+    m2m_token: str | None,
+    timeout: float | None,
+    max_retries: int | None,
+    as_json: bool,
+) -> None:
+    """Register, list and remove Verizon ThingSpace callback listeners.
+
+    Credentials come from the options or from the THINGSPACE_* environment variables
+    (prefer the variables for secrets). Exit codes: 0 success, 1 API or network error,
+    2 usage error.
+
+    \b
+    Try it without credentials:
+      thingspace-callbacks demo
+      thingspace-callbacks --sandbox location register 0000123456-00001 \\
+          Location https://example.com/hooks/location
+    """
+    if use_sandbox and (base_url or environment):
+        raise click.UsageError("--sandbox cannot be combined with --base-url or --environment")
+    ctx.obj = Settings(
+        base_url=base_url,
+        environment=environment,
+        sandbox=use_sandbox,
+        json=as_json,
+        client_id=client_id,
+        client_secret=_secret(client_secret),
+        username=username,
+        password=_secret(password),
+        access_token=_secret(access_token),
+        m2m_token=_secret(m2m_token),
+        timeout=timeout,
+        max_retries=max_retries,
+    )

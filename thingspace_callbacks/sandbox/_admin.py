@@ -1,0 +1,117 @@
+"""Admin routes under ``/sandbox``: deliver notifications, set faults, expire
+credentials, inspect and reset state. They need no credentials and meet no faults."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ._context import BadRequest, error, json_body, ok
+from ._delivery import NoListenerError
+from ._faults import Faults
+from ._state import family_name
+
+if TYPE_CHECKING:
+    from ._sandbox import Sandbox
+
+__all__ = ["admin_routes"]
+
+
+def admin_routes(sandbox: Sandbox) -> list[BaseRoute]:
+    """``POST /sandbox/emit``, ``GET|PUT|DELETE /sandbox/faults``,
+    ``POST /sandbox/expire``, ``GET /sandbox/registrations``, ``POST /sandbox/reset``."""
+
+    async def emit(request: Request) -> Response:
+        try:
+            data = await json_body(request, code="INVALID_REQUEST")
+            if not isinstance(data, dict):
+                raise BadRequest(400, "INVALID_REQUEST", "expected a JSON object")
+            family = family_name(str(data.get("family", "")))
+            account = data.get("account")
+            if not isinstance(account, str) or not account:
+                raise BadRequest(400, "INVALID_REQUEST", "account is required")
+            service = data.get("service")
+            message = data.get("message")
+            if message is not None and not isinstance(message, dict):
+                raise BadRequest(400, "INVALID_REQUEST", "message must be an object")
+            attempts = data.get("attempts", 1)
+            if not isinstance(attempts, int) or attempts < 1:
+                raise BadRequest(400, "INVALID_REQUEST", "attempts must be an integer >= 1")
+            deliveries = await sandbox.emit(
+                family,
+                account,
+                service if isinstance(service, str) and service else None,
+                message=message,
+                max_attempts=attempts,
+            )
+        except BadRequest as exc:
+            return error(exc.status, exc.code, exc.message)
+        except NoListenerError as exc:
+            return error(404, "NO_LISTENER", str(exc))
+        except ValueError as exc:
+            return error(400, "INVALID_REQUEST", str(exc))
+        return ok({"deliveries": [d.to_dict() for d in deliveries]})
+
+    async def get_faults(request: Request) -> Response:
+        return ok(sandbox.faults.to_dict())
+
+    async def put_faults(request: Request) -> Response:
+        try:
+            data = await json_body(request, code="INVALID_REQUEST")
+            if not isinstance(data, dict):
+                raise BadRequest(400, "INVALID_REQUEST", "expected a JSON object")
+            sandbox.faults = Faults.from_dict(data)
+        except BadRequest as exc:
+            return error(exc.status, exc.code, exc.message)
+        except ValueError as exc:
+            return error(400, "INVALID_REQUEST", str(exc))
+        return ok(sandbox.faults.to_dict())
+
+    async def clear_faults(request: Request) -> Response:
+        sandbox.faults = Faults()
+        return ok(sandbox.faults.to_dict())
+
+    async def expire(request: Request) -> Response:
+        try:
+            data = await json_body(request, code="INVALID_REQUEST")
+        except BadRequest as exc:
+            return error(exc.status, exc.code, exc.message)
+        what: dict[str, Any] = data if isinstance(data, dict) else {}
+        tokens = bool(what.get("tokens", True))
+        sessions = bool(what.get("sessions", True))
+        if tokens:
+            sandbox.expire_tokens()
+        if sessions:
+            sandbox.expire_sessions()
+        return ok({"tokens": tokens, "sessions": sessions})
+
+    async def registrations(request: Request) -> Response:
+        return ok(
+            [
+                {
+                    "family": r.family,
+                    "account": r.account,
+                    "service": r.service,
+                    "url": r.url,
+                    "createdOn": r.created_on.isoformat(),
+                }
+                for r in sandbox.registrations()
+            ]
+        )
+
+    async def reset(request: Request) -> Response:
+        sandbox.reset()
+        return ok({"reset": True})
+
+    return [
+        Route("/emit", emit, methods=["POST"]),
+        Route("/faults", get_faults, methods=["GET"]),
+        Route("/faults", put_faults, methods=["PUT"]),
+        Route("/faults", clear_faults, methods=["DELETE"]),
+        Route("/expire", expire, methods=["POST"]),
+        Route("/registrations", registrations, methods=["GET"]),
+        Route("/reset", reset, methods=["POST"]),
+    ]

@@ -1,0 +1,49 @@
+"""The sandbox's ASGI application: the API under ``/api``, admin routes under
+``/sandbox``, fault injection around both (admin routes excepted)."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount
+
+from ._context import SandboxContext
+from ._faults import FaultInjector, Faults
+from ._routes import api_routes
+
+__all__ = ["API_ROOT", "build_app"]
+
+API_ROOT = "/api"
+"""Where the API lives in the sandbox, as under ``https://thingspace.verizon.com/api``."""
+
+
+async def _no_such_resource(request: Request, exc: Exception) -> Response:
+    # What ThingSpace's API gateway answers for a path or method it does not serve.
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    return JSONResponse(
+        {
+            "fault": {
+                "code": "900906",
+                "message": "No matching resource found for given API Request",
+                "description": f"The requested resource ({request.method} "
+                f"{request.url.path}) is not available (HTTP {status}).",
+            }
+        },
+        status_code=400,
+    )
+
+
+def build_app(
+    ctx: SandboxContext, faults: Faults | None, admin_routes: list[BaseRoute]
+) -> FaultInjector:
+    """The whole application; its :attr:`FaultInjector.faults` can be changed live."""
+    app = Starlette(
+        routes=[
+            Mount(API_ROOT, routes=api_routes(ctx)),
+            Mount("/sandbox", routes=admin_routes),
+        ],
+        exception_handlers={404: _no_such_resource, 405: _no_such_resource},
+    )
+    return FaultInjector(app, faults)
