@@ -1,0 +1,33 @@
+"""The receiver stays optional: the core SDK does not import it, and it needs neither
+the sandbox nor a web framework to verify and parse."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import thingspace_callbacks
+import thingspace_callbacks.receiver as receiver
+
+
+def test_core_sdk_does_not_import_the_receiver_nor_it_the_sandbox() -> None:
+    code = (
+        "import sys, thingspace_callbacks; core = set(sys.modules); "
+        "import thingspace_callbacks.receiver; receiver = set(sys.modules); "
+        "print(' '.join(sorted(core))); print(' '.join(sorted(receiver)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    core_line, receiver_line = result.stdout.splitlines()
+    core, with_receiver = set(core_line.split()), set(receiver_line.split())
+    assert not {"thingspace_callbacks.receiver", "uvicorn", "starlette"} & core
+    assert not {"thingspace_callbacks.sandbox", "uvicorn", "starlette"} & with_receiver
+
+
+def test_public_names_are_exported_under_the_package() -> None:
+    for name in receiver.__all__:
+        obj = getattr(receiver, name)
+        if isinstance(obj, type):
+            assert obj.__module__ == "thingspace_callbacks.receiver", name
+    assert issubclass(receiver.ReceiverError, thingspace_callbacks.ThingSpaceError)

@@ -1,0 +1,203 @@
+"""``thingspace-callbacks listen``: option handling, and a real run in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from thingspace_callbacks.cli.listen import build_receiver, listen, load_object, message_line
+from thingspace_callbacks.receiver import (
+    AnyOf,
+    BodyCredentials,
+    HmacSignature,
+    InboundRequest,
+    Receiver,
+    SourceAllowList,
+    parse_message,
+    sign_body,
+)
+
+from . import _messages as msg
+
+
+@pytest.fixture
+def handler_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    name = f"listen_handlers_{os.getpid()}_{id(tmp_path)}"
+    (tmp_path / f"{name}.py").write_text(
+        textwrap.dedent(
+            """
+            from thingspace_callbacks.receiver import Receiver
+
+            seen = []
+
+            async def handle(message):
+                seen.append(message)
+
+            def not_async(message):
+                pass
+
+            receiver = Receiver(verify=[])
+            """
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    return name
+
+
+async def test_handler_option_loads_an_async_function(handler_module: str) -> None:
+    receiver = build_receiver(
+        handler=f"{handler_module}:handle", username=msg.USERNAME, password=msg.PASSWORD
+    )
+    outcome = await receiver.process(
+        InboundRequest(body=msg.encode(msg.m2m()), path="/CarrierService")
+    )
+    assert outcome.status_code == 200
+    seen = load_object(f"{handler_module}:seen")
+    assert isinstance(seen, list)
+    assert [m.service for m in seen] == ["CarrierService"]
+
+
+def test_handler_option_may_name_a_receiver(handler_module: str) -> None:
+    loaded = build_receiver(handler=f"{handler_module}:receiver")
+    assert isinstance(loaded, Receiver)
+    with pytest.raises(click.UsageError, match="own verification"):
+        build_receiver(handler=f"{handler_module}:receiver", username="u", password="p")
+
+
+@pytest.mark.parametrize(
+    ("reference", "error"),
+    [
+        ("no_colon", "MODULE:NAME"),
+        ("module_that_does_not_exist_xyz:handle", "cannot import"),
+        ("{module}:missing", "no attribute"),
+        ("{module}:not_async", "async"),
+    ],
+)
+def test_bad_handler_references_are_usage_errors(
+    handler_module: str, reference: str, error: str
+) -> None:
+    with pytest.raises(click.BadParameter, match=error):
+        build_receiver(handler=reference.format(module=handler_module))
+
+
+def test_verification_options_build_the_verifiers() -> None:
+    both = build_receiver(username="u", password="p", shared_secret="s")
+    assert [type(v) for v in both.verifiers] == [AnyOf]
+    only_secret = build_receiver(shared_secret="s", signature_header="X-Sig")
+    [signature] = only_secret.verifiers
+    assert isinstance(signature, HmacSignature)
+    assert signature.header == "X-Sig"
+    fenced = build_receiver(username="u", password="p", allow_thingspace_ips=True)
+    assert [type(v) for v in fenced.verifiers] == [SourceAllowList, BodyCredentials]
+    assert build_receiver().verifiers == ()
+    with pytest.raises(click.UsageError, match="go together"):
+        build_receiver(username="u")
+    with pytest.raises(click.BadParameter, match="not an IP"):
+        build_receiver(allow_ips=["nonsense"])
+
+
+def test_message_line_masks_credentials() -> None:
+    message = parse_message(msg.m2m(extra={"token": "tok-1"}), service="CarrierService")
+    line = json.loads(message_line(message))
+    assert line["service"] == "CarrierService"
+    assert line["kind"] == "ConnectivityMessage"
+    assert line["message"]["requestId"] == msg.m2m()["requestId"]
+    assert msg.PASSWORD not in message_line(message)
+    assert "tok-1" not in message_line(message)
+
+
+def test_listen_is_a_subcommand_of_the_cli() -> None:
+    from thingspace_callbacks.cli import main
+
+    result = CliRunner().invoke(main, ["listen", "--help"])
+    assert result.exit_code == 0, result.output
+    for option in ("--port", "--handler", "--shared-secret", "--callback-password"):
+        assert option in result.output
+    bad = CliRunner().invoke(listen, ["--callback-username", "u"])
+    assert bad.exit_code == 2
+    assert "go together" in bad.output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def listening() -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "THINGSPACE_CALLBACK_USERNAME": msg.USERNAME,
+        "THINGSPACE_CALLBACK_PASSWORD": msg.PASSWORD,
+        "THINGSPACE_SHARED_SECRET": msg.SHARED_SECRET,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "thingspace_callbacks.cli.listen", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(process.stderr.read() if process.stderr else "exited")
+            try:
+                httpx.get(base_url, timeout=0.5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base_url, process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        for stream in (process.stdout, process.stderr):
+            if stream:
+                stream.close()
+
+
+@pytest.mark.integration
+def test_listen_prints_each_message_as_a_json_line(
+    listening: tuple[str, subprocess.Popen[str]],
+) -> None:
+    base_url, process = listening
+    location = msg.encode(msg.location())
+    with httpx.Client(base_url=base_url) as thingspace:
+        m2m = thingspace.post("/CarrierService", json=msg.m2m())
+        signed = thingspace.post(
+            "/callbacks/DeviceLocation",
+            content=location,
+            headers={"X-ThingSpace-Signature": sign_body(location, msg.SHARED_SECRET)},
+        )
+        refused = thingspace.post("/CarrierService", json=msg.m2m(password="wrong"))
+    assert (m2m.status_code, signed.status_code, refused.status_code) == (200, 200, 401)
+
+    assert process.stdout is not None
+    lines = [json.loads(process.stdout.readline()) for _ in range(2)]
+    assert [(line["service"], line["kind"]) for line in lines] == [
+        ("CarrierService", "ConnectivityMessage"),
+        ("DeviceLocation", "LocationMessage"),
+    ]
+    assert lines[0]["message"]["password"] == "**********"
+    process.terminate()
+    process.wait(timeout=10)
+    assert process.stderr is not None
+    assert msg.PASSWORD not in process.stderr.read()

@@ -1,0 +1,106 @@
+"""Receive the notifications ThingSpace POSTs to your callback listeners.
+
+:class:`Receiver` is an ASGI app that verifies each message (:class:`BodyCredentials`,
+:class:`HmacSignature`, :class:`SourceAllowList`), parses it into a typed model
+(:func:`parse_message`), drops re-sends of messages already handled, and awaits your
+handler; it acknowledges only after the handler succeeded. Serving it needs an ASGI
+server (``pip install "thingspace-callbacks[receiver]"``); the verification and parsing
+pieces need nothing beyond the core SDK.
+"""
+
+from __future__ import annotations
+
+from .._constants import SHARED_SECRET_HEADER as SHARED_SECRET_HEADER
+from .._constants import SIGNATURE_HEADER as SIGNATURE_HEADER
+from .._constants import THINGSPACE_SOURCE_IPS as THINGSPACE_SOURCE_IPS
+from ._app import DeliveryOutcome as DeliveryOutcome
+from ._app import Handler as Handler
+from ._app import Receiver as Receiver
+from ._dedupe import DedupeStore as DedupeStore
+from ._dedupe import InMemoryDedupeStore as InMemoryDedupeStore
+from ._dedupe import default_dedupe_key as default_dedupe_key
+from ._errors import ForbiddenSourceError as ForbiddenSourceError
+from ._errors import InvalidCredentialsError as InvalidCredentialsError
+from ._errors import InvalidSignatureError as InvalidSignatureError
+from ._errors import MalformedMessageError as MalformedMessageError
+from ._errors import PayloadTooLargeError as PayloadTooLargeError
+from ._errors import ReceiverError as ReceiverError
+from ._errors import VerificationError as VerificationError
+from ._models import CallbackMessage as CallbackMessage
+from ._models import ConnectivityMessage as ConnectivityMessage
+from ._models import DeviceId as DeviceId
+from ._models import DiagnosticsMessage as DiagnosticsMessage
+from ._models import FaultResponse as FaultResponse
+from ._models import FirmwareInfo as FirmwareInfo
+from ._models import FirmwareMessage as FirmwareMessage
+from ._models import GenericMessage as GenericMessage
+from ._models import LocationError as LocationError
+from ._models import LocationMessage as LocationMessage
+from ._models import PositionData as PositionData
+from ._models import UpgradeInfo as UpgradeInfo
+from ._models import UpgradeStatus as UpgradeStatus
+from ._models import redact as redact
+from ._parse import CONNECTIVITY_SERVICES as CONNECTIVITY_SERVICES
+from ._parse import decode_body as decode_body
+from ._parse import parse_message as parse_message
+from ._request import InboundRequest as InboundRequest
+from ._verify import AnyOf as AnyOf
+from ._verify import BodyCredentials as BodyCredentials
+from ._verify import HmacSignature as HmacSignature
+from ._verify import SourceAllowList as SourceAllowList
+from ._verify import Verifier as Verifier
+from ._verify import sign_body as sign_body
+from ._verify import verify_credentials as verify_credentials
+from ._verify import verify_signature as verify_signature
+
+__all__ = (
+    "CONNECTIVITY_SERVICES",
+    "SHARED_SECRET_HEADER",
+    "SIGNATURE_HEADER",
+    "THINGSPACE_SOURCE_IPS",
+    "AnyOf",
+    "BodyCredentials",
+    "CallbackMessage",
+    "ConnectivityMessage",
+    "DedupeStore",
+    "DeliveryOutcome",
+    "DeviceId",
+    "DiagnosticsMessage",
+    "FaultResponse",
+    "FirmwareInfo",
+    "FirmwareMessage",
+    "ForbiddenSourceError",
+    "GenericMessage",
+    "Handler",
+    "HmacSignature",
+    "InMemoryDedupeStore",
+    "InboundRequest",
+    "InvalidCredentialsError",
+    "InvalidSignatureError",
+    "LocationError",
+    "LocationMessage",
+    "MalformedMessageError",
+    "PayloadTooLargeError",
+    "PositionData",
+    "Receiver",
+    "ReceiverError",
+    "SourceAllowList",
+    "UpgradeInfo",
+    "UpgradeStatus",
+    "VerificationError",
+    "Verifier",
+    "decode_body",
+    "default_dedupe_key",
+    "parse_message",
+    "redact",
+    "sign_body",
+    "verify_credentials",
+    "verify_signature",
+)
+
+# Reprs and tracebacks name the public module, not the private one a class lives in.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) and _obj.__module__.startswith("thingspace_callbacks.receiver._"):
+        _obj.__module__ = "thingspace_callbacks.receiver"
+del _name, _obj

@@ -1,0 +1,241 @@
+"""Typed models of the messages ThingSpace POSTs to a callback listener.
+
+Every model keeps the fields it does not declare (``message.model_extra``), so nothing
+ThingSpace adds is lost, and every declared field is optional because Verizon publishes
+examples rather than a schema. ``password`` is a :class:`~pydantic.SecretStr` on every
+message, and ``repr()`` masks credential-like keys among the undeclared fields too.
+
+Field names follow ``spec/callback-protocol-facts.md``; where Verizon's page could not be
+read in full the model declares only what is known and keeps the rest as extra fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, PrivateAttr, SecretStr
+
+from ..models._base import OpenEnum, ThingSpaceModel
+
+__all__ = [
+    "CallbackMessage",
+    "ConnectivityMessage",
+    "DeviceId",
+    "DiagnosticsMessage",
+    "FaultResponse",
+    "FirmwareInfo",
+    "FirmwareMessage",
+    "GenericMessage",
+    "LocationError",
+    "LocationMessage",
+    "PositionData",
+    "UpgradeInfo",
+    "UpgradeStatus",
+]
+
+_MASK = "**********"
+_SENSITIVE_KEYS = frozenset({"password", "secret", "token", "sharedsecret", "apikey", "api_key"})
+
+
+def _scalar_to_str(value: object) -> object:
+    # ThingSpace examples quote numbers ("x": "33.45") but nothing promises it; accept
+    # either so a number where a string was expected does not demote the message.
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_scalar_to_str)]
+"""A string field that also accepts a JSON number."""
+
+
+def redact(value: Any) -> Any:
+    """``value`` with the values of credential-like keys (password, secret, token ...)
+    replaced by a mask, at any depth."""
+    if isinstance(value, Mapping):
+        return {
+            key: _MASK if str(key).lower() in _SENSITIVE_KEYS else redact(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    return value
+
+
+class _MessagePart(ThingSpaceModel):
+    """A nested object of a message; masks credential-like undeclared fields in repr."""
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        extra = self.model_extra or {}
+        for name, value in super().__repr_args__():
+            if name is not None and name.lower() in _SENSITIVE_KEYS and name in extra:
+                yield name, _MASK
+            else:
+                yield name, redact(value)
+
+
+class CallbackMessage(_MessagePart):
+    """Base of every callback message.
+
+    ``username`` and ``password`` are the credentials given when the listener was
+    registered (Connectivity Management and Software Management put them in the body;
+    they are absent elsewhere). :attr:`service` is the service the message was delivered
+    for, known from the URL path it arrived on, not from the body.
+    """
+
+    username: Text | None = None
+    password: SecretStr | None = None
+
+    _service: str | None = PrivateAttr(default=None)
+
+    @property
+    def service(self) -> str | None:
+        """The service this message was delivered for (from its route), if known."""
+        return self._service
+
+
+class DeviceId(_MessagePart):
+    """One identifier of a device: ``{"id": "...", "kind": "IMEI" | "ICCID" | ...}``."""
+
+    id: Text | None = None
+    kind: Text | None = None
+
+
+class FaultResponse(_MessagePart):
+    """Why an asynchronous Connectivity Management request failed.
+
+    ``faultcode`` is the service name, a dot and the error code.
+    """
+
+    faultcode: Text | None = None
+    faultstring: Text | None = None
+
+
+class ConnectivityMessage(CallbackMessage):
+    """A Connectivity Management (M2M) callback, e.g. for ``CarrierService``.
+
+    One message per device for asynchronous requests (``request_id`` ties them to the
+    request), plus ThingSpace notifications and device messages (NIDD, SMS). A message
+    that is not acknowledged is sent again with a higher ``callback_count``, up to
+    ``max_callback_threshold`` times.
+    """
+
+    request_id: Text | None = None
+    device_ids: list[DeviceId] = Field(default_factory=list)
+    device_response: dict[str, Any] | None = None
+    nidd_response: dict[str, Any] | None = None
+    fault_response: FaultResponse | None = None
+    status: Text | None = None
+    """``"Success"``, ``"Failed"``; for NIDD ``"Delivered"``, ``"Queued"``,
+    ``"DeliveryFailed"``."""
+    callback_count: int | None = None
+    """How many times this message has been sent, this time included."""
+    max_callback_threshold: int | None = None
+    """The most times ThingSpace sends this message when it is not acknowledged."""
+
+    @property
+    def is_final_attempt(self) -> bool:
+        """True when ThingSpace will not send this message again if it is not acknowledged."""
+        return (
+            self.callback_count is not None
+            and self.max_callback_threshold is not None
+            and self.callback_count >= self.max_callback_threshold
+        )
+
+
+class UpgradeStatus(OpenEnum):
+    """Status of a Software Management v1 upgrade; unknown values are accepted."""
+
+    REQUEST_PENDING = "RequestPending"
+    QUEUED = "Queued"
+    IN_PROGRESS = "InProgress"
+    FINISHED = "Finished"
+    REQUEST_FAILED = "RequestFailed"
+    UPGRADE_FAILED = "UpgradeFailed"
+
+
+class FirmwareInfo(_MessagePart):
+    """One firmware in a FOTA ``firmwareList`` (firmware that became available)."""
+
+    firmware_name: Text | None = None
+    participant_name: Text | None = None
+    launch_date: Text | None = None
+    release_note: Text | None = None
+    model: Text | None = None
+    make: Text | None = None
+    from_version: Text | None = None
+    to_version: Text | None = None
+
+
+class UpgradeInfo(_MessagePart):
+    """An ``upgradeScheduled`` or ``upgradeProgress`` object of a FOTA message."""
+
+    firmware_name: Text | None = None
+    upgrade_id: Text | None = None
+    start_date: Text | None = None
+    status: UpgradeStatus | None = None
+
+
+class FirmwareMessage(CallbackMessage):
+    """A Software Management (FOTA) v1 callback: new firmware, or an upgrade's progress.
+
+    Unused parts are sent empty, e.g. ``firmware_list`` is ``[]`` in an upgrade message.
+    """
+
+    account_name: Text | None = None
+    participant_name: Text | None = None
+    type: Text | None = None
+    firmware_list: list[FirmwareInfo] = Field(default_factory=list)
+    upgrade_scheduled: UpgradeInfo | None = None
+    upgrade_progress: UpgradeInfo | None = None
+
+
+class PositionData(_MessagePart):
+    """A location fix: ``x``/``y`` are latitude/longitude as ThingSpace sends them."""
+
+    time: Text | None = None
+    x: Text | None = None
+    y: Text | None = None
+    radius: Text | None = None
+    qos: bool | None = None
+    utcoffset: Text | None = None
+
+
+class LocationError(_MessagePart):
+    """Why a device could not be located (e.g. consent missing)."""
+
+    time: Text | None = None
+    utcoffset: Text | None = None
+    type: Text | None = None
+    info: Text | None = None
+
+
+class LocationMessage(CallbackMessage):
+    """A Device Location callback (``Location`` or ``DeviceLocation`` service).
+
+    ``txid`` is the transaction id of the request it answers. A per-device result has
+    ``msid`` and either ``pd`` (the fix) or ``error``; a report notification has
+    ``status`` (``QUEUED``, ``INPROGRESS``, ``COMPLETED``).
+    """
+
+    txid: Text | None = None
+    msid: Text | None = None
+    pd: PositionData | None = None
+    error: LocationError | None = None
+    status: Text | None = None
+
+
+class DiagnosticsMessage(CallbackMessage):
+    """A Device Diagnostics observation callback.
+
+    Verizon does not publish its body; observations are keyed by ``transactionID``.
+    Everything else is kept as extra fields.
+    """
+
+    account_name: Text | None = None
+    transaction_id: Text | None = Field(default=None, alias="transactionID")
+
+
+class GenericMessage(CallbackMessage):
+    """A message of a kind this SDK does not recognise; every field is in ``model_extra``."""
