@@ -262,3 +262,36 @@ async def test_transport_failures(
     assert info.value.body is None
     assert info.value.request.method == "POST"
     _assert_no_secret(info.value)
+
+
+async def test_errors_keep_the_request_without_credentials_or_body(
+    client: AsyncThingSpaceClient, mock_api: respx.MockRouter
+) -> None:
+    mock_api.post("/m2m/v1/callbacks/acct").respond(
+        400, json={"errorCode": "INVALID_PARAMETER", "errorMessage": "bad"}
+    )
+    with pytest.raises(BadRequestError) as caught:
+        await client.account_name.register(
+            "acct",
+            name="CarrierService",
+            url="https://hooks.example.com/m2m",
+            password="listener-pass-77",
+            max_retries=0,
+        )
+    for request in (caught.value.request, caught.value.response.request):
+        assert "authorization" not in request.headers
+        assert "vz-m2m-token" not in request.headers
+        assert b"listener-pass-77" not in request.content
+        assert request.url.path == "/api/m2m/v1/callbacks/acct"
+    assert ACCESS_TOKEN not in repr(vars(caught.value))
+    assert M2M_TOKEN not in repr(vars(caught.value))
+
+
+async def test_connection_errors_keep_the_request_without_credentials(
+    client: AsyncThingSpaceClient, mock_api: respx.MockRouter
+) -> None:
+    mock_api.get("/loc/v1/callbacks/acct").mock(side_effect=httpx.ConnectError("refused"))
+    with pytest.raises(APIConnectionError) as caught:
+        await client.location.list("acct", max_retries=0)
+    assert "authorization" not in caught.value.request.headers
+    assert "vz-m2m-token" not in caught.value.request.headers

@@ -28,7 +28,14 @@ from ._errors import RequestValidationError as RequestValidationError
 from ._errors import RestErrorResponseException as RestErrorResponseException
 from ._errors import ThingSpaceError as ThingSpaceError
 from ._errors import UnprocessableEntityError as UnprocessableEntityError
+from ._oauth import OAuthClientCredentials as OAuthClientCredentials
 from ._response import APIResponse as APIResponse
+from ._retry import RetryPolicy as RetryPolicy
+from ._session import M2MSession as M2MSession
+from ._thingspace_auth import ThingSpaceAuth as ThingSpaceAuth
+from ._token_store import MemoryTokenStore as MemoryTokenStore
+from ._token_store import Token as Token
+from ._token_store import TokenStore as TokenStore
 from ._types import NOT_GIVEN as NOT_GIVEN
 from ._types import NotGiven as NotGiven
 from ._types import RequestOptions as RequestOptions
@@ -51,16 +58,23 @@ __all__ = (
     "ErrorException",
     "ErrorResponseError2Exception",
     "InternalServerError",
+    "M2MSession",
+    "MemoryTokenStore",
     "NoAuth",
     "NotFoundError",
     "NotGiven",
+    "OAuthClientCredentials",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestOptions",
     "RequestValidationError",
     "RestErrorResponseException",
+    "RetryPolicy",
     "StaticTokenAuth",
+    "ThingSpaceAuth",
     "ThingSpaceError",
+    "Token",
+    "TokenStore",
     "UnprocessableEntityError",
     "__version__",
 )

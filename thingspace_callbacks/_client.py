@@ -4,34 +4,44 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import SecretStr
 
-from ._auth import Auth, NoAuth, StaticTokenAuth
+from ._auth import Auth
+from ._auth_settings import resolve_auth
 from ._constants import (
     BASE_URL_ENV,
     DEFAULT_CONNECTION_LIMITS,
     DEFAULT_ENVIRONMENT,
+    DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ENVIRONMENTS,
 )
 from ._errors import RequestValidationError
 from ._pipeline import Pipeline
-from ._types import TimeoutTypes
+from ._ratelimit import RateLimiter
+from ._retry import RetryPolicy
+from ._token_store import TokenCallback, TokenStore
+from ._transport import AutoTransport
+from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing_extensions import Self, Unpack
 
     from .callbacks import Callbacks
+    from .fanout import FanOut, FanOutOptions, FanOutReport
     from .resources import AccountName, AccountNumber, Diagnostics, Firmware, Location
 
 __all__ = ["AsyncThingSpaceClient"]
+
+_A = TypeVar("_A")
+_T = TypeVar("_T")
 
 USER_AGENT = (
     f"thingspace-callbacks/{__version__} "
@@ -55,16 +65,43 @@ class AsyncThingSpaceClient:
         ``THINGSPACE_BASE_URL`` environment variable, else the root of ``environment``.
     :param environment: ``"production"`` (default), ``"staging"`` or ``"mock"``
         (Verizon's mock server). Ignored when ``base_url`` is given.
-    :param access_token: A fixed OAuth bearer token, sent as ``Authorization: Bearer``.
+    :param access_token: A fixed OAuth bearer token, sent as ``Authorization: Bearer``
+        (env ``THINGSPACE_ACCESS_TOKEN``).
     :param m2m_token: A fixed Connectivity Management session token, sent as
-        ``VZ-M2M-Token``.
-    :param auth: An :class:`~thingspace_callbacks.Auth` of your own, instead of the
-        fixed tokens.
+        ``VZ-M2M-Token`` (env ``THINGSPACE_M2M_TOKEN``).
+    :param auth: An :class:`~thingspace_callbacks.Auth` of your own, instead of any
+        credential argument or variable.
+    :param client_id: With ``client_secret``, the SDK gets and renews bearer tokens
+        itself (env ``THINGSPACE_CLIENT_ID``, ``THINGSPACE_CLIENT_SECRET``).
+    :param client_secret: See ``client_id``; never shown in reprs, logs or errors.
+    :param username: With ``password``, the SDK opens and renews the M2M session itself
+        (env ``THINGSPACE_USERNAME``, ``THINGSPACE_PASSWORD``).
+    :param password: See ``username``; never shown.
+    :param scope: OAuth scopes to ask for.
+    :param token_store: A :class:`~thingspace_callbacks.TokenStore` to share tokens
+        between clients or processes; default: in memory, per client.
+    :param on_token: Called with each new :class:`~thingspace_callbacks.Token`.
+    :param logout_on_close: Log out the M2M session this client opened when it closes
+        (default ``True``).
+    :param token_refresh_margin: Seconds before a bearer token expires, or before a
+        session idles out, at which it is renewed (default 60).
     :param timeout: Seconds, or an ``httpx.Timeout``, for each attempt. The default is
         5 s to connect, 30 s to read or write, 10 s to get a pooled connection.
+    :param max_retries: How many times a failure worth retrying (connection error,
+        timeout, 408, 429, 5xx) is retried; default 2, ``0`` turns retries off.
+    :param retry_policy: A :class:`~thingspace_callbacks.RetryPolicy` with other waits,
+        ``Retry-After`` cap or time budget.
+    :param deadline: Seconds a whole call may take, every attempt and wait included;
+        default ``None`` (no deadline).
     :param default_headers: Headers sent with every request.
+    :param rate_limit: Requests per second for every request this client sends (retries
+        included), shared by all its tasks and fan-outs; or a
+        :class:`~thingspace_callbacks.fanout.RateLimiter` to share with other clients.
+        Default ``None``: no limit.
     :param http_client: An ``httpx.AsyncClient`` to send through (for proxies, custom
-        TLS or transports). It is used as is and never closed by this client.
+        TLS or transports). It is used as is and never closed by this client. Without
+        one, the client sends through aiohttp under asyncio when the ``speedups`` extra
+        is installed, and through httpx's own transport otherwise (trio included).
     """
 
     def __init__(
@@ -75,25 +112,49 @@ class AsyncThingSpaceClient:
         access_token: str | SecretStr | None = None,
         m2m_token: str | SecretStr | None = None,
         auth: Auth | None = None,
+        client_id: str | None = None,
+        client_secret: str | SecretStr | None = None,
+        username: str | None = None,
+        password: str | SecretStr | None = None,
+        scope: str | Sequence[str] | None = None,
+        token_store: TokenStore | None = None,
+        on_token: TokenCallback | None = None,
+        logout_on_close: bool = True,
+        token_refresh_margin: float | None = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_policy: RetryPolicy | None = None,
+        deadline: float | None = None,
         default_headers: Mapping[str, str] | None = None,
+        rate_limit: float | RateLimiter | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        if auth is not None and (access_token is not None or m2m_token is not None):
-            raise RequestValidationError("pass either 'auth' or fixed tokens, not both")
-        if auth is None:
-            if access_token is None and m2m_token is None:
-                auth = NoAuth()
-            else:
-                auth = StaticTokenAuth(access_token=access_token, m2m_token=m2m_token)
+        auth = resolve_auth(
+            auth=auth,
+            access_token=access_token,
+            m2m_token=m2m_token,
+            client_id=client_id,
+            client_secret=client_secret,
+            username=username,
+            password=password,
+            scope=scope,
+            token_store=token_store,
+            on_token=on_token,
+            logout_on_close=logout_on_close,
+            token_refresh_margin=token_refresh_margin,
+        )
 
         self.base_url = _resolve_base_url(base_url, environment)
         """The API root this client talks to."""
         timeout_value = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._owns_http_client = http_client is None
         if http_client is None:
+            # The transport is picked at the first request: aiohttp under asyncio when
+            # the `speedups` extra is installed, else httpx's own (see _transport.py).
             http_client = httpx.AsyncClient(
-                timeout=timeout_value, limits=DEFAULT_CONNECTION_LIMITS, follow_redirects=False
+                timeout=timeout_value,
+                transport=AutoTransport(limits=DEFAULT_CONNECTION_LIMITS),
+                follow_redirects=False,
             )
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if default_headers:
@@ -105,6 +166,14 @@ class AsyncThingSpaceClient:
             timeout=timeout_value,
             headers=headers,
             user_agent=USER_AGENT,
+            max_retries=max_retries,
+            retry_policy=retry_policy,
+            deadline=deadline,
+            rate_limiter=(
+                RateLimiter(rate_limit)
+                if rate_limit is not None and not isinstance(rate_limit, RateLimiter)
+                else rate_limit
+            ),
         )
 
     @property
@@ -121,6 +190,43 @@ class AsyncThingSpaceClient:
     def timeout(self) -> httpx.Timeout:
         """The default timeout of each attempt."""
         return self._pipeline.timeout
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a failure worth retrying is retried, by default."""
+        return self._pipeline.retrier.max_retries
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        retry_policy: RetryPolicy | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+    ) -> Self:
+        """A copy of this client with other defaults for the options passed.
+
+        The copy shares the connection pool, the credentials and the closed state:
+        closing either closes both. Making one is cheap::
+
+            patient = client.with_options(max_retries=5, deadline=120)
+            await patient.location.list("0252012345-00001")
+        """
+        clone = object.__new__(type(self))
+        # Sub-clients are cached per instance and bound to the old pipeline: drop them.
+        cached = {
+            name
+            for klass in type(self).__mro__
+            for name, value in vars(klass).items()
+            if isinstance(value, cached_property)
+        }
+        clone.__dict__.update(
+            {name: value for name, value in self.__dict__.items() if name not in cached}
+        )
+        clone._pipeline = self._pipeline.with_options(
+            timeout=timeout, max_retries=max_retries, retry_policy=retry_policy, deadline=deadline
+        )
+        return clone
 
     @property
     def is_closed(self) -> bool:
@@ -178,6 +284,43 @@ class AsyncThingSpaceClient:
         from .callbacks import Callbacks
 
         return Callbacks(self)
+
+    def fan_out(
+        self,
+        accounts: Iterable[_A] | AsyncIterable[_A],
+        operation: Callable[[_A], Awaitable[_T]],
+        **options: Unpack[FanOutOptions],
+    ) -> FanOut[_A, _T]:
+        """Call ``operation(account)`` for every account, many at once; iterate the
+        results as they complete::
+
+            register = functools.partial(client.location.register, name="Location", url=URL)
+            async with client.fan_out(accounts, register, concurrency=50) as results:
+                async for result in results:
+                    print(result.account, result.ok, result.value or result.error)
+
+        ``accounts`` (any iterable or async iterable) is read lazily, and every account
+        read yields exactly one :class:`~thingspace_callbacks.fanout.FanOutResult`; a
+        failing account never stops the others unless ``fail_fast=True``. Leaving the
+        block stops the run and cancels the calls in flight. Options (``concurrency``,
+        ``rate_limit``, ``fail_fast``, ``on_progress``, ``total``) are described in
+        :class:`~thingspace_callbacks.fanout.FanOutOptions`; bad ones raise
+        :class:`RequestValidationError` here, before anything is sent.
+        """
+        from .fanout import FanOut
+
+        return FanOut(accounts, operation, **options)
+
+    async def fan_out_all(
+        self,
+        accounts: Iterable[_A] | AsyncIterable[_A],
+        operation: Callable[[_A], Awaitable[_T]],
+        **options: Unpack[FanOutOptions],
+    ) -> FanOutReport[_A, _T]:
+        """Run :meth:`fan_out` to the end and return every result, in input order, as a
+        :class:`~thingspace_callbacks.fanout.FanOutReport` (``.succeeded``,
+        ``.failed``, ``.ok``)."""
+        return await self.fan_out(accounts, operation, **options).collect()
 
     async def __aenter__(self) -> Self:
         if self.is_closed:

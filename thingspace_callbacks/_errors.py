@@ -78,7 +78,8 @@ class APIError(ThingSpaceError):
     """A human-readable description of the failure."""
 
     request: httpx.Request
-    """The request that failed (its headers hold credentials: do not log them)."""
+    """The request that failed, as a copy without credential headers or body (the body
+    of a registration may hold a listener password)."""
 
     body: object | None
     """The decoded JSON body of the answer, or its text when it is not JSON; ``None``
@@ -87,7 +88,7 @@ class APIError(ThingSpaceError):
     def __init__(self, message: str, request: httpx.Request, *, body: object | None) -> None:
         super().__init__(message)
         self.message = message
-        self.request = request
+        self.request = without_credentials(request)
         self.body = body
 
 
@@ -128,6 +129,7 @@ class APIResponseValidationError(APIError):
 
     def __init__(self, response: httpx.Response, *, message: str) -> None:
         super().__init__(message, response.request, body=_excerpt(response))
+        response.request = self.request
         self.response = response
         self.status_code = response.status_code
 
@@ -179,6 +181,7 @@ class APIStatusError(APIError):
         self.request_id = request_id_of(response.headers)
         self.attempts = attempts
         super().__init__(message or self._describe(), response.request, body=body)
+        response.request = self.request
 
     @property
     def headers(self) -> httpx.Headers:
@@ -267,6 +270,25 @@ def make_status_error(response: httpx.Response, *, attempts: int = 1) -> APIStat
     ):
         return AuthenticationError(response, body=error.body, attempts=attempts)
     return error
+
+
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "vz-m2m-token"})
+
+
+def without_credentials(request: httpx.Request) -> httpx.Request:
+    """A copy of ``request`` without credential headers or body, for keeping on an
+    exception that may be logged. Copies are not copied again."""
+    if request.extensions.get(_REDACTED):
+        return request
+    headers = [
+        (name, value)
+        for name, value in request.headers.multi_items()
+        if name.lower() not in _CREDENTIAL_HEADERS
+    ]
+    return httpx.Request(request.method, request.url, headers=headers, extensions={_REDACTED: True})
+
+
+_REDACTED = "thingspace_callbacks.redacted"
 
 
 def error_code_of(response: httpx.Response) -> str | None:

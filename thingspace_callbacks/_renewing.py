@@ -18,7 +18,13 @@ import httpx
 
 from ._auth import AuthContext
 from ._constants import LOGGER_NAME, PROACTIVE_RENEWAL_BACKOFF
-from ._errors import APIConnectionError, APIError, AuthenticationError, RequestValidationError
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    RequestValidationError,
+    without_credentials,
+)
 from ._pipeline import send
 from ._single_flight import SingleFlight
 from ._token_store import MemoryTokenStore, Token, TokenCallback, TokenKind, TokenStore
@@ -36,8 +42,6 @@ log = logging.getLogger(LOGGER_NAME + ".auth")
 
 Clock = Callable[[], float]
 """Returns seconds since the epoch, like ``time.time`` (the default)."""
-
-_CREDENTIAL_HEADERS = frozenset({"authorization", "vz-m2m-token"})
 
 
 class RenewingCredential(abc.ABC):
@@ -233,9 +237,9 @@ async def post_credentials(
     try:
         response = await send(context.http_client, request)
     except APIConnectionError as exc:
-        exc.request = _without_credentials(request)
+        exc.request = without_credentials(request)
         raise
-    response.request = _without_credentials(request)
+    response.request = without_credentials(request)
     return response
 
 
@@ -247,15 +251,6 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def _without_credentials(request: httpx.Request) -> httpx.Request:
-    headers = [
-        (name, value)
-        for name, value in request.headers.multi_items()
-        if name.lower() not in _CREDENTIAL_HEADERS
-    ]
-    return httpx.Request(request.method, request.url, headers=headers)
 
 
 def auth_failure(

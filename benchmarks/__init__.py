@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures against bare httpx (see README.md here)."""

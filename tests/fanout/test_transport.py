@@ -1,0 +1,162 @@
+"""Transport choice: aiohttp under asyncio with the ``speedups`` extra, httpx's own
+under trio or when a mock is active; and aiohttp failures mapped to precise errors."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import aiohttp
+import anyio
+import httpx
+import pytest
+import respx
+
+from thingspace_callbacks import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncThingSpaceClient,
+)
+from thingspace_callbacks._aiohttp import _translate
+from thingspace_callbacks._transport import AutoTransport, fast_transport_available
+
+pytestmark = pytest.mark.anyio
+
+LISTENER = "https://listener.example.com/hooks/location"
+
+
+def selected(client: AsyncThingSpaceClient) -> str | None:
+    transport = client.http_client._transport
+    assert isinstance(transport, AutoTransport)
+    return transport.selected
+
+
+async def test_the_transport_follows_the_running_library(
+    api_server: str, anyio_backend: str
+) -> None:
+    assert fast_transport_available()
+    async with AsyncThingSpaceClient(base_url=api_server, access_token="token") as client:
+        assert selected(client) is None  # nothing chosen before the first request
+        registration = await client.location.register("acct-1", name="Location", url=LISTENER)
+        assert registration.account_id == "acct-1"
+        assert selected(client) == ("aiohttp" if anyio_backend == "asyncio" else "httpx")
+        # Many requests at once share the pool on either transport.
+        async with anyio.create_task_group() as group:
+            for n in range(20):
+                group.start_soon(client.location.list, f"acct-{n}")
+    assert client.http_client.is_closed
+
+
+def test_a_client_built_outside_any_event_loop_works_under_both(api_server: str) -> None:
+    for backend in ("asyncio", "trio"):
+        client = AsyncThingSpaceClient(base_url=api_server, access_token="token")
+
+        async def use(client: AsyncThingSpaceClient = client) -> None:
+            async with client:
+                listeners = await client.location.list("acct-outside")
+                assert listeners is not None
+
+        anyio.run(use, backend=backend)
+
+
+async def test_an_active_respx_mock_keeps_httpx_transport(anyio_backend: str) -> None:
+    with respx.mock(base_url="https://thingspace.verizon.com/api") as router:
+        router.get("/loc/v1/callbacks/acct").respond(json=[])
+        async with AsyncThingSpaceClient(access_token="token") as client:
+            assert await client.location.list("acct") == []
+            assert selected(client) == "httpx"
+
+
+async def test_prefer_fast_false_keeps_httpx_transport(api_server: str) -> None:
+    transport = AutoTransport(limits=httpx.Limits(max_connections=4), prefer_fast=False)
+    async with httpx.AsyncClient(transport=transport) as http_client:
+        response = await http_client.get(f"{api_server}/loc/v1/callbacks/acct")
+    assert response.status_code == 200
+    assert transport.selected == "httpx"
+    assert repr(transport) == "AutoTransport(selected='httpx')"
+
+
+# -- aiohttp failures, through the SDK (asyncio only: aiohttp needs it) -----------------
+
+
+@pytest.fixture
+def refused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port  # closed again: connecting is refused
+
+
+@pytest.fixture
+def hanging_up_port() -> Iterator[int]:
+    """A server that reads each request and closes the connection without answering."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(65536)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    server.close()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_refused_connection_is_a_connection_error_not_a_timeout(refused_port: int) -> None:
+    async with AsyncThingSpaceClient(
+        base_url=f"http://127.0.0.1:{refused_port}/api", access_token="token", max_retries=0
+    ) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.location.list("acct")
+        assert selected(client) == "aiohttp"
+    assert not isinstance(caught.value, APITimeoutError)
+    assert "ConnectError" in caught.value.message
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_server_hanging_up_is_a_connection_error(hanging_up_port: int) -> None:
+    async with AsyncThingSpaceClient(
+        base_url=f"http://127.0.0.1:{hanging_up_port}/api", access_token="token", max_retries=0
+    ) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.location.list("acct")
+        assert selected(client) == "aiohttp"
+    assert not isinstance(caught.value, APITimeoutError)
+    assert "RemoteProtocolError" in caught.value.message
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_slow_answer_is_a_timeout(api_server: str) -> None:
+    async with AsyncThingSpaceClient(
+        base_url=api_server, access_token="token", max_retries=0, timeout=0.2
+    ) as client:
+        with pytest.raises(APITimeoutError):
+            await client.location.register("slow-1", name="Location", url=LISTENER)
+        assert selected(client) == "aiohttp"
+
+
+def test_aiohttp_failures_map_to_the_most_specific_httpx_error() -> None:
+    key = aiohttp.client_reqrep.ConnectionKey("127.0.0.1", 1, False, True, None, None, None)
+    refused = aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "refused"))
+    assert _translate(refused) is httpx.ConnectError
+    assert _translate(aiohttp.ConnectionTimeoutError()) is httpx.ConnectTimeout
+    assert _translate(aiohttp.SocketTimeoutError()) is httpx.ReadTimeout
+    assert _translate(TimeoutError()) is httpx.ReadTimeout
+    assert _translate(aiohttp.ServerDisconnectedError()) is httpx.RemoteProtocolError
+    assert _translate(aiohttp.ClientPayloadError()) is httpx.ReadError
+    assert _translate(aiohttp.ClientOSError()) is httpx.ReadError
+    assert _translate(aiohttp.InvalidURL("x")) is httpx.UnsupportedProtocol
+    assert _translate(aiohttp.ClientError()) is httpx.NetworkError

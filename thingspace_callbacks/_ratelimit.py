@@ -1,0 +1,77 @@
+"""``RateLimiter``: a token bucket on the event loop's clock (anyio, so asyncio and trio)."""
+
+from __future__ import annotations
+
+import math
+
+import anyio
+
+from ._errors import RequestValidationError
+
+__all__ = ["RateLimiter"]
+
+
+class RateLimiter:
+    """Let at most ``rate`` calls per second through on average, and ``burst`` at once.
+
+    A token bucket holding ``burst`` tokens, refilled at ``rate`` tokens per second;
+    :meth:`acquire` takes one token, sleeping until one is available. Over any span of
+    ``t`` seconds at most ``burst + rate * t`` acquisitions succeed. Waiters are served
+    in the order they arrived.
+
+    One limiter may be shared by any number of tasks, fan-outs and clients (pass it as
+    ``rate_limit=``); it can be built outside an event loop, and it uses the running
+    loop's clock, so trio's ``MockClock`` drives it in tests.
+
+    :param rate: Tokens per second, > 0.
+    :param burst: Bucket size, >= 1 (default 1: calls are spaced ``1 / rate`` apart).
+    """
+
+    # The bucket is kept as a "theoretical arrival time" (GCRA): O(1), no lock and no
+    # background task; a waiter reserves its slot before sleeping, so waiters never
+    # race each other.
+    __slots__ = ("_interval", "_tat", "_tolerance", "_waiting", "burst", "rate")
+
+    def __init__(self, rate: float, *, burst: int = 1) -> None:
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+            raise RequestValidationError(f"'rate' must be a number, not {type(rate).__name__}")
+        if not (rate > 0 and math.isfinite(rate)):
+            raise RequestValidationError(f"'rate' must be a positive number, got {rate!r}")
+        if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+            raise RequestValidationError(f"'burst' must be an integer >= 1, got {burst!r}")
+        self.rate = float(rate)
+        """Tokens added per second."""
+        self.burst = burst
+        """How many tokens the bucket holds."""
+        self._interval = 1.0 / self.rate
+        self._tolerance = (burst - 1) * self._interval
+        self._tat = -math.inf
+        self._waiting = 0
+
+    async def acquire(self) -> None:
+        """Take one token, waiting (cancellably) until one is available.
+
+        When a token is available it returns without yielding to the event loop.
+        """
+        now = anyio.current_time()
+        tat = self._tat
+        if self._waiting == 0:
+            # Nobody holds a reservation, so the bucket cannot legitimately be owed more
+            # than one interval. Clamping returns the slots of cancelled waiters and
+            # forgets a clock from an earlier event loop (trio's clock has a random
+            # offset per run).
+            tat = min(tat, now + self._tolerance + self._interval)
+        if tat < now:
+            tat = now
+        wake = tat - self._tolerance
+        self._tat = tat + self._interval
+        if wake <= now:
+            return
+        self._waiting += 1
+        try:
+            await anyio.sleep_until(wake)
+        finally:
+            self._waiting -= 1
+
+    def __repr__(self) -> str:
+        return f"RateLimiter(rate={self.rate:g}, burst={self.burst})"
