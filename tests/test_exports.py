@@ -41,11 +41,15 @@ CORE = {
 
 
 def _public_names(module: ModuleType) -> set[str]:
+    # The package imports its names on first use: resolve every listed one (a name
+    # that does not resolve fails here), then look at everything the module holds.
+    for name in module.__all__:
+        getattr(module, name)
     return {
         name
-        for name, value in vars(module).items()
+        for name in {*dir(module), *vars(module)}
         if not name.startswith("_")
-        and not isinstance(value, ModuleType)
+        and not isinstance(getattr(module, name), ModuleType)
         # `from __future__ import annotations` binds this name in every module.
         and name != "annotations"
     } | {"__version__"}

@@ -14,9 +14,14 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
-from pydantic import SecretStr
+
+from . import _publish
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 __all__ = ["Auth", "AuthContext", "NoAuth", "StaticTokenAuth"]
 
@@ -106,4 +111,11 @@ class StaticTokenAuth(Auth):
 
 
 def _secret(value: str | SecretStr) -> SecretStr:
+    # Imported here, once per client built with tokens: pydantic's types module takes
+    # tens of milliseconds to import, which a client without credentials never needs.
+    from pydantic import SecretStr
+
     return value if isinstance(value, SecretStr) else SecretStr(value)
+
+
+_publish(globals())  # exported classes report the package as their module

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-
-from pydantic import SecretStr
+from typing import TYPE_CHECKING
 
 from ._auth import Auth, NoAuth, StaticTokenAuth
 from ._constants import (
@@ -23,14 +22,15 @@ from ._constants import (
     USERNAME_ENV,
 )
 from ._errors import RequestValidationError
-from ._oauth import OAuthClientCredentials
-from ._session import M2MSession
-from ._thingspace_auth import ThingSpaceAuth
-from ._token_store import TokenCallback, TokenStore
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+    from ._token_store import TokenCallback, TokenStore
+
+    _Secret = str | SecretStr
 
 __all__ = ["resolve_auth"]
-
-_Secret = str | SecretStr
 
 
 def resolve_auth(
@@ -117,6 +117,12 @@ def resolve_auth(
             f"'client_id'/'client_secret' (or set {CLIENT_ID_ENV}/{CLIENT_SECRET_ENV}) "
             "or 'access_token'"
         )
+
+    # Only clients that obtain their own tokens need these modules (and pydantic's
+    # SecretStr): imported here, once per such client.
+    from ._oauth import OAuthClientCredentials
+    from ._session import M2MSession
+    from ._thingspace_auth import ThingSpaceAuth
 
     margin = DEFAULT_TOKEN_REFRESH_MARGIN if token_refresh_margin is None else token_refresh_margin
     oauth = None

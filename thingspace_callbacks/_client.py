@@ -10,9 +10,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
-from pydantic import SecretStr
 
-from ._auth import Auth
+from . import _publish
 from ._auth_settings import resolve_auth
 from ._constants import (
     BASE_URL_ENV,
@@ -25,15 +24,17 @@ from ._constants import (
 from ._errors import RequestValidationError
 from ._pipeline import Pipeline
 from ._ratelimit import RateLimiter
-from ._retry import RetryPolicy
-from ._token_store import TokenCallback, TokenStore
 from ._transport import AutoTransport
 from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
     from typing_extensions import Self, Unpack
 
+    from ._auth import Auth
+    from ._retry import RetryPolicy
+    from ._token_store import TokenCallback, TokenStore
     from .callbacks import Callbacks
     from .fanout import FanOut, FanOutOptions, FanOutReport
     from .resources import AccountName, AccountNumber, Diagnostics, Firmware, Location
@@ -369,3 +370,6 @@ def _resolve_base_url(base_url: str | None, environment: str | None) -> str:
     if url.scheme not in ("http", "https") or not url.host:
         raise RequestValidationError(f"base_url must be an http(s) URL, got {base_url!r}")
     return base_url.rstrip("/")
+
+
+_publish(globals())  # exported classes report the package as their module

@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 
+from . import _publish
 from ._constants import ERROR_BODY_EXCERPT, REQUEST_ID_HEADERS
 from ._rejections import session_refused
 
@@ -343,3 +344,6 @@ def request_id_of(headers: httpx.Headers) -> str | None:
         if value:
             return value
     return None
+
+
+_publish(globals())  # exported classes report the package as their module

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from pydantic import SecretStr
 
+from . import _publish
 from ._auth import AuthContext
 from ._constants import DEFAULT_TOKEN_LIFETIME, DEFAULT_TOKEN_REFRESH_MARGIN, OAUTH_TOKEN_PATH
 from ._errors import RequestValidationError
@@ -137,3 +138,6 @@ def _seconds(value: object, default: float) -> float:
         if math.isfinite(seconds) and seconds >= 0:
             return seconds
     return default
+
+
+_publish(globals())  # exported classes report the package as their module

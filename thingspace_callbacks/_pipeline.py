@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 import httpx
@@ -32,7 +32,11 @@ from ._ratelimit import RateLimiter
 from ._response import APIResponse, ResponseShape
 from ._retry import DEFAULT_RETRY_POLICY, Retrier, RetryPolicy, check_deadline, check_max_retries
 from ._types import NOT_GIVEN, NotGiven, RequestOptions, TimeoutTypes
-from .models._base import ThingSpaceModel
+
+if TYPE_CHECKING:
+    # Not at run time: the models (and pydantic's model machinery) load with the first
+    # sub-client, not with the client.
+    from .models._base import ThingSpaceModel
 
 __all__ = ["ClientState", "Endpoint", "Pipeline"]
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import httpx
-from pydantic import TypeAdapter, ValidationError
 
+from . import _publish
 from ._errors import APIResponseValidationError, request_id_of
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter, ValidationError
 
 __all__ = ["APIResponse", "ResponseShape"]
 
@@ -28,6 +31,10 @@ class ResponseShape(Generic[_T]):
     def validate_json(self, content: bytes) -> _T:
         adapter = self._adapter
         if adapter is None:
+            # Once per operation, at its first answer: pydantic's validation machinery
+            # takes long to import, and building a client does not need it.
+            from pydantic import TypeAdapter
+
             adapter = self._adapter = TypeAdapter(self._type)
         return adapter.validate_json(content)
 
@@ -96,7 +103,13 @@ class APIResponse(Generic[_T]):
             )
         try:
             return self._shape.validate_json(response.content)
-        except ValidationError as exc:
+        except ValueError as exc:
+            # pydantic's ValidationError is a ValueError; its module is loaded by now
+            # (the validator raised it), so this import is a lookup.
+            from pydantic import ValidationError
+
+            if not isinstance(exc, ValidationError):
+                raise
             kind = "is not JSON" if _is_json_error(exc) else f"is not a valid {self._shape.name}"
             raise APIResponseValidationError(
                 response,
@@ -113,3 +126,6 @@ class APIResponse(Generic[_T]):
 
 def _is_json_error(exc: ValidationError) -> bool:
     return any(error["type"] == "json_invalid" for error in exc.errors(include_url=False))
+
+
+_publish(globals())  # exported classes report the package as their module

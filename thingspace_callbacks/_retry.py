@@ -18,14 +18,12 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timezone
-from typing import Any, TypeGuard, cast
+from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
 import anyio
 import httpx
-from tenacity import RetryCallState
-from tenacity.asyncio import AsyncRetrying
-from tenacity.stop import stop_never
 
+from . import _publish
 from ._constants import (
     DEFAULT_INITIAL_BACKOFF,
     DEFAULT_MAX_BACKOFF,
@@ -34,6 +32,10 @@ from ._constants import (
     LOGGER_NAME,
 )
 from ._errors import APIConnectionError, APIStatusError, RequestValidationError
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
+    from tenacity.asyncio import AsyncRetrying
 
 __all__ = [
     "RETRYABLE_METHODS",
@@ -258,7 +260,8 @@ class Retrier:
     Built once per configuration and shared by every call. The first attempt runs
     without tenacity, which keeps the common case (one attempt) cheap; only a failure
     worth retrying starts a tenacity loop, which replays that first outcome as its
-    attempt 1 so counting, logging and stopping all happen in one place.
+    attempt 1 so counting, logging and stopping all happen in one place. tenacity
+    itself is imported at the first retry, so programs that never retry never load it.
     """
 
     __slots__ = ("_template", "max_retries", "policy")
@@ -266,17 +269,29 @@ class Retrier:
     def __init__(self, policy: RetryPolicy, max_retries: int) -> None:
         self.policy = policy
         self.max_retries = max_retries
-        self._template = AsyncRetrying(
-            sleep=anyio.sleep,
-            stop=stop_never,
-            wait=self._wait,
-            retry=self._retry,
-            before_sleep=_log_retry,
-            reraise=True,
-            # Out of attempts with an answer (not an exception) in hand: hand the answer
-            # back, so the caller raises the status error with the attempts counted.
-            retry_error_callback=_last_outcome,
-        )
+        self._template: AsyncRetrying | None = None
+
+    def _retrying(self, stop: _Stop) -> AsyncRetrying:
+        """A tenacity loop for one retried call (tenacity keeps the loop's state on
+        the object), copied from a template built at this retrier's first retry."""
+        template = self._template
+        if template is None:
+            from tenacity.asyncio import AsyncRetrying
+            from tenacity.stop import stop_never
+
+            template = self._template = AsyncRetrying(
+                sleep=anyio.sleep,
+                stop=stop_never,
+                wait=self._wait,
+                retry=self._retry,
+                before_sleep=_log_retry,
+                reraise=True,
+                # Out of attempts with an answer (not an exception) in hand: hand the
+                # answer back, so the caller raises the status error with the attempts
+                # counted.
+                retry_error_callback=_last_outcome,
+            )
+        return template.copy(stop=stop)
 
     async def run(
         self,
@@ -305,8 +320,7 @@ class Retrier:
         budget = self.policy.budget
         if deadline is not None and (budget is None or deadline < budget):
             budget = deadline
-        # A copy per retried call: tenacity keeps the loop's state on the object.
-        retrying = self._template.copy(stop=_Stop(max_retries + 1, budget, started))
+        retrying = self._retrying(_Stop(max_retries + 1, budget, started))
         return cast(httpx.Response, await retrying(_Replay(first, send).next))
 
     def _retry(self, state: RetryCallState) -> bool:
@@ -413,3 +427,6 @@ def _delay_seconds(text: str) -> float | None:
         return None
     # A digit string too long for a float becomes inf: "longer than any cap".
     return float(text)
+
+
+_publish(globals())  # exported classes report the package as their module

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
+from . import _publish
 from ._auth import AuthContext
 from ._constants import (
     DEFAULT_SESSION_IDLE_TIMEOUT,
@@ -203,3 +204,6 @@ class M2MSession(RenewingCredential):
             f"M2MSession(username={self.username!r}, password={self._password!r}, "
             f"idle_timeout={self.idle_timeout!r}, logout_on_close={self.logout_on_close!r})"
         )
+
+
+_publish(globals())  # exported classes report the package as their module

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import httpx
 from pydantic import SecretStr
 
+from . import _publish
 from ._auth import Auth, AuthContext
 from ._errors import APIStatusError, RequestValidationError
 from ._oauth import OAuthClientCredentials
@@ -155,3 +156,6 @@ class ThingSpaceAuth(Auth):
         elif self._m2m is not None:
             parts.append(f"m2m_token={self._m2m!r}")
         return f"ThingSpaceAuth({', '.join(parts)})"
+
+
+_publish(globals())  # exported classes report the package as their module

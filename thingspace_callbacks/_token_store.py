@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
+from . import _publish
+
 __all__ = ["MemoryTokenStore", "Token", "TokenCallback", "TokenKind", "TokenStore"]
 
 TokenKind = Literal["access_token", "session_token"]
@@ -112,3 +114,6 @@ class MemoryTokenStore(TokenStore):
 
     def __repr__(self) -> str:
         return f"MemoryTokenStore(keys={sorted(self._tokens)!r})"
+
+
+_publish(globals())  # exported classes report the package as their module

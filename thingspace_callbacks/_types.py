@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Final, Literal, TypedDict, TypeVar, cast
 
 import httpx
 
+from . import _publish
+
 if TYPE_CHECKING:
     from typing_extensions import Self
 
@@ -64,3 +66,6 @@ class RequestOptions(TypedDict, total=False):
 def given(value: _T | NotGiven, default: _T) -> _T:
     """Return ``value`` unless it is ``NOT_GIVEN``, else ``default``."""
     return default if isinstance(value, NotGiven) else value
+
+
+_publish(globals())  # exported classes report the package as their module

@@ -1,12 +1,25 @@
-"""The per-family sub-clients of :class:`~thingspace_callbacks.AsyncThingSpaceClient`."""
+"""The per-family sub-clients of :class:`~thingspace_callbacks.AsyncThingSpaceClient`.
+
+Each family's module (and its models) is imported on first use (PEP 562): the client's
+``location`` property, say, loads the Location sub-client and models only.
+"""
 
 from __future__ import annotations
 
-from .account_name import AccountName, AccountNameWithRawResponse
-from .account_number import AccountNumber, AccountNumberWithRawResponse
-from .diagnostics import Diagnostics, DiagnosticsWithRawResponse
-from .firmware import Firmware, FirmwareWithRawResponse
-from .location import Location, LocationWithRawResponse
+# Not `from typing import TYPE_CHECKING`, which would be a public name here; type
+# checkers treat any name TYPE_CHECKING as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .account_name import AccountName as AccountName
+    from .account_name import AccountNameWithRawResponse as AccountNameWithRawResponse
+    from .account_number import AccountNumber as AccountNumber
+    from .account_number import AccountNumberWithRawResponse as AccountNumberWithRawResponse
+    from .diagnostics import Diagnostics as Diagnostics
+    from .diagnostics import DiagnosticsWithRawResponse as DiagnosticsWithRawResponse
+    from .firmware import Firmware as Firmware
+    from .firmware import FirmwareWithRawResponse as FirmwareWithRawResponse
+    from .location import Location as Location
+    from .location import LocationWithRawResponse as LocationWithRawResponse
 
 __all__ = (
     "AccountName",
@@ -20,3 +33,36 @@ __all__ = (
     "Location",
     "LocationWithRawResponse",
 )
+
+_HOMES: dict[str, str] = {
+    "AccountName": "account_name",
+    "AccountNameWithRawResponse": "account_name",
+    "AccountNumber": "account_number",
+    "AccountNumberWithRawResponse": "account_number",
+    "Diagnostics": "diagnostics",
+    "DiagnosticsWithRawResponse": "diagnostics",
+    "Firmware": "firmware",
+    "FirmwareWithRawResponse": "firmware",
+    "Location": "location",
+    "LocationWithRawResponse": "location",
+}
+"""The module each sub-client is defined in."""
+
+if not TYPE_CHECKING:  # type checkers see the imports above instead
+
+    def __getattr__(name: str) -> object:
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+del TYPE_CHECKING
