@@ -12,6 +12,7 @@ stays cheap and loop-free.
 from __future__ import annotations
 
 import importlib.util
+import ssl
 import sys
 from functools import cache
 
@@ -24,6 +25,16 @@ __all__ = ["AutoTransport", "fast_transport_available"]
 def fast_transport_available() -> bool:
     """Whether the ``speedups`` extra (``httpx-aiohttp`` and ``aiohttp``) is installed."""
     return all(importlib.util.find_spec(name) is not None for name in ("httpx_aiohttp", "aiohttp"))
+
+
+@cache
+def default_ssl_context() -> ssl.SSLContext:
+    """The verifying TLS context every client of the process shares.
+
+    Building one loads the CA bundle, about 0.1 s of CPU: once per process rather than
+    at each client's first request. A context is safe to share between connections.
+    """
+    return httpx.create_ssl_context()
 
 
 class AutoTransport(httpx.AsyncBaseTransport):
@@ -67,8 +78,8 @@ class AutoTransport(httpx.AsyncBaseTransport):
         ):
             from ._aiohttp import AiohttpTransport
 
-            return AiohttpTransport(limits=self._limits)
-        return httpx.AsyncHTTPTransport(limits=self._limits)
+            return AiohttpTransport(limits=self._limits, verify=default_ssl_context())
+        return httpx.AsyncHTTPTransport(limits=self._limits, verify=default_ssl_context())
 
     def __repr__(self) -> str:
         return f"AutoTransport(selected={self.selected!r})"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import aiohttp
 import anyio
@@ -19,7 +20,11 @@ from thingspace_callbacks import (
     AsyncThingSpaceClient,
 )
 from thingspace_callbacks._aiohttp import _translate
-from thingspace_callbacks._transport import AutoTransport, fast_transport_available
+from thingspace_callbacks._transport import (
+    AutoTransport,
+    default_ssl_context,
+    fast_transport_available,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -46,6 +51,23 @@ async def test_the_transport_follows_the_running_library(
             for n in range(20):
                 group.start_soon(client.location.list, f"acct-{n}")
     assert client.http_client.is_closed
+
+
+async def test_clients_share_one_tls_context(api_server: str, anyio_backend: str) -> None:
+    # Loading the CA bundle costs ~0.1 s; a process pays it once, not per client.
+    contexts = []
+    for _ in range(2):
+        async with AsyncThingSpaceClient(base_url=api_server, access_token="token") as client:
+            await client.location.list("acct-tls")
+            transport = client.http_client._transport
+            assert isinstance(transport, AutoTransport)
+            chosen: Any = transport._transport
+            contexts.append(
+                chosen.ssl_context  # httpx-aiohttp keeps it here
+                if selected(client) == "aiohttp"
+                else chosen._pool._ssl_context
+            )
+    assert contexts[0] is contexts[1] is default_ssl_context()
 
 
 def test_a_client_built_outside_any_event_loop_works_under_both(api_server: str) -> None:
