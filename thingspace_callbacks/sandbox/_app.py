@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
 
@@ -35,6 +35,12 @@ async def _no_such_resource(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client hung up mid-request (a cancelled call, a deadline): nobody reads this
+    # answer, and it is no server error worth a traceback in the sandbox's log.
+    return Response(status_code=499)
+
+
 def build_app(
     ctx: SandboxContext, faults: Faults | None, admin_routes: list[BaseRoute]
 ) -> FaultInjector:
@@ -44,6 +50,10 @@ def build_app(
             Mount(API_ROOT, routes=api_routes(ctx)),
             Mount("/sandbox", routes=admin_routes),
         ],
-        exception_handlers={404: _no_such_resource, 405: _no_such_resource},
+        exception_handlers={
+            404: _no_such_resource,
+            405: _no_such_resource,
+            ClientDisconnect: _client_gone,
+        },
     )
     return FaultInjector(app, faults)
