@@ -49,20 +49,10 @@ _HOMES: dict[str, str] = {
 """The module each sub-client is defined in."""
 
 if not TYPE_CHECKING:  # type checkers see the imports above instead
+    from .._lazy import lazy_exports
 
-    def __getattr__(name: str) -> object:
-        home = _HOMES.get(name)
-        if home is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        import importlib
-
-        value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-        globals()[name] = value  # later lookups skip __getattr__
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    __getattr__, __dir__ = lazy_exports(globals(), _HOMES)
+    del lazy_exports
 
 
 del TYPE_CHECKING
