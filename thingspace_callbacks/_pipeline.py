@@ -214,7 +214,7 @@ class Pipeline:
                 (time.perf_counter() - started) * 1000,
             )
         if response.status_code >= 400:
-            raise _counted(make_status_error(response, attempts=attempt.count), attempt.count)
+            raise _counted(make_status_error(response), attempt.count)
         return APIResponse(response, endpoint.shape)
 
     async def _send_authenticated(
