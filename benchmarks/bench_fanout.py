@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import anyio
 import httpx
 
-from thingspace_callbacks import AsyncThingSpaceClient
+from thingspace_callbacks import AsyncThingSpaceClient, ThingSpaceAuth
 
 from ._common import LIMITS, LISTENER_URL, TOKEN, accounts, bare_client, bare_register, machine
 from ._server import Server, serve_in_subprocess
@@ -70,9 +70,12 @@ async def sdk_scenario(
 ) -> Figures:
     http_client = None if fast else httpx.AsyncClient(limits=LIMITS)
     async with AsyncThingSpaceClient(
-        base_url=f"{server.url}/api", access_token=TOKEN, http_client=http_client
+        base_url=f"{server.url}/api",
+        http_client=http_client,
+        speedups=fast,
+        auth=ThingSpaceAuth(access_token=TOKEN),
     ) as client:
-        register = functools.partial(client.location.register, name="Location", url=LISTENER_URL)
+        register = functools.partial(client.location.register, service="Location", url=LISTENER_URL)
 
         async def run(batch: Iterator[str]) -> int:
             failures = 0

@@ -47,10 +47,11 @@ def answer(request):
 FIRST_CALL = (
     _MOCK
     + """\
-from thingspace_callbacks import AsyncThingSpaceClient
+from thingspace_callbacks import AsyncThingSpaceClient, ThingSpaceAuth
 async def main():
     http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
-    async with AsyncThingSpaceClient(access_token="a", m2m_token="m", http_client=http) as client:
+    auth = ThingSpaceAuth(access_token="a", m2m_token="m")
+    async with AsyncThingSpaceClient(http_client=http, auth=auth) as client:
         await client.location.list("0252012345-00001")
 asyncio.run(main())
 """

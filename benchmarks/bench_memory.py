@@ -20,7 +20,7 @@ import time
 import anyio
 import httpx
 
-from thingspace_callbacks import AsyncThingSpaceClient
+from thingspace_callbacks import AsyncThingSpaceClient, ThingSpaceAuth
 
 from ._common import LISTENER_URL, TOKEN, accounts, machine
 from ._server import BODY
@@ -55,9 +55,11 @@ async def measure(count: int, concurrency: int) -> tuple[float, float, float, in
     """(baseline MiB, peak growth MiB, seconds, failures)."""
     http_client = httpx.AsyncClient(transport=httpx.MockTransport(_answer))
     async with AsyncThingSpaceClient(
-        base_url="https://bench.invalid/api", access_token=TOKEN, http_client=http_client
+        base_url="https://bench.invalid/api",
+        http_client=http_client,
+        auth=ThingSpaceAuth(access_token=TOKEN),
     ) as client:
-        register = functools.partial(client.location.register, name="Location", url=LISTENER_URL)
+        register = functools.partial(client.location.register, service="Location", url=LISTENER_URL)
         await client.fan_out_all(accounts(2_000), register, concurrency=concurrency)
         gc.collect()
         baseline = _status("VmRSS")

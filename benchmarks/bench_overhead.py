@@ -23,8 +23,12 @@ from collections.abc import Awaitable, Callable
 import anyio
 import httpx
 
-from thingspace_callbacks import AsyncThingSpaceClient
-from thingspace_callbacks._transport import AutoTransport, fast_transport_available
+from thingspace_callbacks import AsyncThingSpaceClient, ThingSpaceAuth
+from thingspace_callbacks._transport import (
+    AutoTransport,
+    default_transport,
+    fast_transport_available,
+)
 
 from ._common import LIMITS, LISTENER_URL, TOKEN, accounts, bare_client, bare_register, machine
 from ._server import Server, serve_in_subprocess
@@ -36,16 +40,18 @@ ROUNDS = 6
 async def compare(server: Server, *, fast: bool, count: int, profile: bool) -> tuple[float, float]:
     """CPU seconds per call: (SDK, bare httpx), on the same transport."""
     api_root = f"{server.url}/api"
-    transport = AutoTransport(limits=LIMITS, prefer_fast=fast)
+    transport = AutoTransport(limits=LIMITS) if fast else default_transport(LIMITS)
     async with (
         httpx.AsyncClient(transport=transport) as http_client,
         AsyncThingSpaceClient(
-            base_url=api_root, access_token=TOKEN, http_client=http_client
+            base_url=api_root, http_client=http_client, auth=ThingSpaceAuth(access_token=TOKEN)
         ) as client,
         bare_client(fast=fast) as bare,
     ):
         calls: dict[str, Callable[[str], Awaitable[object]]] = {
-            "sdk": functools.partial(client.location.register, name="Location", url=LISTENER_URL),
+            "sdk": functools.partial(
+                client.location.register, service="Location", url=LISTENER_URL
+            ),
             "bare": functools.partial(bare_register, bare, api_root),
         }
         cpu = dict.fromkeys(calls, 0.0)

@@ -17,7 +17,7 @@ import pytest
 import respx
 from pytest_asyncio.plugin import PytestAsyncioFunction
 
-from thingspace_callbacks import AsyncThingSpaceClient
+from thingspace_callbacks import AsyncThingSpaceClient, ThingSpaceAuth
 
 BASE_URL = "https://thingspace.verizon.com/api"
 
@@ -82,7 +82,8 @@ async def client(
     async with (
         httpx.AsyncClient(verify=ssl_context) as http_client,
         AsyncThingSpaceClient(
-            access_token="test-access", m2m_token="test-m2m", http_client=http_client
+            http_client=http_client,
+            auth=ThingSpaceAuth(access_token="test-access", m2m_token="test-m2m"),
         ) as c,
     ):
         yield c

@@ -17,6 +17,7 @@ from thingspace_callbacks import (
     Auth,
     AuthContext,
     RequestValidationError,
+    ThingSpaceAuth,
 )
 
 from .resources._wire import ACCESS_TOKEN, BASE_URL, M2M_TOKEN
@@ -77,7 +78,7 @@ async def test_callers_http_client_is_used_and_left_open() -> None:
 
 async def test_use_after_close_raises_and_sends_nothing(mock_api: respx.MockRouter) -> None:
     route = mock_api.route().respond(200, json=[])
-    client = AsyncThingSpaceClient(access_token=ACCESS_TOKEN)
+    client = AsyncThingSpaceClient(auth=ThingSpaceAuth(access_token=ACCESS_TOKEN))
     await client.aclose()
     with pytest.raises(RuntimeError, match="closed"):
         await client.location.list("a")
@@ -96,7 +97,9 @@ def test_client_cannot_be_pickled() -> None:
 
 
 def test_repr_hides_tokens() -> None:
-    client = AsyncThingSpaceClient(access_token="very-secret-a", m2m_token="very-secret-m")
+    client = AsyncThingSpaceClient(
+        auth=ThingSpaceAuth(access_token="very-secret-a", m2m_token="very-secret-m")
+    )
     for text in (repr(client), repr(client.auth), str(client)):
         assert "very-secret" not in text
     assert BASE_URL in repr(client)
@@ -148,7 +151,9 @@ def test_base_url_resolution(
         pytest.param({"base_url": "ftp://example.com/api"}, r"base_url must be an http", id="ftp"),
         pytest.param({"base_url": "thingspace.verizon.com/api"}, r"base_url", id="no-scheme"),
         pytest.param(
-            {"auth": CountingAuth(), "access_token": "t"}, r"either 'auth' or", id="auth-and-token"
+            {"auth": CountingAuth(), "client_id": "t", "client_secret": "s"},
+            r"either 'auth' or",
+            id="auth-and-credentials",
         ),
     ],
 )
@@ -198,7 +203,8 @@ async def test_every_family_derives_from_one_root(
 async def test_default_timeout_and_headers(mock_api: respx.MockRouter) -> None:
     route = mock_api.route().respond(200, json=[])
     async with AsyncThingSpaceClient(
-        access_token=ACCESS_TOKEN, m2m_token=M2M_TOKEN, default_headers={"X-App": "billing"}
+        default_headers={"X-App": "billing"},
+        auth=ThingSpaceAuth(access_token=ACCESS_TOKEN, m2m_token=M2M_TOKEN),
     ) as client:
         await client.location.list("a")
     request = route.calls.last.request

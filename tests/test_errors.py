@@ -258,7 +258,7 @@ async def test_transport_failures(
 ) -> None:
     mock_api.route().mock(side_effect=side_effect)
     with pytest.raises(cls) as info:
-        await client.firmware.create("a", url="https://example.com/h", max_retries=0)
+        await client.firmware.register("a", url="https://example.com/h", max_retries=0)
     assert info.value.body is None
     assert info.value.request.method == "POST"
     _assert_no_secret(info.value)
@@ -273,7 +273,7 @@ async def test_errors_keep_the_request_without_credentials_or_body(
     with pytest.raises(BadRequestError) as caught:
         await client.account_name.register(
             "acct",
-            name="CarrierService",
+            service="CarrierService",
             url="https://hooks.example.com/m2m",
             password="listener-pass-77",
             max_retries=0,

@@ -33,7 +33,6 @@ CORE = {
     "RequestOptions",
     "RequestValidationError",
     "RestErrorResponseException",
-    "StaticTokenAuth",
     "ThingSpaceError",
     "UnprocessableEntityError",
     "__version__",

@@ -34,7 +34,7 @@ ON_FIRST_USE = (
     "thingspace_callbacks.models",
     "thingspace_callbacks.resources",
     "thingspace_callbacks.callbacks",
-    "thingspace_callbacks.fanout",
+    "thingspace_callbacks._fanout",
     "pydantic.main",
     "tenacity",
 )
@@ -67,8 +67,8 @@ def test_importing_the_package_loads_nothing_optional() -> None:
 
 def test_building_a_client_loads_neither_optional_stacks_nor_models() -> None:
     modules = _fresh(
-        "from thingspace_callbacks import AsyncThingSpaceClient\n"
-        "AsyncThingSpaceClient(access_token='token', m2m_token='session')\n"
+        "from thingspace_callbacks import AsyncThingSpaceClient, ThingSpaceAuth\n"
+        "AsyncThingSpaceClient(auth=ThingSpaceAuth(access_token='token', m2m_token='session'))\n"
         "result = sorted(sys.modules)"
     )
     # httpx imports its own CLI (click, rich) when they are installed: not ours to avoid.
@@ -101,7 +101,7 @@ def test_errors_name_the_package_when_raised_before_any_name_was_used() -> None:
     # thingspace_callbacks.fanout imports the errors module itself, not through the
     # package's names; a traceback must still say thingspace_callbacks.X.
     result = _fresh(
-        "from thingspace_callbacks.fanout import FanOut\n"
+        "from thingspace_callbacks import FanOut\n"
         "try:\n"
         "    FanOut([], lambda account: None, concurrency=0)\n"
         "except Exception as exc:\n"

@@ -23,6 +23,7 @@ from thingspace_callbacks import (
     RateLimitError,
     RequestValidationError,
     RetryPolicy,
+    ThingSpaceAuth,
 )
 
 ACCOUNT = "0252012345-00001"
@@ -35,7 +36,7 @@ NO_WAIT = RetryPolicy(initial_backoff=0, max_backoff=0)
 async def fast(mock_api: respx.MockRouter) -> AsyncIterator[AsyncThingSpaceClient]:
     """A client with fixed tokens whose backoff waits are zero."""
     async with AsyncThingSpaceClient(
-        access_token="test-access", m2m_token="test-m2m", retry_policy=NO_WAIT
+        retry_policy=NO_WAIT, auth=ThingSpaceAuth(access_token="test-access", m2m_token="test-m2m")
     ) as c:
         yield c
 
@@ -142,9 +143,9 @@ async def test_every_method_is_retried(
         side_effect=[httpx.Response(502), httpx.Response(200, json={"success": True})]
     )
     await fast.firmware.get(ACCOUNT)
-    await fast.firmware.create(ACCOUNT, url=HOOK)
+    await fast.firmware.register(ACCOUNT, url=HOOK)
     await fast.firmware.update(ACCOUNT, url=HOOK)
-    await fast.firmware.delete(ACCOUNT)
+    await fast.firmware.unregister(ACCOUNT)
     assert {method: route.call_count for method, route in routes.items()} == {
         "GET": 2,
         "POST": 2,
@@ -174,7 +175,7 @@ async def test_max_retries_zero_turns_off_retries_for_one_post(
 ) -> None:
     route = mock_api.post(LIST_PATH).mock(return_value=httpx.Response(503))
     with pytest.raises(InternalServerError):
-        await fast.location.register(ACCOUNT, name="Location", url=HOOK, max_retries=0)
+        await fast.location.register(ACCOUNT, service="Location", url=HOOK, max_retries=0)
     assert route.call_count == 1
 
 
@@ -323,7 +324,7 @@ async def test_each_retry_is_logged_without_secrets(
     assert [vars(r)["retry_attempt"] for r in retries] == [1, 2]
     assert [vars(r)["retry_reason"] for r in retries] == [
         "503 Service Unavailable",
-        "APIConnectionError: Connection error: ConnectError",
+        "ConnectError",
     ]
     assert all(vars(r)["retry_wait"] == 0 for r in retries)
     assert all(r.name == "thingspace_callbacks" and r.levelno == logging.INFO for r in retries)

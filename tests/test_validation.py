@@ -24,108 +24,130 @@ def bad(call: Bad, match: str, id: str) -> Any:
 
 
 EMPTY_OR_BLANK = [
-    bad(lambda c: c.diagnostics.get(""), "'account_name' must not be empty", "diag-get-empty"),
-    bad(lambda c: c.diagnostics.get(" \t"), "'account_name' must not be empty", "diag-get-blank"),
+    bad(lambda c: c.diagnostics.get(""), "'account' must not be empty", "diag-get-empty"),
+    bad(lambda c: c.diagnostics.get(" \t"), "'account' must not be empty", "diag-get-blank"),
     bad(
-        lambda c: c.diagnostics.register(account_name="", service_name="s", endpoint=URL),
-        "'account_name'",
+        lambda c: c.diagnostics.register("", service="s", url=URL),
+        "'account'",
         "diag-register-empty-account",
     ),
     bad(
-        lambda c: c.diagnostics.register(account_name="a", service_name=" ", endpoint=URL),
-        "'service_name'",
+        lambda c: c.diagnostics.register("a", service=" ", url=URL),
+        "'service'",
         "diag-register-blank-service",
     ),
-    bad(lambda c: c.diagnostics.unregister("a", ""), "'service_name'", "diag-unregister"),
+    bad(lambda c: c.diagnostics.unregister("a", ""), "'service'", "diag-unregister"),
     bad(lambda c: c.location.list(""), "'account'", "loc-list"),
-    bad(lambda c: c.location.register("  ", name="Location", url=URL), "'account'", "loc-reg"),
-    bad(lambda c: c.location.deregister("a", ""), "'service'", "loc-dereg-service"),
+    bad(lambda c: c.location.register("  ", service="Location", url=URL), "'account'", "loc-reg"),
+    bad(lambda c: c.location.unregister("a", ""), "'service'", "loc-dereg-service"),
     bad(lambda c: c.firmware.get(""), "'account'", "fota2-get"),
-    bad(lambda c: c.firmware.create(" ", url=URL), "'account'", "fota2-create"),
+    bad(lambda c: c.firmware.register(" ", url=URL), "'account'", "fota2-create"),
     bad(lambda c: c.firmware.update("", url=URL), "'account'", "fota2-update"),
-    bad(lambda c: c.firmware.delete("\n"), "'account'", "fota2-delete"),
+    bad(lambda c: c.firmware.unregister("\n"), "'account'", "fota2-delete"),
     bad(lambda c: c.firmware_v3.get(""), "'account'", "fota3-get"),
-    bad(lambda c: c.firmware_v3.delete(" "), "'account'", "fota3-delete"),
-    bad(lambda c: c.account_name.list(""), "'aname'", "m2m-list"),
+    bad(lambda c: c.firmware_v3.unregister(" "), "'account'", "fota3-delete"),
+    bad(lambda c: c.account_name.list(""), "'account'", "m2m-list"),
     bad(
-        lambda c: c.account_name.register("", name="CarrierService", url=URL),
-        "'aname'",
+        lambda c: c.account_name.register("", service="CarrierService", url=URL),
+        "'account'",
         "m2m-register",
     ),
-    bad(lambda c: c.account_name.unregister("a", " "), "'sname'", "m2m-unregister"),
-    bad(lambda c: c.account_number.list(""), "'account_number'", "hpl-list"),
-    bad(lambda c: c.account_number.register(" ", "n", URL), "'account_number'", "hpl-register"),
-    bad(lambda c: c.account_number.register("a", "", URL), "'name'", "hpl-register-name"),
-    bad(lambda c: c.account_number.deregister("a", " "), "'name'", "hpl-deregister"),
+    bad(lambda c: c.account_name.unregister("a", " "), "'service'", "m2m-unregister"),
+    bad(lambda c: c.account_number.list(""), "'account'", "hpl-list"),
+    bad(
+        lambda c: c.account_number.register(" ", service="n", url=URL),
+        "'account'",
+        "hpl-register",
+    ),
+    bad(
+        lambda c: c.account_number.register("a", service="", url=URL),
+        "'service'",
+        "hpl-register-name",
+    ),
+    bad(lambda c: c.account_number.unregister("a", " "), "'service'", "hpl-deregister"),
     bad(lambda c: c.location.list(".."), "'account' must not be '..'", "loc-dot-dot"),
     bad(lambda c: c.firmware.get("."), "'account' must not be '.'", "fota-dot"),
 ]
 
 NOT_HTTP_URL = [
     bad(
-        lambda c: c.diagnostics.register(account_name="a", service_name="s", endpoint="ftp://x/y"),
-        "'endpoint' must be an absolute http",
+        lambda c: c.diagnostics.register("a", service="s", url="ftp://x/y"),
+        "'url' must be an absolute http",
         "diag-ftp",
     ),
     bad(
-        lambda c: c.location.register("a", name="Location", url="javascript:alert(1)"),
+        lambda c: c.location.register("a", service="Location", url="javascript:alert(1)"),
         "'url'",
         "loc-javascript",
     ),
-    bad(lambda c: c.firmware.create("a", url="www.example.com/hook"), "'url'", "fota-no-scheme"),
+    bad(lambda c: c.firmware.register("a", url="www.example.com/hook"), "'url'", "fota-no-scheme"),
     bad(lambda c: c.firmware_v3.update("a", url="https://"), "'url'", "fota-no-host"),
     bad(lambda c: c.firmware.update("a", url="https://exa mple.com"), "'url'", "fota-space"),
-    bad(lambda c: c.firmware.create("a", url="http://example.com:0/"), "'url'", "fota-port-0"),
-    bad(lambda c: c.firmware.create("a", url="http://example.com:99999/"), "'url'", "port-range"),
+    bad(lambda c: c.firmware.register("a", url="http://example.com:0/"), "'url'", "fota-port-0"),
+    bad(lambda c: c.firmware.register("a", url="http://example.com:99999/"), "'url'", "port-range"),
     bad(
-        lambda c: c.account_name.register("a", name="CarrierService", url="file:///etc/passwd"),
+        lambda c: c.account_name.register("a", service="CarrierService", url="file:///etc/passwd"),
         "'url'",
         "m2m-file",
     ),
-    bad(lambda c: c.account_number.register("a", "n", "mailto:x@y.z"), "'url'", "hpl-mailto"),
+    bad(
+        lambda c: c.account_number.register("a", service="n", url="mailto:x@y.z"),
+        "'url'",
+        "hpl-mailto",
+    ),
     bad(
         lambda c: c.location.register("a", {"name": "Location", "url": "/relative"}),
         "'url'",
         "loc-body-relative",
     ),
-    bad(lambda c: c.firmware.create("a"), "'url' is required", "fota-missing-url"),
+    bad(lambda c: c.firmware.register("a"), "'url' is required", "fota-missing-url"),
 ]
 
 WRONG_TYPES = [
-    bad(lambda c: c.diagnostics.get(12345), "'account_name' must be a string, not int", "int"),
+    bad(lambda c: c.diagnostics.get(12345), "'account' must be a string, not int", "int"),
     bad(lambda c: c.location.list(None), "'account' is required", "none"),
     bad(lambda c: c.firmware.get(["a"]), "'account' must be a string, not list", "list"),
-    bad(lambda c: c.account_name.unregister("a", 3.5), "'sname' must be a string", "float"),
-    bad(lambda c: c.account_number.list(b"acct"), "'account_number' must be a string", "bytes"),
-    bad(lambda c: c.account_number.register("a", "n", 42), "'url' must be a string", "hpl-url-int"),
-    bad(lambda c: c.location.register("a", name=7, url=URL), "invalid LocationCallback", "enum"),
+    bad(lambda c: c.account_name.unregister("a", 3.5), "'service' must be a string", "float"),
+    bad(lambda c: c.account_number.list(b"acct"), "'account' must be a string", "bytes"),
     bad(
-        lambda c: c.firmware.create("a", "https://x.example"),
+        lambda c: c.account_number.register("a", service="n", url=42),
+        "'url': Input should be a valid string",
+        "hpl-url-int",
+    ),
+    bad(
+        lambda c: c.location.register("a", service=7, url=URL),
+        "'service': Input should be 'Location'",
+        "enum",
+    ),
+    bad(
+        lambda c: c.firmware.register("a", "https://x.example"),
         "'body' must be a FirmwareCallback",
         "body-str",
     ),
     bad(
-        lambda c: c.diagnostics.register(),
-        "invalid DiagnosticsCallbackRegistration",
+        lambda c: c.diagnostics.register("a"),
+        "'service': Field required",
         "diag-nothing",
     ),
-    bad(lambda c: c.account_name.register("a", url=URL), "name: Field required", "m2m-no-name"),
+    bad(
+        lambda c: c.account_name.register("a", url=URL), "'service': Field required", "m2m-no-name"
+    ),
 ]
 
 BODY_AND_FIELDS = [
     bad(
         lambda c: c.location.register("a", {"name": "Location", "url": URL}, url=URL),
-        "pass either 'body' or the fields ['url']",
+        "pass either 'body' or ['url']",
         "location",
     ),
     bad(
         lambda c: c.diagnostics.register(
-            {"accountName": "a", "serviceName": "s", "endpoint": URL}, endpoint=URL
+            "a", {"accountName": "a", "serviceName": "s", "endpoint": URL}, url=URL
         ),
         "not both",
         "diagnostics",
     ),
-    bad(lambda c: c.firmware.create("a", CallbackRequest(url=URL), url=URL), "not both", "fota"),
+    bad(lambda c: c.firmware.register("a", CallbackRequest(url=URL), url=URL), "not both", "fota"),
     bad(
         lambda c: c.account_name.register(
             "a", {"name": "CarrierService", "url": URL}, password="pw"
@@ -146,18 +168,26 @@ SEED_FACADE = [
         "'url'",
         "seed-ftp",
     ),
-    bad(lambda c: c.callbacks.callbacks_account_number_get(" "), "'account_number'", "seed-blank"),
+    bad(lambda c: c.callbacks.callbacks_account_number_get(" "), "'account'", "seed-blank"),
 ]
 
 NON_ASCII_HEADERS = [
     # The account-number POST sends `name` and `url` as HTTP headers, which are ASCII.
-    bad(lambda c: c.account_number.register("a", "Bullseyé", URL), "'name'", "hpl-name"),
     bad(
-        lambda c: c.account_number.register("a", "n", "https://exämple.com/hook"),
+        lambda c: c.account_number.register("a", service="Bullseyé", url=URL),
+        "'service'",
+        "hpl-name",
+    ),
+    bad(
+        lambda c: c.account_number.register("a", service="n", url="https://exämple.com/hook"),
         "'url'",
         "hpl-url",
     ),
-    bad(lambda c: c.account_number.register("a", "n\r\nX-Evil: 1", URL), "'name'", "hpl-crlf"),
+    bad(
+        lambda c: c.account_number.register("a", service="n\r\nX-Evil: 1", url=URL),
+        "'service'",
+        "hpl-crlf",
+    ),
 ]
 
 
@@ -183,7 +213,7 @@ async def test_invalid_password_is_not_echoed(
     with pytest.raises(RequestValidationError) as info:
         await client.account_name.register(
             "a",
-            name="CarrierService",
+            service="CarrierService",
             url=URL,
             password=["hunter2-secret"],  # type: ignore[arg-type]
         )
@@ -208,7 +238,7 @@ async def test_credentials_in_a_rejected_url_are_not_echoed(
 ) -> None:
     route = mock_api.route().respond(200, json={})
     with pytest.raises(RequestValidationError) as info:
-        await client.location.register("a", name="Location", url="ftp://ops:hunter2@h.example/x")
+        await client.location.register("a", service="Location", url="ftp://ops:hunter2@h.example/x")
     assert "hunter2" not in str(info.value)
     assert "h.example/x" in str(info.value)
     assert route.call_count == 0

@@ -7,18 +7,18 @@ next to nothing and ``from thingspace_callbacks import AsyncThingSpaceClient`` l
 what the client needs.
 """
 
-from __future__ import annotations
-
-from ._version import __version__ as __version__
-
 # Not `from typing import TYPE_CHECKING`: importing typing would cost more than this
-# module; type checkers treat any name TYPE_CHECKING as true.
+# module; type checkers treat any name TYPE_CHECKING as true. This block repeats the
+# table in `_exports.py` for type checkers only (a test keeps the two equal).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._auth import Auth as Auth
     from ._auth import AuthContext as AuthContext
+    from ._auth import MemoryTokenStore as MemoryTokenStore
     from ._auth import NoAuth as NoAuth
-    from ._auth import StaticTokenAuth as StaticTokenAuth
+    from ._auth import ThingSpaceAuth as ThingSpaceAuth
+    from ._auth import Token as Token
+    from ._auth import TokenStore as TokenStore
     from ._client import AsyncThingSpaceClient as AsyncThingSpaceClient
     from ._errors import APIConnectionError as APIConnectionError
     from ._errors import APIError as APIError
@@ -38,114 +38,29 @@ if TYPE_CHECKING:
     from ._errors import RestErrorResponseException as RestErrorResponseException
     from ._errors import ThingSpaceError as ThingSpaceError
     from ._errors import UnprocessableEntityError as UnprocessableEntityError
-    from ._oauth import OAuthClientCredentials as OAuthClientCredentials
+    from ._fanout import FanOut as FanOut
+    from ._fanout import FanOutCancelledError as FanOutCancelledError
+    from ._fanout import FanOutOptions as FanOutOptions
+    from ._fanout import FanOutProgress as FanOutProgress
+    from ._fanout import FanOutReport as FanOutReport
+    from ._fanout import FanOutResult as FanOutResult
+    from ._ratelimit import RateLimiter as RateLimiter
     from ._response import APIResponse as APIResponse
     from ._retry import RetryPolicy as RetryPolicy
-    from ._session import M2MSession as M2MSession
-    from ._thingspace_auth import ThingSpaceAuth as ThingSpaceAuth
-    from ._token_store import MemoryTokenStore as MemoryTokenStore
-    from ._token_store import Token as Token
-    from ._token_store import TokenStore as TokenStore
     from ._types import NOT_GIVEN as NOT_GIVEN
     from ._types import NotGiven as NotGiven
     from ._types import RequestOptions as RequestOptions
 
-__all__ = (
-    "NOT_GIVEN",
-    "APIConnectionError",
-    "APIError",
-    "APIResponse",
-    "APIResponseValidationError",
-    "APIStatusError",
-    "APITimeoutError",
-    "AsyncThingSpaceClient",
-    "Auth",
-    "AuthContext",
-    "AuthenticationError",
-    "BadRequestError",
-    "ConflictError",
-    "ErrorException",
-    "ErrorResponseError2Exception",
-    "InternalServerError",
-    "M2MSession",
-    "MemoryTokenStore",
-    "NoAuth",
-    "NotFoundError",
-    "NotGiven",
-    "OAuthClientCredentials",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "RequestOptions",
-    "RequestValidationError",
-    "RestErrorResponseException",
-    "RetryPolicy",
-    "StaticTokenAuth",
-    "ThingSpaceAuth",
-    "ThingSpaceError",
-    "Token",
-    "TokenStore",
-    "UnprocessableEntityError",
-    "__version__",
-)
+from ._exports import PUBLIC as _PUBLIC  # noqa: E402 - after the type checkers' block
+from ._lazy import lazy_exports as _lazy_exports  # noqa: E402
+from ._version import __version__ as __version__  # noqa: E402
 
-_HOMES: dict[str, str] = {
-    "APIConnectionError": "_errors",
-    "APIError": "_errors",
-    "APIResponse": "_response",
-    "APIResponseValidationError": "_errors",
-    "APIStatusError": "_errors",
-    "APITimeoutError": "_errors",
-    "AsyncThingSpaceClient": "_client",
-    "Auth": "_auth",
-    "AuthContext": "_auth",
-    "AuthenticationError": "_errors",
-    "BadRequestError": "_errors",
-    "ConflictError": "_errors",
-    "ErrorException": "_errors",
-    "ErrorResponseError2Exception": "_errors",
-    "InternalServerError": "_errors",
-    "M2MSession": "_session",
-    "MemoryTokenStore": "_token_store",
-    "NOT_GIVEN": "_types",
-    "NoAuth": "_auth",
-    "NotFoundError": "_errors",
-    "NotGiven": "_types",
-    "OAuthClientCredentials": "_oauth",
-    "PermissionDeniedError": "_errors",
-    "RateLimitError": "_errors",
-    "RequestOptions": "_types",
-    "RequestValidationError": "_errors",
-    "RestErrorResponseException": "_errors",
-    "RetryPolicy": "_retry",
-    "StaticTokenAuth": "_auth",
-    "ThingSpaceAuth": "_thingspace_auth",
-    "ThingSpaceError": "_errors",
-    "Token": "_token_store",
-    "TokenStore": "_token_store",
-    "UnprocessableEntityError": "_errors",
-}
-"""The private module each exported name (but ``__version__``) is defined in."""
+__all__ = ("__version__", *sorted(_PUBLIC))
 
 if not TYPE_CHECKING:  # type checkers see the imports above instead
-    from ._lazy import lazy_exports
-
-    __getattr__, __dir__ = lazy_exports(globals(), _HOMES)
-    del lazy_exports
-
-
-def _publish(namespace: dict[str, object]) -> None:
-    """Make the classes a private module exports report the package as their module, so
-    reprs, tracebacks and docs name ``thingspace_callbacks.X``.
-
-    Each private module defining exported classes calls this as its last statement:
-    whichever path first imports it (this package's ``__getattr__``, another SDK
-    module, ``thingspace_callbacks.fanout``...), its classes are renamed before use.
-    """
-    module = namespace["__name__"]
-    for name, home in _HOMES.items():
-        value = namespace.get(name)
-        if isinstance(value, type) and value.__module__ == module == f"{__name__}.{home}":
-            value.__module__ = __name__
-
-
+    __getattr__, __dir__ = _lazy_exports(globals(), _PUBLIC)
+    # Only public names stay in the namespace (what `vars()` and completion show);
+    # importing a submodule binds its name here too.
+    for _name in ("_PUBLIC", "_lazy_exports", "_exports", "_lazy", "_version", "_name"):
+        globals().pop(_name, None)
 del TYPE_CHECKING

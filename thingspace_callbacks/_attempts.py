@@ -1,9 +1,9 @@
 """Counting the HTTP attempts made on behalf of one unit of work (a fan-out account).
 
 A fan-out worker installs an :class:`AttemptCounter` in a context variable around each
-account's call; the pipeline bumps it once per request it sends (retries and
-credential replays included). Tasks the call spawns inherit the context, so their
-requests count too. Outside a fan-out the variable is unset and counting costs one
+account's call; each call through the pipeline adds the attempts it made (the same
+count its errors report) when it ends. Tasks the call spawns inherit the context, so
+their calls count too. Outside a fan-out the variable is unset and recording costs one
 lookup.
 """
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-__all__ = ["AttemptCounter", "count_attempt", "current_counter"]
+__all__ = ["AttemptCounter", "current_counter", "record_attempts"]
 
 
 class AttemptCounter:
-    """How many requests were sent for the current unit of work."""
+    """How many attempts the calls of the current unit of work made."""
 
     __slots__ = ("count",)
 
@@ -28,8 +28,8 @@ current_counter: ContextVar[AttemptCounter | None] = ContextVar(
 )
 
 
-def count_attempt() -> None:
-    """Record one request sent; a no-op outside a counted unit of work."""
+def record_attempts(attempts: int) -> None:
+    """Add one call's attempts; a no-op outside a counted unit of work."""
     counter = current_counter.get()
     if counter is not None:
-        counter.count += 1
+        counter.count += attempts

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from . import _publish
-from ._auth_settings import resolve_auth
+from ._auth import resolve_auth
 from ._constants import (
     BASE_URL_ENV,
     DEFAULT_CONNECTION_LIMITS,
@@ -22,9 +21,10 @@ from ._constants import (
     ENVIRONMENTS,
 )
 from ._errors import RequestValidationError
+from ._exports import publish
 from ._pipeline import Pipeline
 from ._ratelimit import RateLimiter
-from ._transport import AutoTransport
+from ._transport import AutoTransport, default_transport, fast_transport_available
 from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
 from ._version import __version__
 
@@ -32,11 +32,10 @@ if TYPE_CHECKING:
     from pydantic import SecretStr
     from typing_extensions import Self, Unpack
 
-    from ._auth import Auth
+    from ._auth import Auth, TokenStore
+    from ._fanout import FanOut, FanOutOptions, FanOutReport
     from ._retry import RetryPolicy
-    from ._token_store import TokenCallback, TokenStore
     from .callbacks import Callbacks
-    from .fanout import FanOut, FanOutOptions, FanOutReport
     from .resources import AccountName, AccountNumber, Diagnostics, Firmware, Location
 
 __all__ = ["AsyncThingSpaceClient"]
@@ -55,73 +54,65 @@ class AsyncThingSpaceClient:
 
     Use it as an async context manager, or call :meth:`aclose` when done::
 
-        async with AsyncThingSpaceClient(access_token="...", m2m_token="...") as client:
-            await client.location.register("0252012345-00001", name="Location",
-                                            url="https://example.com/hooks/location")
+        async with AsyncThingSpaceClient() as client:  # credentials from THINGSPACE_*
+            await client.location.register(
+                "0252012345-00001", service="Location", url="https://example.com/hooks"
+            )
 
     One client (and its connection pool) is meant to be shared by every task of a
     process; it is safe to use concurrently.
 
-    :param base_url: The API root; every family's URL derives from it. Defaults to the
-        ``THINGSPACE_BASE_URL`` environment variable, else the root of ``environment``.
-    :param environment: ``"production"`` (default), ``"staging"`` or ``"mock"``
-        (Verizon's mock server). Ignored when ``base_url`` is given.
-    :param access_token: A fixed OAuth bearer token, sent as ``Authorization: Bearer``
-        (env ``THINGSPACE_ACCESS_TOKEN``).
-    :param m2m_token: A fixed Connectivity Management session token, sent as
-        ``VZ-M2M-Token`` (env ``THINGSPACE_M2M_TOKEN``).
-    :param auth: An :class:`~thingspace_callbacks.Auth` of your own, instead of any
-        credential argument or variable.
+    Credentials: with no credential argument the client reads the ``THINGSPACE_*``
+    environment variables (see :meth:`ThingSpaceAuth.from_env`); ``client_id``,
+    ``client_secret``, ``username`` and ``password`` override them pair by pair. For
+    anything else (fixed tokens, scopes, callbacks, a custom scheme) build the
+    :class:`ThingSpaceAuth` (or an :class:`Auth` of your own) and pass ``auth=``.
+
     :param client_id: With ``client_secret``, the SDK gets and renews bearer tokens
         itself (env ``THINGSPACE_CLIENT_ID``, ``THINGSPACE_CLIENT_SECRET``).
     :param client_secret: See ``client_id``; never shown in reprs, logs or errors.
     :param username: With ``password``, the SDK opens and renews the M2M session itself
         (env ``THINGSPACE_USERNAME``, ``THINGSPACE_PASSWORD``).
     :param password: See ``username``; never shown.
-    :param scope: OAuth scopes to ask for.
-    :param token_store: A :class:`~thingspace_callbacks.TokenStore` to share tokens
-        between clients or processes; default: in memory, per client.
-    :param on_token: Called with each new :class:`~thingspace_callbacks.Token`.
-    :param logout_on_close: Log out the M2M session this client opened when it closes
-        (default ``True``).
-    :param token_refresh_margin: Seconds before a bearer token expires, or before a
-        session idles out, at which it is renewed (default 60).
+    :param token_store: A :class:`TokenStore` to share tokens between clients or
+        processes; default: in memory, per client.
+    :param auth: The authentication to use, instead of the four arguments above and
+        the environment.
+    :param base_url: The API root; every family's URL derives from it. Defaults to the
+        ``THINGSPACE_BASE_URL`` environment variable, else the root of ``environment``.
+    :param environment: ``"production"`` (default), ``"staging"`` or ``"mock"``
+        (Verizon's mock server). Ignored when ``base_url`` is given.
     :param timeout: Seconds, or an ``httpx.Timeout``, for each attempt. The default is
         5 s to connect, 30 s to read or write, 10 s to get a pooled connection.
     :param max_retries: How many times a failure worth retrying (connection error,
         timeout, 408, 429, 5xx) is retried; default 2, ``0`` turns retries off.
-    :param retry_policy: A :class:`~thingspace_callbacks.RetryPolicy` with other waits,
-        ``Retry-After`` cap or time budget.
+    :param retry_policy: A :class:`RetryPolicy` with other waits, ``Retry-After`` cap
+        or time budget.
     :param deadline: Seconds a whole call may take, every attempt and wait included;
         default ``None`` (no deadline).
     :param default_headers: Headers sent with every request.
     :param rate_limit: Requests per second for every request this client sends (retries
-        included), shared by all its tasks and fan-outs; or a
-        :class:`~thingspace_callbacks.fanout.RateLimiter` to share with other clients.
-        Default ``None``: no limit.
+        included), shared by all its tasks and fan-outs; or a :class:`RateLimiter` to
+        share with other clients. Default ``None``: no limit.
     :param http_client: An ``httpx.AsyncClient`` to send through (for proxies, custom
-        TLS or transports). It is used as is and never closed by this client. Without
-        one, the client sends through aiohttp under asyncio when the ``speedups`` extra
-        is installed, and through httpx's own transport otherwise (trio included).
+        TLS or transports). It is used as is and never closed by this client.
+    :param speedups: Send through aiohttp under asyncio (the ``speedups`` extra), which
+        costs several times less CPU per request under fan-out; trio keeps httpx's
+        transport. Off by default, so test doubles of httpx's transport (respx) see
+        every request. Not with ``http_client``.
     """
 
     def __init__(
         self,
         *,
-        base_url: str | None = None,
-        environment: str | None = None,
-        access_token: str | SecretStr | None = None,
-        m2m_token: str | SecretStr | None = None,
-        auth: Auth | None = None,
         client_id: str | None = None,
         client_secret: str | SecretStr | None = None,
         username: str | None = None,
         password: str | SecretStr | None = None,
-        scope: str | Sequence[str] | None = None,
         token_store: TokenStore | None = None,
-        on_token: TokenCallback | None = None,
-        logout_on_close: bool = True,
-        token_refresh_margin: float | None = None,
+        auth: Auth | None = None,
+        base_url: str | None = None,
+        environment: str | None = None,
         timeout: TimeoutTypes = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         retry_policy: RetryPolicy | None = None,
@@ -129,52 +120,49 @@ class AsyncThingSpaceClient:
         default_headers: Mapping[str, str] | None = None,
         rate_limit: float | RateLimiter | None = None,
         http_client: httpx.AsyncClient | None = None,
+        speedups: bool = False,
     ) -> None:
-        auth = resolve_auth(
-            auth=auth,
-            access_token=access_token,
-            m2m_token=m2m_token,
+        resolved = resolve_auth(
+            auth,
             client_id=client_id,
             client_secret=client_secret,
             username=username,
             password=password,
-            scope=scope,
             token_store=token_store,
-            on_token=on_token,
-            logout_on_close=logout_on_close,
-            token_refresh_margin=token_refresh_margin,
         )
-
         self.base_url = _resolve_base_url(base_url, environment)
         """The API root this client talks to."""
         timeout_value = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        self._owns_http_client = http_client is None
-        if http_client is None:
-            # The transport is picked at the first request: aiohttp under asyncio when
-            # the `speedups` extra is installed, else httpx's own (see _transport.py).
-            http_client = httpx.AsyncClient(
-                timeout=timeout_value,
-                transport=AutoTransport(limits=DEFAULT_CONNECTION_LIMITS),
-                follow_redirects=False,
-            )
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if default_headers:
             headers.update(default_headers)
+        self._owns_http_client = http_client is None
+        if http_client is None:
+            # Our own client sends the constant headers itself: httpx then does not
+            # merge them into every request.
+            http_client = httpx.AsyncClient(
+                headers=headers,
+                timeout=timeout_value,
+                transport=_transport(speedups),
+                follow_redirects=False,
+            )
+            headers = {}
+        elif speedups:
+            raise RequestValidationError(
+                "'speedups' picks the transport of the client's own httpx.AsyncClient; "
+                "with 'http_client', give that client the transport you want"
+            )
         self._pipeline = Pipeline(
             http_client=http_client,
             base_url=self.base_url,
-            auth=auth,
+            auth=resolved,
             timeout=timeout_value,
             headers=headers,
             user_agent=USER_AGENT,
             max_retries=max_retries,
             retry_policy=retry_policy,
             deadline=deadline,
-            rate_limiter=(
-                RateLimiter(rate_limit)
-                if rate_limit is not None and not isinstance(rate_limit, RateLimiter)
-                else rate_limit
-            ),
+            rate_limiter=_rate_limiter(rate_limit),
         )
 
     @property
@@ -197,18 +185,28 @@ class AsyncThingSpaceClient:
         """How many times a failure worth retrying is retried, by default."""
         return self._pipeline.retrier.max_retries
 
+    @property
+    def deadline(self) -> float | None:
+        """The default deadline of a whole call, in seconds, or ``None``."""
+        return self._pipeline.deadline
+
     def with_options(
         self,
         *,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
-        retry_policy: RetryPolicy | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        retry_policy: RetryPolicy | NotGiven = NOT_GIVEN,
+        rate_limit: float | RateLimiter | NotGiven | None = NOT_GIVEN,
     ) -> Self:
         """A copy of this client with other defaults for the options passed.
 
-        The copy shares the connection pool, the credentials and the closed state:
-        closing either closes both. Making one is cheap::
+        Takes every per-call option (``timeout``, ``max_retries``, ``deadline``,
+        ``extra_headers``: added to the copy's headers) and the client settings that
+        can differ per copy (``retry_policy``; ``rate_limit``, where ``None`` removes
+        the limit). The copy shares the connection pool, the credentials and the
+        closed state: closing either closes both. Making one is cheap::
 
             patient = client.with_options(max_retries=5, deadline=120)
             await patient.location.list("0252012345-00001")
@@ -225,14 +223,21 @@ class AsyncThingSpaceClient:
             {name: value for name, value in self.__dict__.items() if name not in cached}
         )
         clone._pipeline = self._pipeline.with_options(
-            timeout=timeout, max_retries=max_retries, retry_policy=retry_policy, deadline=deadline
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_policy=retry_policy,
+            deadline=deadline,
+            extra_headers=extra_headers,
+            rate_limiter=rate_limit
+            if isinstance(rate_limit, NotGiven)
+            else _rate_limiter(rate_limit),
         )
         return clone
 
     @property
     def is_closed(self) -> bool:
-        """Whether :meth:`aclose` has run."""
-        return self._pipeline.state.closed
+        """Whether :meth:`aclose` has run (on this client or a copy of it)."""
+        return self._pipeline.closed
 
     # Sub-clients import their module on first use, which keeps `import` fast.
 
@@ -295,20 +300,20 @@ class AsyncThingSpaceClient:
         """Call ``operation(account)`` for every account, many at once; iterate the
         results as they complete::
 
-            register = functools.partial(client.location.register, name="Location", url=URL)
+            register = functools.partial(client.location.register, service="Location", url=URL)
             async with client.fan_out(accounts, register, concurrency=50) as results:
                 async for result in results:
                     print(result.account, result.ok, result.value or result.error)
 
         ``accounts`` (any iterable or async iterable) is read lazily, and every account
-        read yields exactly one :class:`~thingspace_callbacks.fanout.FanOutResult`; a
+        read yields exactly one :class:`~thingspace_callbacks.FanOutResult`; a
         failing account never stops the others unless ``fail_fast=True``. Leaving the
         block stops the run and cancels the calls in flight. Options (``concurrency``,
         ``rate_limit``, ``fail_fast``, ``on_progress``, ``total``) are described in
-        :class:`~thingspace_callbacks.fanout.FanOutOptions`; bad ones raise
+        :class:`~thingspace_callbacks.FanOutOptions`; bad ones raise
         :class:`RequestValidationError` here, before anything is sent.
         """
-        from .fanout import FanOut
+        from ._fanout import FanOut
 
         return FanOut(accounts, operation, **options)
 
@@ -319,7 +324,7 @@ class AsyncThingSpaceClient:
         **options: Unpack[FanOutOptions],
     ) -> FanOutReport[_A, _T]:
         """Run :meth:`fan_out` to the end and return every result, in input order, as a
-        :class:`~thingspace_callbacks.fanout.FanOutReport` (``.succeeded``,
+        :class:`~thingspace_callbacks.FanOutReport` (``.succeeded``,
         ``.failed``, ``.ok``)."""
         return await self.fan_out(accounts, operation, **options).collect()
 
@@ -339,20 +344,29 @@ class AsyncThingSpaceClient:
     async def aclose(self) -> None:
         """Release the credentials' resources and close the connection pool, unless the
         ``httpx.AsyncClient`` was passed in. Calling it again does nothing."""
-        if self.is_closed:
-            return
-        self._pipeline.state.closed = True
-        try:
-            await self._pipeline.auth.aclose(self._pipeline.auth_context)
-        finally:
-            if self._owns_http_client:
-                await self._pipeline.http_client.aclose()
+        await self._pipeline.aclose(close_http_client=self._owns_http_client)
 
     def __repr__(self) -> str:
         return f"AsyncThingSpaceClient(base_url={self.base_url!r}, auth={self.auth!r})"
 
     def __getstate__(self) -> Any:
         raise TypeError("AsyncThingSpaceClient cannot be pickled; create one per process")
+
+
+def _transport(speedups: bool) -> httpx.AsyncBaseTransport:
+    if not speedups:
+        return default_transport(DEFAULT_CONNECTION_LIMITS)
+    if not fast_transport_available():
+        raise RequestValidationError(
+            "'speedups=True' needs the speedups extra: pip install 'thingspace-callbacks[speedups]'"
+        )
+    return AutoTransport(limits=DEFAULT_CONNECTION_LIMITS)
+
+
+def _rate_limiter(rate_limit: float | RateLimiter | None) -> RateLimiter | None:
+    if rate_limit is None or isinstance(rate_limit, RateLimiter):
+        return rate_limit
+    return RateLimiter(rate_limit)
 
 
 def _resolve_base_url(base_url: str | None, environment: str | None) -> str:
@@ -372,4 +386,4 @@ def _resolve_base_url(base_url: str | None, environment: str | None) -> str:
     return base_url.rstrip("/")
 
 
-_publish(globals())  # exported classes report the package as their module
+publish(globals())  # exported classes report the package as their module

@@ -35,9 +35,9 @@ from typing import Any
 
 import httpx
 
-from . import _publish
+from ._auth.refusals import session_refused
 from ._constants import ERROR_BODY_EXCERPT, REQUEST_ID_HEADERS
-from ._rejections import session_refused
+from ._exports import publish
 
 __all__ = [
     "APIConnectionError",
@@ -99,6 +99,9 @@ class APIConnectionError(APIError):
     attempts: int
     """How many attempts were made before giving up."""
 
+    reason: str
+    """What went wrong, without the count of attempts ``message`` ends with."""
+
     def __init__(
         self,
         request: httpx.Request,
@@ -106,7 +109,8 @@ class APIConnectionError(APIError):
         message: str = "Connection error.",
         attempts: int = 1,
     ) -> None:
-        super().__init__(message, request, body=None)
+        super().__init__(_after(message, attempts), request, body=None)
+        self.reason = message
         self.attempts = attempts
 
 
@@ -181,7 +185,7 @@ class APIStatusError(APIError):
         self.error_code, self.error_message = _error_fields(body)
         self.request_id = request_id_of(response.headers)
         self.attempts = attempts
-        super().__init__(message or self._describe(), response.request, body=body)
+        super().__init__(_after(message or self._describe(), attempts), response.request, body=body)
         response.request = self.request
 
     @property
@@ -265,12 +269,45 @@ def make_status_error(response: httpx.Response, *, attempts: int = 1) -> APIStat
     An answer refusing the M2M session token is an :class:`AuthenticationError` even
     when its status is 400, as some ThingSpace APIs send it.
     """
-    error = status_error_class(response.status_code)(response, attempts=attempts)
-    if type(error) is BadRequestError and session_refused(
-        error.status_code, error.error_code, error.error_message
-    ):
-        return AuthenticationError(response, body=error.body, attempts=attempts)
-    return error
+    body = _decode_body(response)
+    cls = status_error_class(response.status_code)
+    if cls is BadRequestError and session_refused(response.status_code, *_error_fields(body)):
+        cls = AuthenticationError
+    return cls(response, body=body, attempts=attempts)
+
+
+def connection_error(
+    cause: httpx.RequestError | APIConnectionError, *, attempts: int
+) -> APIConnectionError:
+    """The error for a request that got no usable answer after ``attempts`` attempts,
+    naming the host and port it tried; ``cause`` is what the last attempt raised."""
+    if isinstance(cause, APIConnectionError):
+        # Raised while fetching credentials: already ours, counted once the call ends.
+        if cause.attempts == attempts:
+            return cause
+        return type(cause)(cause.request, message=cause.reason, attempts=attempts)
+    request = cause.request
+    where = f"{request.url.host}:{request.url.port or _DEFAULT_PORTS.get(request.url.scheme, '')}"
+    kind = type(cause).__name__
+    if isinstance(cause, httpx.TimeoutException):
+        return APITimeoutError(
+            request, message=f"Request to {where} timed out ({kind})", attempts=attempts
+        )
+    if isinstance(cause, httpx.TransportError):
+        message = f"Connection error talking to {where}: {kind}"
+    else:
+        message = f"Could not read the answer from {where}: {kind}"
+    return APIConnectionError(request, message=message, attempts=attempts)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _after(message: str, attempts: int) -> str:
+    """``message``, saying how many attempts were made when there were several."""
+    if attempts <= 1:
+        return message
+    return f"{message.rstrip('.')} (after {attempts} attempts)"
 
 
 _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "vz-m2m-token"})
@@ -292,9 +329,10 @@ def without_credentials(request: httpx.Request) -> httpx.Request:
 _REDACTED = "thingspace_callbacks.redacted"
 
 
-def error_code_of(response: httpx.Response) -> str | None:
-    """The ``errorCode`` (or gateway fault code) of a read error answer, if it has one."""
-    return _error_fields(_decode_body(response))[0]
+def error_fields(response: httpx.Response) -> tuple[str | None, str | None]:
+    """The error code and message of a read error answer, from whichever shape it
+    used (see :class:`APIStatusError`); ``(None, None)`` when it has neither."""
+    return _error_fields(_decode_body(response))
 
 
 def _decode_body(response: httpx.Response) -> object | None:
@@ -346,4 +384,4 @@ def request_id_of(headers: httpx.Headers) -> str | None:
     return None
 
 
-_publish(globals())  # exported classes report the package as their module
+publish(globals())  # exported classes report the package as their module

@@ -34,6 +34,7 @@ def lazy_exports(
         return value
 
     def dir_() -> list[str]:
-        return sorted(set(namespace) | set(namespace["__all__"]))
+        # The public names only: the implementation's helpers are not the API.
+        return sorted(namespace["__all__"])
 
     return getattr_, dir_

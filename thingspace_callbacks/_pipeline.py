@@ -1,36 +1,38 @@
 """The one request path every operation takes.
 
-build -> retry loop (:mod:`._retry`) around: authenticate -> send (replaying once when
-the credentials were refused and renewed; a replay is not a retry) -> map errors -> hand
-back an :class:`APIResponse` that validates on demand. The call's deadline, when set,
-covers every attempt and wait. Resources only describe operations (an :class:`Endpoint`
-plus arguments); nothing else sends requests.
+build -> retry loop (:mod:`._retry`) around one attempt: authenticate -> send
+(replaying when the credentials were refused and renewed; a replay is not a retry) ->
+then map the last outcome to a result or to one of our errors, built once with the
+number of attempts made. The call's deadline, when set, covers every attempt and wait.
+Resources only describe operations (an :class:`Endpoint` plus arguments); nothing else
+sends requests.
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 import httpx
 
-from ._attempts import count_attempt
+from ._attempts import record_attempts
 from ._auth import Auth, AuthContext
 from ._constants import DEFAULT_MAX_RETRIES, LOGGER_NAME
 from ._errors import (
     APIConnectionError,
-    APIError,
-    APIStatusError,
     APITimeoutError,
-    error_code_of,
+    connection_error,
+    error_fields,
     make_status_error,
 )
 from ._ratelimit import RateLimiter
 from ._response import APIResponse, ResponseShape
-from ._retry import DEFAULT_RETRY_POLICY, Retrier, RetryPolicy, check_deadline, check_max_retries
+from ._retry import DEFAULT_RETRY_POLICY, Outcome, Retrier, RetryPolicy, check_deadline
+from ._retry import check_max_retries as check_max_retries
 from ._types import NOT_GIVEN, NotGiven, RequestOptions, TimeoutTypes
 
 if TYPE_CHECKING:
@@ -45,6 +47,8 @@ _T = TypeVar("_T")
 log = logging.getLogger(LOGGER_NAME)
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
+
+_OPTION_NAMES = frozenset(RequestOptions.__annotations__)
 
 _MAX_AUTH_REPLAYS = 2
 """Replays after refused credentials, per attempt: one for the bearer token, one for the
@@ -63,7 +67,7 @@ class Endpoint(Generic[_T]):
         self, name: str, method: str, path: str, returns: Any, *, empty_is_list: bool = False
     ) -> None:
         self.name = name
-        """The operation's name, for logs."""
+        """The operation's name as users call it (``location.register``)."""
         self.method = method
         self.path = path
         """Path template under the root, e.g. ``/loc/v1/callbacks/{account}``; the
@@ -86,8 +90,8 @@ class ClientState:
 class Pipeline:
     """Sends requests for one client configuration.
 
-    Copies made by :meth:`with_options` share the HTTP client, the :class:`Auth` and the
-    closed state, so they share connections and credentials.
+    Copies made by :meth:`with_options` share the HTTP client, the :class:`Auth`, the
+    rate limiter and the closed state, so they share connections and credentials.
     """
 
     def __init__(
@@ -103,9 +107,8 @@ class Pipeline:
         retry_policy: RetryPolicy | None = None,
         deadline: float | None = None,
         rate_limiter: RateLimiter | None = None,
-        state: ClientState | None = None,
     ) -> None:
-        self.state = state or ClientState()
+        self._state = ClientState()
         self.rate_limiter = rate_limiter
         """Paces every request sent (retries included), shared by copies; or ``None``."""
         self.http_client = http_client
@@ -113,13 +116,39 @@ class Pipeline:
         self.auth = auth
         self.timeout = timeout
         self.headers = dict(headers)
+        """Headers of every request that the HTTP client does not already send."""
         self.auth_context = AuthContext(
             base_url=base_url, http_client=http_client, timeout=timeout, user_agent=user_agent
         )
         self.retrier = Retrier(retry_policy or DEFAULT_RETRY_POLICY, check_max_retries(max_retries))
-        """The retry loop, built once for this configuration."""
         self.deadline = check_deadline(deadline)
         """Default overall deadline of a call (seconds, all attempts), or ``None``."""
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """The default timeout of each attempt."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, value: httpx.Timeout) -> None:
+        self._timeout = value
+        self.timeout_extension = value.as_dict()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the client (or any copy of it) was closed."""
+        return self._state.closed
+
+    async def aclose(self, *, close_http_client: bool) -> None:
+        """Close for good: release the credentials, then the connection pool if asked."""
+        if self._state.closed:
+            return
+        self._state.closed = True
+        try:
+            await self.auth.aclose(self.auth_context)
+        finally:
+            if close_http_client:
+                await self.http_client.aclose()
 
     def with_options(
         self,
@@ -128,16 +157,15 @@ class Pipeline:
         max_retries: int | NotGiven = NOT_GIVEN,
         retry_policy: RetryPolicy | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
+        extra_headers: Mapping[str, str] | None = None,
+        rate_limiter: RateLimiter | NotGiven | None = NOT_GIVEN,
     ) -> Pipeline:
-        """A copy with other defaults that shares the HTTP client, the :class:`Auth`,
-        the headers and the closed state. The retry loop is rebuilt only if its settings
-        changed."""
+        """A copy with other defaults that shares the HTTP client, the :class:`Auth`
+        and the closed state."""
         clone = object.__new__(Pipeline)
         clone.__dict__.update(self.__dict__)
         if not isinstance(timeout, NotGiven):
-            clone.timeout = (
-                timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-            )
+            clone.timeout = _timeout(timeout)
         if not isinstance(max_retries, NotGiven) or not isinstance(retry_policy, NotGiven):
             clone.retrier = Retrier(
                 self.retrier.policy if isinstance(retry_policy, NotGiven) else retry_policy,
@@ -147,6 +175,10 @@ class Pipeline:
             )
         if not isinstance(deadline, NotGiven):
             clone.deadline = check_deadline(deadline)
+        if extra_headers:
+            clone.headers = {**self.headers, **extra_headers}
+        if not isinstance(rate_limiter, NotGiven):
+            clone.rate_limiter = rate_limiter
         return clone
 
     async def request(
@@ -160,20 +192,9 @@ class Pipeline:
         options: RequestOptions,
     ) -> APIResponse[_T]:
         """Send one operation and return its answer, or raise the mapped error."""
-        if self.state.closed:
+        if self._state.closed:
             raise RuntimeError("this AsyncThingSpaceClient is closed; create a new one")
-        url = self.base_url + (endpoint.path.format_map(path) if path else endpoint.path)
-        request_headers = self.headers.copy()
-        content: bytes | None = None
-        if body is not None:
-            content = body.model_dump_json(by_alias=True, exclude_none=True).encode()
-            request_headers.update(_JSON_HEADERS)
-        if headers:
-            request_headers.update(headers)
-        extra = options.get("extra_headers")
-        if extra:
-            request_headers.update(extra)
-        timeout = _timeout(options.get("timeout", self.timeout))
+        call = _Call(self, endpoint, path, params, body, headers, options)
         retrier = self.retrier
         max_retries = (
             check_max_retries(options["max_retries"])
@@ -181,144 +202,153 @@ class Pipeline:
             else retrier.max_retries
         )
         deadline = check_deadline(options["deadline"]) if "deadline" in options else self.deadline
-
+        budget = retrier.policy.budget
         started = time.perf_counter()
-        attempt = _Attempt(
-            self._send_authenticated,
-            (endpoint.method, url, params, request_headers, content, timeout),
-        )
         try:
             if deadline is None:
-                response = await retrier.run(attempt, max_retries=max_retries, deadline=None)
+                outcome = await retrier.run(call.attempt, max_retries=max_retries, budget=budget)
             else:
-                try:
-                    with anyio.fail_after(deadline):
-                        response = await retrier.run(
-                            attempt, max_retries=max_retries, deadline=deadline
-                        )
-                except TimeoutError:
-                    raise APITimeoutError(
-                        self.http_client.build_request(endpoint.method, url, params=params),
-                        message=f"The call's deadline of {deadline:g} s passed",
-                        attempts=attempt.count,
-                    ) from None
-        except APIError as exc:
-            _counted(exc, attempt.count)
-            raise
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug(
-                "%s %s -> %s in %.1f ms",
-                endpoint.method,
-                response.request.url.path,
-                response.status_code,
-                (time.perf_counter() - started) * 1000,
-            )
-        if response.status_code >= 400:
-            raise _counted(make_status_error(response), attempt.count)
-        return APIResponse(response, endpoint.shape)
+                if budget is None or deadline < budget:
+                    budget = deadline
+                with anyio.fail_after(deadline):
+                    outcome = await retrier.run(
+                        call.attempt, max_retries=max_retries, budget=budget
+                    )
+        except TimeoutError:
+            raise APITimeoutError(
+                self.http_client.build_request(endpoint.method, call.url, params=params),
+                message=f"The call's deadline of {deadline:g} s passed",
+                attempts=call.attempts,
+            ) from None
+        finally:
+            record_attempts(call.attempts)
+        return _result(endpoint, outcome, call.attempts, started)
 
-    async def _send_authenticated(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, str] | None,
-        headers: dict[str, str],
-        content: bytes | None,
-        timeouts: httpx.Timeout | None,
-    ) -> httpx.Response:
+    async def _send_authenticated(self, call: _Call) -> httpx.Response:
         """Send with credentials; when the answer says they were refused and the
         :class:`Auth` renewed them, replay. Replays are not failure retries."""
         sent = await self.auth.auth_headers(self.auth_context)
-        response = await self._send_once(method, url, params, headers, sent, content, timeouts)
+        response = await self._send_once(call, sent)
         # One replay per distinct refusal: after a long pause both the bearer token (401)
         # and the session (SessionToken.Expired) may have lapsed, and the gateway only
         # reports the second once the first is fixed. The same refusal twice is final.
         refusals: set[tuple[int, str | None]] = set()
         while response.status_code in (400, 401) and len(refusals) < _MAX_AUTH_REPLAYS:
-            refusal = (response.status_code, error_code_of(response))
+            refusal = (response.status_code, error_fields(response)[0])
             if refusal in refusals or not await self.auth.should_replay(
                 self.auth_context, response, sent
             ):
                 break
             refusals.add(refusal)
             sent = await self.auth.auth_headers(self.auth_context)
-            response = await self._send_once(method, url, params, headers, sent, content, timeouts)
+            response = await self._send_once(call, sent)
         return response
 
-    async def _send_once(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, str] | None,
-        headers: dict[str, str],
-        credentials: Mapping[str, str],
-        content: bytes | None,
-        timeouts: httpx.Timeout | None,
-    ) -> httpx.Response:
+    async def _send_once(self, call: _Call, credentials: Mapping[str, str]) -> httpx.Response:
         if self.rate_limiter is not None:
             await self.rate_limiter.acquire()
-        if credentials:
-            headers = {**headers, **credentials}
         request = self.http_client.build_request(
-            method,
-            url,
-            params=params,
-            headers=headers,
-            content=content,
-            timeout=timeouts,
+            call.endpoint.method,
+            call.url,
+            params=call.params,
+            headers={**call.headers, **credentials} if credentials else call.headers,
+            content=call.content,
+            # The timeout as httpx stores it, worked out once per configuration rather
+            # than by httpx on every request.
+            extensions={"timeout": call.timeout},
         )
-        count_attempt()
-        return await send(self.http_client, request)
+        return await self.http_client.send(request)
 
 
-async def send(http_client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
-    """Send ``request`` and read the answer, turning transport failures into ours."""
-    try:
-        return await http_client.send(request)
-    except httpx.TimeoutException as exc:
-        raise APITimeoutError(request) from exc
-    except httpx.TransportError as exc:
-        raise APIConnectionError(
-            request, message=f"Connection error: {type(exc).__name__}"
-        ) from exc
+class _Call:
+    """One call's request, built once and sent by each attempt, and how many
+    attempts it made: the one count behind ``attempts`` on errors and fan-out results."""
 
-
-_SendArgs = tuple[
-    str, str, "Mapping[str, str] | None", dict[str, str], "bytes | None", "httpx.Timeout | None"
-]
-
-
-class _Attempt:
-    """One call's "send once, authenticated", counting how often it ran (auth replays
-    happen inside one run, so they are not counted)."""
-
-    __slots__ = ("args", "count", "send")
+    __slots__ = (
+        "attempts",
+        "content",
+        "endpoint",
+        "headers",
+        "params",
+        "pipeline",
+        "timeout",
+        "url",
+    )
 
     def __init__(
         self,
-        send: Callable[..., Coroutine[Any, Any, httpx.Response]],
-        args: _SendArgs,
+        pipeline: Pipeline,
+        endpoint: Endpoint[Any],
+        path: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        body: ThingSpaceModel | None,
+        headers: Mapping[str, str] | None,
+        options: RequestOptions,
     ) -> None:
-        self.send = send
-        self.args = args
-        self.count = 0
+        if options and not _OPTION_NAMES.issuperset(options):
+            raise _unknown_options(endpoint, options)
+        self.pipeline = pipeline
+        self.endpoint = endpoint
+        self.url = pipeline.base_url + (endpoint.path.format_map(path) if path else endpoint.path)
+        self.params = params
+        self.attempts = 0
+        request_headers = pipeline.headers
+        self.content: bytes | None = None
+        if body is not None:
+            self.content = body.model_dump_json(by_alias=True, exclude_none=True).encode()
+            request_headers = {**request_headers, **_JSON_HEADERS}
+        extra = options.get("extra_headers") if options else None
+        if headers or extra:
+            request_headers = {**request_headers, **(headers or {}), **(extra or {})}
+        self.headers = request_headers
+        self.timeout = (
+            _timeout(options["timeout"]).as_dict()
+            if "timeout" in options
+            else pipeline.timeout_extension
+        )
 
-    async def __call__(self) -> httpx.Response:
-        self.count += 1
-        return await self.send(*self.args)
+    async def attempt(self) -> Outcome:
+        """Send once (with any credential replays); failures are returned, not raised,
+        so the retry loop sees every outcome the same way."""
+        self.attempts += 1
+        try:
+            return await self.pipeline._send_authenticated(self)
+        except (httpx.RequestError, APIConnectionError) as exc:
+            return exc
 
 
-def _counted(exc: APIError, attempts: int) -> APIError:
-    """Record on the error how many attempts were made, and say so in its message."""
-    if isinstance(exc, (APIConnectionError, APIStatusError)):
-        exc.attempts = attempts
-    if attempts > 1 and not exc.message.endswith("attempts)"):
-        exc.message = f"{exc.message.rstrip('.')} (after {attempts} attempts)"
-        exc.args = (exc.message,)
-    return exc
+def _result(
+    endpoint: Endpoint[_T], outcome: Outcome, attempts: int, started: float
+) -> APIResponse[_T]:
+    if isinstance(outcome, httpx.Response):
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s %s -> %s in %.1f ms (%d attempts)",
+                outcome.request.method,
+                outcome.request.url.path,
+                outcome.status_code,
+                (time.perf_counter() - started) * 1000,
+                attempts,
+            )
+        if outcome.status_code < 400:
+            return APIResponse(outcome, endpoint.shape)
+        raise make_status_error(outcome, attempts=attempts)
+    if isinstance(outcome, (httpx.RequestError, APIConnectionError)):
+        raise connection_error(outcome, attempts=attempts) from outcome
+    raise outcome  # pragma: no cover - attempts return only the kinds above
 
 
-def _timeout(value: TimeoutTypes | httpx.Timeout) -> httpx.Timeout | None:
-    if value is None or isinstance(value, httpx.Timeout):
-        return value
-    return httpx.Timeout(value)
+def _unknown_options(endpoint: Endpoint[Any], options: RequestOptions) -> TypeError:
+    name = sorted(set(options) - _OPTION_NAMES)[0]
+    close = difflib.get_close_matches(name, _OPTION_NAMES, n=1)
+    hint = (
+        f"; did you mean {close[0]!r}?"
+        if close
+        else f" (options: {', '.join(sorted(_OPTION_NAMES))})"
+    )
+    return TypeError(f"{endpoint.name}() got an unexpected keyword argument {name!r}{hint}")
+
+
+def _timeout(value: TimeoutTypes | httpx.Timeout) -> httpx.Timeout:
+    # None means "no timeout at all", as it does for httpx.
+    return value if isinstance(value, httpx.Timeout) else httpx.Timeout(value)

@@ -7,6 +7,7 @@ import math
 import anyio
 
 from ._errors import RequestValidationError
+from ._exports import publish
 
 __all__ = ["RateLimiter"]
 
@@ -75,3 +76,6 @@ class RateLimiter:
 
     def __repr__(self) -> str:
         return f"RateLimiter(rate={self.rate:g}, burst={self.burst})"
+
+
+publish(globals())  # exported classes report the package as their module

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import httpx
 
-from . import _publish
 from ._errors import APIResponseValidationError, request_id_of
+from ._exports import publish
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter, ValidationError
@@ -128,4 +128,4 @@ def _is_json_error(exc: ValidationError) -> bool:
     return any(error["type"] == "json_invalid" for error in exc.errors(include_url=False))
 
 
-_publish(globals())  # exported classes report the package as their module
+publish(globals())  # exported classes report the package as their module

@@ -2,7 +2,7 @@
 
 The policy is a handful of pure functions (:func:`parse_retry_after`,
 :func:`is_retryable`, :func:`should_retry`, :func:`retry_wait`, :func:`should_stop`),
-tested on their own with tables. :class:`Retrier` only wires them into
+tested on their own with tables. :class:`Retrier` only hands them to
 ``tenacity.AsyncRetrying``, which runs the loop and sleeps through ``anyio.sleep`` so
 retries work under asyncio and trio alike.
 """
@@ -10,20 +10,20 @@ retries work under asyncio and trio alike.
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
-import math
 import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timezone
-from typing import TYPE_CHECKING, Any, TypeGuard, cast
+from typing import TYPE_CHECKING, cast
 
 import anyio
 import httpx
 
-from . import _publish
+from ._checks import count, optional_seconds, seconds
 from ._constants import (
     DEFAULT_INITIAL_BACKOFF,
     DEFAULT_MAX_BACKOFF,
@@ -31,11 +31,11 @@ from ._constants import (
     DEFAULT_RETRY_BUDGET,
     LOGGER_NAME,
 )
-from ._errors import APIConnectionError, APIStatusError, RequestValidationError
+from ._errors import APIConnectionError, APIError, APIStatusError
+from ._exports import publish
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState
-    from tenacity.asyncio import AsyncRetrying
 
 __all__ = [
     "RETRYABLE_METHODS",
@@ -67,13 +67,10 @@ again rather than adding a second listener. Turn retries off for one call with
 ``max_retries=0``."""
 
 Outcome = httpx.Response | BaseException
-"""What one attempt produced: an answer, or the exception it raised."""
+"""What one attempt produced: an answer, or the exception that stands for its failure
+(a transport error such as ``httpx.ConnectError``, or one of this SDK's errors)."""
 
 _DELAY_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-
-
-def _is_number(value: object) -> TypeGuard[float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +104,10 @@ class RetryPolicy:
     budget: float | None = DEFAULT_RETRY_BUDGET
 
     def __post_init__(self) -> None:
-        for name in ("initial_backoff", "max_backoff", "max_retry_after", "budget"):
-            value = getattr(self, name)
-            if name == "budget" and value is None:
-                continue
-            if not _is_number(value) or not math.isfinite(value) or value < 0:
-                raise RequestValidationError(
-                    f"RetryPolicy {name!r} must be a finite number of seconds >= 0, got {value!r}"
-                )
+        seconds(self.initial_backoff, "initial_backoff")
+        seconds(self.max_backoff, "max_backoff")
+        seconds(self.max_retry_after, "max_retry_after")
+        optional_seconds(self.budget, "budget")
 
 
 DEFAULT_RETRY_POLICY = RetryPolicy()
@@ -122,20 +115,12 @@ DEFAULT_RETRY_POLICY = RetryPolicy()
 
 def check_max_retries(value: object) -> int:
     """Check a ``max_retries`` argument: a whole number, 0 or more."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RequestValidationError(f"'max_retries' must be an int >= 0, got {value!r}")
-    return value
+    return count(value, "max_retries")
 
 
 def check_deadline(value: object) -> float | None:
     """Check a ``deadline`` argument: seconds above 0, or ``None`` for no deadline."""
-    if value is None:
-        return None
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        raise RequestValidationError(
-            f"'deadline' must be a number of seconds > 0, or None; got {value!r}"
-        )
-    return float(value)
+    return optional_seconds(value, "deadline", positive=True)
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
@@ -174,7 +159,8 @@ def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
 def is_retryable(outcome: Outcome) -> bool:
     """Whether an attempt's outcome is worth another try, by kind alone.
 
-    Connection failures and timeouts are; so are answers with a status in
+    Connection failures and timeouts (``httpx.TransportError`` or
+    :class:`APIConnectionError`) are; so are answers with a status in
     :data:`RETRYABLE_STATUS_CODES`; nothing else is. The request's method must be in
     :data:`RETRYABLE_METHODS`.
     """
@@ -183,7 +169,7 @@ def is_retryable(outcome: Outcome) -> bool:
             outcome.status_code in RETRYABLE_STATUS_CODES
             and outcome.request.method in RETRYABLE_METHODS
         )
-    if isinstance(outcome, APIConnectionError):
+    if isinstance(outcome, (APIConnectionError, httpx.TransportError)):
         return outcome.request.method in RETRYABLE_METHODS
     if isinstance(outcome, APIStatusError):
         return is_retryable(outcome.response)
@@ -255,152 +241,89 @@ def describe(outcome: Outcome) -> str:
 
 
 class Retrier:
-    """Runs the retry loop for one client configuration.
+    """Runs one call's attempts under a :class:`RetryPolicy`.
 
-    Built once per configuration and shared by every call. The first attempt runs
-    without tenacity, which keeps the common case (one attempt) cheap; only a failure
-    worth retrying starts a tenacity loop, which replays that first outcome as its
-    attempt 1 so counting, logging and stopping all happen in one place. tenacity
-    itself is imported at the first retry, so programs that never retry never load it.
+    The first attempt is sent directly: a call that succeeds (nearly all of them) never
+    builds a tenacity loop, whose setup costs about as much CPU as the rest of this
+    SDK's work on a request (measured with ``benchmarks/bench_overhead.py``). A first
+    outcome worth retrying starts ``tenacity.AsyncRetrying``, driven by the policy
+    functions above, whose first attempt is that outcome: tenacity alone then counts,
+    waits, logs and stops. tenacity is imported at the first retry.
     """
 
-    __slots__ = ("_template", "max_retries", "policy")
+    __slots__ = ("max_retries", "policy")
 
     def __init__(self, policy: RetryPolicy, max_retries: int) -> None:
         self.policy = policy
         self.max_retries = max_retries
-        self._template: AsyncRetrying | None = None
-
-    def _retrying(self, stop: _Stop) -> AsyncRetrying:
-        """A tenacity loop for one retried call (tenacity keeps the loop's state on
-        the object), copied from a template built at this retrier's first retry."""
-        template = self._template
-        if template is None:
-            from tenacity.asyncio import AsyncRetrying
-            from tenacity.stop import stop_never
-
-            template = self._template = AsyncRetrying(
-                sleep=anyio.sleep,
-                stop=stop_never,
-                wait=self._wait,
-                retry=self._retry,
-                before_sleep=_log_retry,
-                reraise=True,
-                # Out of attempts with an answer (not an exception) in hand: hand the
-                # answer back, so the caller raises the status error with the attempts
-                # counted.
-                retry_error_callback=_last_outcome,
-            )
-        return template.copy(stop=stop)
 
     async def run(
         self,
-        send: Callable[[], Awaitable[httpx.Response]],
+        attempt: Callable[[], Awaitable[Outcome]],
         *,
         max_retries: int,
-        deadline: float | None,
-    ) -> httpx.Response:
-        """Call ``send`` until it gives an answer not worth retrying, or until
-        ``max_retries`` retries, the budget or the ``deadline`` (seconds from now) are
-        used up; return the last answer or raise the last exception."""
-        if max_retries == 0:
-            return await send()
+        budget: float | None,
+    ) -> Outcome:
+        """Call ``attempt`` until its outcome is not worth retrying, or until
+        ``max_retries`` retries or ``budget`` seconds are spent; return the last
+        outcome. ``attempt`` returns failures (an error answer, a transport error)
+        rather than raising them; whatever it raises ends the call unretried."""
         started = time.monotonic()
-        first: Outcome
-        try:
-            response = await send()
-        except APIConnectionError as exc:
-            if not should_retry(exc, self.policy, time.time()):
-                raise
-            first = exc
-        else:
-            if response.status_code < 400 or not should_retry(response, self.policy, time.time()):
-                return response
-            first = response
-        budget = self.policy.budget
-        if deadline is not None and (budget is None or deadline < budget):
-            budget = deadline
-        retrying = self._retrying(_Stop(max_retries + 1, budget, started))
-        return cast(httpx.Response, await retrying(_Replay(first, send).next))
+        first = await attempt()
+        if (
+            max_retries == 0
+            or (isinstance(first, httpx.Response) and first.status_code < 400)
+            or not should_retry(first, self.policy, time.time())
+        ):
+            return first
+        from tenacity.asyncio import AsyncRetrying
 
-    def _retry(self, state: RetryCallState) -> bool:
-        return should_retry(_outcome(state), self.policy, time.time())
+        policy = self.policy
+        pending = [first]
 
-    def _wait(self, state: RetryCallState) -> float:
-        return retry_wait(_outcome(state), state.attempt_number, self.policy, time.time())
+        async def next_outcome() -> Outcome:
+            return pending.pop() if pending else await attempt()
+
+        retrying = AsyncRetrying(
+            sleep=anyio.sleep,
+            retry=lambda state: should_retry(_outcome(state), policy, time.time()),
+            wait=lambda state: retry_wait(
+                _outcome(state), state.attempt_number, policy, time.time()
+            ),
+            stop=lambda state: should_stop(
+                attempt=state.attempt_number,
+                max_attempts=max_retries + 1,
+                elapsed=time.monotonic() - started,
+                upcoming_wait=state.upcoming_sleep,
+                budget=budget,
+            ),
+            before_sleep=functools.partial(_log_retry, max_retries + 1),
+            # Out of attempts: hand back the last outcome for the caller to raise.
+            retry_error_callback=_outcome,
+        )
+        return cast(Outcome, await retrying(next_outcome))
 
     def __repr__(self) -> str:
         return f"Retrier(max_retries={self.max_retries}, policy={self.policy!r})"
 
 
-class _Stop:
-    """tenacity stop condition for one call: attempts spent, or budget passed."""
-
-    __slots__ = ("budget", "max_attempts", "started")
-
-    def __init__(self, max_attempts: int, budget: float | None, started: float) -> None:
-        self.max_attempts = max_attempts
-        self.budget = budget
-        self.started = started
-
-    def __call__(self, state: RetryCallState) -> bool:
-        return should_stop(
-            attempt=state.attempt_number,
-            max_attempts=self.max_attempts,
-            elapsed=time.monotonic() - self.started,
-            upcoming_wait=state.upcoming_sleep,
-            budget=self.budget,
-        )
-
-
-class _Replay:
-    """Gives back the first attempt's outcome once, then sends for real."""
-
-    __slots__ = ("_first", "_send")
-
-    def __init__(self, first: Outcome, send: Callable[[], Awaitable[httpx.Response]]) -> None:
-        self._first: Outcome | None = first
-        self._send = send
-
-    async def next(self) -> httpx.Response:
-        first = self._first
-        if first is None:
-            return await self._send()
-        self._first = None
-        if isinstance(first, BaseException):
-            raise first
-        return first
-
-
 def _outcome(state: RetryCallState) -> Outcome:
-    future = state.outcome
-    if future is None:  # pragma: no cover - tenacity sets it before asking
-        raise RuntimeError("no outcome yet")
-    if future.failed:
-        exc = future.exception()
-        if exc is not None:
-            return exc
-    return cast(httpx.Response, future.result())
+    # Attempts return their failures, so every outcome is a result.
+    assert state.outcome is not None  # tenacity sets it before asking
+    return cast(Outcome, state.outcome.result())
 
 
-def _last_outcome(state: RetryCallState) -> Any:
-    future = state.outcome
-    if future is None:  # pragma: no cover - tenacity sets it before giving up
-        raise RuntimeError("no outcome yet")
-    return future.result()
-
-
-def _log_retry(state: RetryCallState) -> None:
+def _log_retry(max_attempts: int, state: RetryCallState) -> None:
     outcome = _outcome(state)
-    request = cast("httpx.Request", getattr(outcome, "request", None))
+    request = outcome.request if isinstance(outcome, (httpx.Response, APIError)) else None
+    if request is None and isinstance(outcome, httpx.RequestError):
+        request = outcome.request
     reason = describe(outcome)
-    stop = state.retry_object.stop
-    max_attempts = stop.max_attempts if isinstance(stop, _Stop) else 0
     # Method and path only: query strings and headers may carry credentials.
     log.info(
         "%s %s: attempt %d of %d failed (%s); retrying in %.2f s",
-        request.method,
-        request.url.path,
+        request.method if request is not None else "-",
+        request.url.path if request is not None else "-",
         state.attempt_number,
         max_attempts,
         reason,
@@ -429,4 +352,4 @@ def _delay_seconds(text: str) -> float | None:
     return float(text)
 
 
-_publish(globals())  # exported classes report the package as their module
+publish(globals())  # exported classes report the package as their module

@@ -1,24 +1,25 @@
-"""The transport under the client's own ``httpx.AsyncClient``, chosen at first use.
+"""The transport under the client's own ``httpx.AsyncClient``.
 
 httpx's default transport (httpcore) spends a lot of CPU per request once many are in
 flight; under asyncio, an aiohttp-backed transport (the ``speedups`` extra:
-``httpx-aiohttp`` + ``aiohttp``) sends the same requests for a fraction of it. aiohttp
-only runs on asyncio, so the choice waits for the first request, when the running
-async library is known: asyncio with the extra installed gets aiohttp, anything else
-(trio, or no extra) gets httpx's transport. Building a client outside an event loop
-stays cheap and loop-free.
+``httpx-aiohttp`` + ``aiohttp``) sends the same requests for a fraction of it. It is
+opt-in (``AsyncThingSpaceClient(speedups=True)``): test doubles such as respx patch
+httpx's own transport, and a choice made behind their back would send a test's
+requests to the real network. aiohttp only runs on asyncio, so with speedups the
+choice waits for the first request, when the running async library is known:
+asyncio gets aiohttp, anything else (trio) httpx's transport. Building a client outside
+an event loop stays cheap and loop-free.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import ssl
-import sys
 from functools import cache
 
 import httpx
 
-__all__ = ["AutoTransport", "fast_transport_available"]
+__all__ = ["AutoTransport", "default_transport", "fast_transport_available"]
 
 
 @cache
@@ -37,19 +38,22 @@ def default_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def default_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+    """httpx's own transport with the shared TLS context."""
+    return httpx.AsyncHTTPTransport(limits=limits, verify=default_ssl_context())
+
+
 class AutoTransport(httpx.AsyncBaseTransport):
-    """Sends through aiohttp under asyncio when the ``speedups`` extra is installed,
-    else through httpx's default transport; decided at the first request.
+    """Sends through aiohttp under asyncio, through httpx's transport under any other
+    async library; decided at the first request. Needs the ``speedups`` extra.
 
     :param limits: Connection pool limits, for either transport.
-    :param prefer_fast: ``False`` always uses httpx's transport.
     """
 
-    __slots__ = ("_limits", "_prefer_fast", "_transport")
+    __slots__ = ("_limits", "_transport")
 
-    def __init__(self, *, limits: httpx.Limits, prefer_fast: bool = True) -> None:
+    def __init__(self, *, limits: httpx.Limits) -> None:
         self._limits = limits
-        self._prefer_fast = prefer_fast
         self._transport: httpx.AsyncBaseTransport | None = None
 
     @property
@@ -70,16 +74,11 @@ class AutoTransport(httpx.AsyncBaseTransport):
             await self._transport.aclose()
 
     def _choose(self) -> httpx.AsyncBaseTransport:
-        if (
-            self._prefer_fast
-            and fast_transport_available()
-            and _running_library() == "asyncio"
-            and not _http_mocking_active()
-        ):
+        if _running_library() == "asyncio":
             from ._aiohttp import AiohttpTransport
 
             return AiohttpTransport(limits=self._limits, verify=default_ssl_context())
-        return httpx.AsyncHTTPTransport(limits=self._limits, verify=default_ssl_context())
+        return default_transport(self._limits)
 
     def __repr__(self) -> str:
         return f"AutoTransport(selected={self.selected!r})"
@@ -95,16 +94,3 @@ def _running_library() -> str | None:
         return sniffio.current_async_library()
     except sniffio.AsyncLibraryNotFoundError:
         return None
-
-
-def _http_mocking_active() -> bool:
-    """Whether a test double (respx, pytest-httpx, ...) has patched httpx's transport or
-    httpcore's pool: requests must then go through them to reach the mock."""
-    patched = (
-        httpx.AsyncHTTPTransport.handle_async_request.__module__ != "httpx._transports.default"
-    )
-    httpcore = sys.modules.get("httpcore")
-    if httpcore is not None and not patched:
-        method = httpcore.AsyncConnectionPool.handle_async_request
-        patched = method.__module__ != "httpcore._async.connection_pool"
-    return patched

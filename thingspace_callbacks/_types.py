@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Final, Literal, TypedDict, TypeVar, cast
 
 import httpx
 
-from . import _publish
+from ._exports import publish
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -68,4 +68,4 @@ def given(value: _T | NotGiven, default: _T) -> _T:
     return default if isinstance(value, NotGiven) else value
 
 
-_publish(globals())  # exported classes report the package as their module
+publish(globals())  # exported classes report the package as their module

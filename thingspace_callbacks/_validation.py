@@ -91,22 +91,34 @@ def header_value(value: str, argument: str) -> str:
 
 
 def coerce_body(
-    model: type[_M], body: _M | Mapping[str, Any] | None, fields: Mapping[str, Any]
+    model: type[_M],
+    body: _M | Mapping[str, Any] | None,
+    arguments: Mapping[str, Any],
+    *,
+    fields: Mapping[str, str] | None = None,
+    fixed: Mapping[str, str] | None = None,
 ) -> _M:
-    """Build the request model from a model instance, a plain mapping or keyword fields.
+    """Build the request model from a model instance, a plain mapping or keyword
+    arguments.
 
-    Keyword fields that are ``None`` count as not given. Giving both a body and fields
-    is an error: it is never clear which should win.
+    ``arguments`` are the call's keyword arguments by name; ``fields`` names the model
+    field of each one whose name differs (``{"service": "name"}``), and error messages
+    name the argument. Arguments that are ``None`` count as not given. Giving both a
+    body and arguments is an error: it is never clear which should win. ``fixed`` holds
+    fields the call's positional arguments decide (the account): filled in when the
+    body leaves them out, and an error when the body says otherwise.
     """
-    given = {name: value for name, value in fields.items() if value is not None}
+    given = {name: value for name, value in arguments.items() if value is not None}
     if body is not None and given:
-        raise RequestValidationError(f"pass either 'body' or the fields {sorted(given)}, not both")
-    if isinstance(body, model):
-        return body
-    data: Mapping[str, Any]
+        raise RequestValidationError(f"pass either 'body' or {sorted(given)}, not both")
     if body is None:
-        data = given
-    elif isinstance(body, Mapping):
+        renames = fields or {}
+        named = {renames.get(name, name): value for name, value in given.items()}
+        return _validated(model, {**named, **(fixed or {})}, renames)
+    if isinstance(body, model):
+        return _with_fixed(body, fixed) if fixed else body
+    data: Mapping[str, Any]
+    if isinstance(body, Mapping):
         data = body
     elif isinstance(body, ThingSpaceModel):
         data = body.model_dump(by_alias=True, exclude_none=True)
@@ -114,19 +126,74 @@ def coerce_body(
         raise RequestValidationError(
             f"'body' must be a {model.__name__} or a mapping, not {type(body).__name__}"
         )
+    if not fixed:
+        return _validated(model, data)
+    return _with_fixed(_validated(model, {**_missing(model, data, fixed), **data}), fixed)
+
+
+def _validated(
+    model: type[_M], data: Mapping[str, Any], arguments: Mapping[str, str] | None = None
+) -> _M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise RequestValidationError(_describe(model, exc)) from None
+        raise RequestValidationError(_describe(model, exc, arguments)) from None
 
 
-def _describe(model: type[ThingSpaceModel], exc: ValidationError) -> str:
+def _missing(
+    model: type[ThingSpaceModel], data: Mapping[str, Any], fixed: Mapping[str, str]
+) -> dict[str, str]:
+    """The ``fixed`` fields a mapping body leaves out (under either of their names)."""
+    missing = {}
+    for name, value in fixed.items():
+        alias = model.model_fields[name].alias or name
+        if data.get(alias) is None and data.get(name) is None:
+            missing[name] = value
+    return missing
+
+
+def _with_fixed(body: _M, fixed: Mapping[str, str]) -> _M:
+    updates = {}
+    for name, value in fixed.items():
+        current = getattr(body, name)
+        if current is None:
+            updates[name] = value
+        elif current != value:
+            raise RequestValidationError(
+                f"the body's {name!r} ({current!r}) differs from the account {value!r}"
+            )
+    return body.model_copy(update=updates) if updates else body
+
+
+def _describe(
+    model: type[ThingSpaceModel], exc: ValidationError, arguments: Mapping[str, str] | None
+) -> str:
     # Built from locations and messages only: the input values may be passwords.
+    if arguments is not None:
+        # Keyword arguments were given: name them, not the model's fields.
+        names = {field: argument for argument, field in arguments.items()}
+        names.update({model.model_fields[f].alias or f: a for f, a in names.copy().items()})
+        problems = "; ".join(
+            f"{_argument(error['loc'], names)!r}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        )
+        return f"invalid arguments: {problems}"
     problems = "; ".join(
         f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
         for error in exc.errors(include_input=False, include_url=False)
     )
     return f"invalid {model.__name__}: {problems}"
+
+
+def _argument(loc: tuple[int | str, ...], names: Mapping[str, str]) -> str:
+    if not loc:
+        return "body"
+    head = str(loc[0])
+    return ".".join([names.get(head, _snake(head)), *map(str, loc[1:])])
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{char.lower()}" if char.isupper() else char for char in name)
 
 
 def _redact(url: str) -> str:

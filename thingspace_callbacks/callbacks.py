@@ -3,14 +3,17 @@
 Each of the seed's 20 methods keeps its name, its parameter names and their order,
 accepts the seed's request models (or plain dicts) and delegates to the family
 sub-client that does the work, so code written against the seed ports by adding
-``await``. New code reads better with the sub-clients (``client.location.register``).
+``await``. New code reads better with the sub-clients, which share one vocabulary
+(``client.location.register(account, service=..., url=...)``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from ._errors import RequestValidationError
+from ._validation import coerce_body
 from .models import (
     ConnectivityCallback,
     ConnectivityCallbackRequest,
@@ -30,10 +33,27 @@ from .models import (
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ._client import AsyncThingSpaceClient
     from ._types import RequestOptions
+    from .resources import AccountName, AccountNumber, Diagnostics, Firmware, Location
 
 __all__ = ["Callbacks", "CallbacksController"]
+
+
+class Families(Protocol):
+    """What the facade delegates to: the client's family sub-clients."""
+
+    @property
+    def diagnostics(self) -> Diagnostics: ...
+    @property
+    def location(self) -> Location: ...
+    @property
+    def firmware(self) -> Firmware: ...
+    @property
+    def firmware_v3(self) -> Firmware: ...
+    @property
+    def account_name(self) -> AccountName: ...
+    @property
+    def account_number(self) -> AccountNumber: ...
 
 _Body = Mapping[str, Any]
 
@@ -49,25 +69,25 @@ class Callbacks:
     ``unregister_diagnostics_callback``               ``client.diagnostics.unregister``
     ``get_registered_callback_ur_ls``                 ``client.location.list``
     ``register_callback_url``                         ``client.location.register``
-    ``deregister_callback_url``                       ``client.location.deregister``
+    ``deregister_callback_url``                       ``client.location.unregister``
     ``get_registered_callback_information``           ``client.firmware.get``
     ``update_https_callback_address``                 ``client.firmware.update``
-    ``create_https_callback_address``                 ``client.firmware.create``
-    ``delete_registered_callback``                    ``client.firmware.delete``
+    ``create_https_callback_address``                 ``client.firmware.register``
+    ``delete_registered_callback``                    ``client.firmware.unregister``
     ``registered_callback_information``               ``client.firmware_v3.get``
     ``update_https_callback_address_1``               ``client.firmware_v3.update``
-    ``create_https_callback_address_1``               ``client.firmware_v3.create``
-    ``delete_https_callback_address``                 ``client.firmware_v3.delete``
+    ``create_https_callback_address_1``               ``client.firmware_v3.register``
+    ``delete_https_callback_address``                 ``client.firmware_v3.unregister``
     ``list_callbacks_using_get``                      ``client.account_name.list``
     ``register_callback_using_post``                  ``client.account_name.register``
     ``unregister_callback_using_delete``              ``client.account_name.unregister``
     ``callbacks_account_number_get``                  ``client.account_number.list``
     ``callbacks_account_number_post``                 ``client.account_number.register``
-    ``callbacks_account_number_name_service_delete``  ``client.account_number.deregister``
+    ``callbacks_account_number_name_service_delete``  ``client.account_number.unregister``
     ================================================  =========================================
     """
 
-    def __init__(self, client: AsyncThingSpaceClient) -> None:
+    def __init__(self, client: Families) -> None:
         self._client = client
 
     # Device Diagnostics
@@ -81,8 +101,9 @@ class Callbacks:
     async def register_diagnostics_callback_url(
         self, body: DiagnosticsCallbackRegistration | _Body, **options: Unpack[RequestOptions]
     ) -> DiagnosticsCallback:
-        """Seed name of :meth:`Diagnostics.register`."""
-        return await self._client.diagnostics.register(body, **options)
+        """Seed name of :meth:`Diagnostics.register`; the account comes from the body."""
+        request = coerce_body(DiagnosticsCallbackRegistration, body, {})
+        return await self._client.diagnostics.register(request.account_name, request, **options)
 
     async def unregister_diagnostics_callback(
         self, account_name: str, service_name: str, **options: Unpack[RequestOptions]
@@ -110,8 +131,8 @@ class Callbacks:
         service: LocationServiceName | str,
         **options: Unpack[RequestOptions],
     ) -> LocationDeregistration:
-        """Seed name of :meth:`Location.deregister`."""
-        return await self._client.location.deregister(account, service, **options)
+        """Seed name of :meth:`Location.unregister`."""
+        return await self._client.location.unregister(account, service, **options)
 
     # Software Management (FOTA) v2
 
@@ -130,14 +151,14 @@ class Callbacks:
     async def create_https_callback_address(
         self, account: str, body: FirmwareCallback | _Body, **options: Unpack[RequestOptions]
     ) -> FirmwareCallback:
-        """Seed name of :meth:`Firmware.create` on ``client.firmware``."""
-        return await self._client.firmware.create(account, body, **options)
+        """Seed name of :meth:`Firmware.register` on ``client.firmware``."""
+        return await self._client.firmware.register(account, body, **options)
 
     async def delete_registered_callback(
         self, account: str, **options: Unpack[RequestOptions]
     ) -> FirmwareDeletion:
-        """Seed name of :meth:`Firmware.delete` on ``client.firmware``."""
-        return await self._client.firmware.delete(account, **options)
+        """Seed name of :meth:`Firmware.unregister` on ``client.firmware``."""
+        return await self._client.firmware.unregister(account, **options)
 
     # Software Management (FOTA) v3
 
@@ -156,14 +177,14 @@ class Callbacks:
     async def create_https_callback_address_1(
         self, acc: str, body: FirmwareCallback | _Body, **options: Unpack[RequestOptions]
     ) -> FirmwareCallback:
-        """Seed name of :meth:`Firmware.create` on ``client.firmware_v3``."""
-        return await self._client.firmware_v3.create(acc, body, **options)
+        """Seed name of :meth:`Firmware.register` on ``client.firmware_v3``."""
+        return await self._client.firmware_v3.register(acc, body, **options)
 
     async def delete_https_callback_address(
         self, acc: str, **options: Unpack[RequestOptions]
     ) -> FirmwareDeletion:
-        """Seed name of :meth:`Firmware.delete` on ``client.firmware_v3``."""
-        return await self._client.firmware_v3.delete(acc, **options)
+        """Seed name of :meth:`Firmware.unregister` on ``client.firmware_v3``."""
+        return await self._client.firmware_v3.unregister(acc, **options)
 
     # Connectivity Management (account name)
 
@@ -204,16 +225,27 @@ class Callbacks:
         body: HyperPreciseCallback | _Body | None = None,
         **options: Unpack[RequestOptions],
     ) -> HyperPreciseCallback:
-        """Seed name of :meth:`AccountNumber.register`."""
-        return await self._client.account_number.register(
-            account_number, name, url, body, **options
-        )
+        """Seed name of :meth:`AccountNumber.register`.
+
+        ``name`` and ``url`` are sent as the seed sends them (as headers, and in the
+        body built from them); a ``body`` given beside them must name the same listener.
+        """
+        if body is None:
+            return await self._client.account_number.register(
+                account_number, service=name, url=url, **options
+            )
+        request = coerce_body(HyperPreciseCallback, body, {})
+        if (request.name, request.url) != (name, url):
+            raise RequestValidationError(
+                "'body' names another listener than 'name' and 'url'; pass matching values"
+            )
+        return await self._client.account_number.register(account_number, request, **options)
 
     async def callbacks_account_number_name_service_delete(
         self, account_number: str, name: str, **options: Unpack[RequestOptions]
     ) -> HyperPreciseResult:
-        """Seed name of :meth:`AccountNumber.deregister`."""
-        return await self._client.account_number.deregister(account_number, name, **options)
+        """Seed name of :meth:`AccountNumber.unregister`."""
+        return await self._client.account_number.unregister(account_number, name, **options)
 
 
 CallbacksController = Callbacks

@@ -14,8 +14,6 @@ import respx
 from thingspace_callbacks import (
     AsyncThingSpaceClient,
     Auth,
-    M2MSession,
-    OAuthClientCredentials,
     RetryPolicy,
     ThingSpaceAuth,
     TokenStore,
@@ -123,24 +121,21 @@ def make_auth(
 ) -> ThingSpaceAuth:
     """Client credentials plus a user login, on the given clock."""
     return ThingSpaceAuth(
-        oauth=OAuthClientCredentials(
-            CLIENT_ID,
-            CLIENT_SECRET,
-            refresh_margin=refresh_margin,
-            token_store=token_store,
-            clock=clock,
-            **kwargs,
-        ),
-        session=M2MSession(
-            USERNAME,
-            PASSWORD,
-            refresh_margin=refresh_margin,
-            token_store=token_store,
-            logout_on_close=logout_on_close,
-            clock=clock,
-            **kwargs,
-        ),
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        username=USERNAME,
+        password=PASSWORD,
+        refresh_margin=refresh_margin,
+        token_store=token_store,
+        logout_on_close=logout_on_close,
+        clock=clock,
+        **kwargs,
     )
+
+
+def bearer_only(**kwargs: Any) -> ThingSpaceAuth:
+    """Client credentials alone: bearer tokens, no session."""
+    return ThingSpaceAuth(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, **kwargs)
 
 
 # Building an SSL context takes a good part of a second on a busy machine; the clients of
@@ -149,10 +144,8 @@ def make_auth(
 _SSL_CONTEXT = httpx.create_ssl_context()
 
 
-def make_client(auth: Auth | None = None, **kwargs: Any) -> AsyncThingSpaceClient:
+def make_client(auth: Auth, **kwargs: Any) -> AsyncThingSpaceClient:
     """A client without retries, so each test sees exactly the requests it causes."""
     kwargs.setdefault("max_retries", 0)
     kwargs.setdefault("http_client", httpx.AsyncClient(verify=_SSL_CONTEXT))
-    if auth is not None:
-        kwargs["auth"] = auth
-    return AsyncThingSpaceClient(**kwargs)
+    return AsyncThingSpaceClient(auth=auth, **kwargs)

@@ -8,7 +8,7 @@ import pytest
 
 from thingspace_callbacks import AuthenticationError
 
-from ._support import ACCOUNT, CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME, ThingSpace, make_client
+from ._support import ACCOUNT, PASSWORD, USERNAME, ThingSpace, bearer_only, make_auth, make_client
 
 pytestmark = pytest.mark.anyio
 
@@ -18,9 +18,7 @@ async def test_500_concurrent_calls_make_one_token_request_and_one_login(
 ) -> None:
     thingspace.delay = 0.05  # both stay in flight while every task arrives
     done = 0
-    async with make_client(
-        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, username=USERNAME, password=PASSWORD
-    ) as client:
+    async with make_client(make_auth()) as client:
 
         async def call() -> None:
             nonlocal done
@@ -49,7 +47,7 @@ async def test_a_failed_token_request_reaches_every_waiter_and_the_next_call_ret
     thingspace.delay = 0.02
     thingspace.token_failures.append(httpx.Response(503, json={"error": "temporarily_unavailable"}))
     errors: list[AuthenticationError] = []
-    async with make_client(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as client:
+    async with make_client(bearer_only()) as client:
 
         async def call() -> None:
             try:

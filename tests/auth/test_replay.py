@@ -7,23 +7,9 @@ import anyio
 import httpx
 import pytest
 
-from thingspace_callbacks import (
-    AuthenticationError,
-    BadRequestError,
-    OAuthClientCredentials,
-    ThingSpaceAuth,
-)
+from thingspace_callbacks import AuthenticationError, BadRequestError
 
-from ._support import (
-    ACCOUNT,
-    CLIENT_ID,
-    CLIENT_SECRET,
-    PASSWORD,
-    USERNAME,
-    ThingSpace,
-    make_auth,
-    make_client,
-)
+from ._support import ACCOUNT, ThingSpace, bearer_only, make_auth, make_client
 
 pytestmark = pytest.mark.anyio
 
@@ -132,10 +118,7 @@ async def test_a_session_refused_twice_raises_authentication_error(
 
 async def test_a_fixed_session_token_is_not_replayed(thingspace: ThingSpace) -> None:
     thingspace.operation_answers(answer(400, SESSION_EXPIRED))
-    auth = ThingSpaceAuth(
-        oauth=OAuthClientCredentials(CLIENT_ID, CLIENT_SECRET), m2m_token="fixed-session"
-    )
-    async with make_client(auth) as client:
+    async with make_client(bearer_only(m2m_token="fixed-session")) as client:
         with pytest.raises(AuthenticationError):
             await client.location.list(ACCOUNT)
     assert thingspace.list_route.call_count == 1
@@ -167,12 +150,12 @@ async def test_a_refused_login_is_not_retried(thingspace: ThingSpace) -> None:
                 await client.location.list(ACCOUNT)
             assert caught.value.error_message == "Invalid credentials"
             assert "not retried" in str(caught.value)
+            assert "call client.auth.reset()" in str(caught.value)
         # Five refused logins lock the user: only one was sent.
         assert thingspace.login_route.call_count == 1
         assert thingspace.list_route.call_count == 0
 
-        assert auth.session is not None
-        auth.session.reset()  # after fixing the credentials
+        auth.reset()  # after fixing the credentials
         assert await client.location.list(ACCOUNT) == []
     assert thingspace.login_route.call_count == 2
 
@@ -181,9 +164,7 @@ async def test_a_login_refusing_the_bearer_token_renews_it_and_logs_in_again(
     thingspace: ThingSpace,
 ) -> None:
     thingspace.login_failures.append(answer(401, BEARER_REFUSED))
-    async with make_client(
-        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, username=USERNAME, password=PASSWORD
-    ) as client:
+    async with make_client(make_auth()) as client:
         assert await client.location.list(ACCOUNT) == []
     assert thingspace.token_route.call_count == 2
     assert thingspace.sent(thingspace.login_route, "Authorization") == [

@@ -18,6 +18,7 @@ from ._support import (
     PASSWORD,
     USERNAME,
     ThingSpace,
+    make_auth,
     make_client,
 )
 
@@ -42,13 +43,7 @@ async def test_secrets_never_show(thingspace: ThingSpace, caplog: pytest.LogCapt
     shown: list[str] = []
 
     caplog.set_level(logging.DEBUG)
-    client = make_client(
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        username=USERNAME,
-        password=PASSWORD,
-        on_token=seen.append,
-    )
+    client = make_client(make_auth(on_token=seen.append))
     async with client:
         with pytest.raises(AuthenticationError) as caught:
             await client.location.list(ACCOUNT)
@@ -57,12 +52,12 @@ async def test_secrets_never_show(thingspace: ThingSpace, caplog: pytest.LogCapt
         assert await client.location.list(ACCOUNT) == []
         auth = client.auth
         assert isinstance(auth, ThingSpaceAuth)
-        assert auth.oauth is not None
-        assert auth.session is not None
+        # What it holds: the bearer-token and session credentials, with their tokens.
+        parts = list(vars(auth).values())
+        assert len(parts) == 2
         shown += [repr(client), str(client), repr(auth), str(auth)]
-        shown += [repr(auth.oauth), repr(auth.session), repr(auth.oauth.cached_token)]
+        shown += [repr(part) for part in parts] + [repr(vars(part)) for part in parts]
         shown += [repr(token) for token in seen] + [str(token) for token in seen]
-        shown += [repr(vars(auth.oauth)), repr(vars(auth.session))]
     shown += [record.getMessage() for record in caplog.records]
     shown.append(caplog.text)
 

@@ -4,37 +4,19 @@ on_token hook sees each new one."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import httpx
 import pytest
 
 from thingspace_callbacks import MemoryTokenStore, Token, TokenStore
 
-from ._support import (
-    ACCOUNT,
-    CLIENT_ID,
-    CLIENT_SECRET,
-    PASSWORD,
-    USERNAME,
-    FakeClock,
-    ThingSpace,
-    make_auth,
-    make_client,
-)
+from ._support import ACCOUNT, CLIENT_ID, USERNAME, FakeClock, ThingSpace, make_auth, make_client
 
 pytestmark = pytest.mark.anyio
 
-CREDENTIALS: dict[str, Any] = {
-    "client_id": CLIENT_ID,
-    "client_secret": CLIENT_SECRET,
-    "username": USERNAME,
-    "password": PASSWORD,
-}
-
 
 async def test_closing_logs_out_the_session_it_opened(thingspace: ThingSpace) -> None:
-    client = make_client(**CREDENTIALS)
+    client = make_client(make_auth())
     async with client:
         await client.location.list(ACCOUNT)
     await client.aclose()  # twice: still one logout
@@ -45,7 +27,7 @@ async def test_closing_logs_out_the_session_it_opened(thingspace: ThingSpace) ->
 
 
 async def test_logout_on_close_false_keeps_the_session(thingspace: ThingSpace) -> None:
-    async with make_client(**CREDENTIALS, logout_on_close=False) as client:
+    async with make_client(make_auth(logout_on_close=False)) as client:
         await client.location.list(ACCOUNT)
     assert thingspace.logout_route.call_count == 0
 
@@ -55,7 +37,7 @@ async def test_a_failed_logout_does_not_raise(
 ) -> None:
     thingspace.logout_route.mock(return_value=httpx.Response(500, text="down"))
     with caplog.at_level(logging.WARNING, logger="thingspace_callbacks"):
-        async with make_client(**CREDENTIALS) as client:
+        async with make_client(make_auth()) as client:
             await client.location.list(ACCOUNT)
     assert thingspace.logout_route.call_count == 1
     assert "logout answered 500" in caplog.text
@@ -108,7 +90,7 @@ async def test_a_failing_store_is_bypassed(
     thingspace: ThingSpace, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="thingspace_callbacks"):
-        async with make_client(**CREDENTIALS, token_store=BrokenStore()) as client:
+        async with make_client(make_auth(token_store=BrokenStore())) as client:
             assert await client.location.list(ACCOUNT) == []
     assert "token store failed to load the access_token (ConnectionError)" in caplog.text
 
@@ -121,7 +103,7 @@ async def test_on_token_sees_each_new_token(thingspace: ThingSpace) -> None:
 
     refused = httpx.Response(401, json={"fault": {"code": "900901", "message": "Invalid"}})
     thingspace.operation_answers(refused)
-    async with make_client(**CREDENTIALS, on_token=on_token) as client:
+    async with make_client(make_auth(on_token=on_token)) as client:
         await client.location.list(ACCOUNT)
     assert seen == [
         ("access_token", "access-1"),
@@ -134,8 +116,48 @@ async def test_a_failing_on_token_hook_does_not_break_calls(thingspace: ThingSpa
     def on_token(token: Token) -> None:
         raise RuntimeError("observer bug")
 
-    async with make_client(**CREDENTIALS, on_token=on_token) as client:
+    async with make_client(make_auth(on_token=on_token)) as client:
         assert await client.location.list(ACCOUNT) == []
+
+
+class ForgetfulStore(TokenStore):
+    """Keeps nothing, so only the credential's own cache holds tokens."""
+
+    async def load(self, key: str) -> Token | None:
+        return None
+
+    async def save(self, key: str, token: Token) -> None:
+        pass
+
+
+async def test_reset_forgets_the_tokens_obtained(thingspace: ThingSpace) -> None:
+    auth = make_auth(token_store=ForgetfulStore())
+    async with make_client(auth) as client:
+        await client.location.list(ACCOUNT)
+        auth.reset()
+        await client.location.list(ACCOUNT)
+    assert thingspace.token_route.call_count == 2
+    assert thingspace.login_route.call_count == 2
+    assert thingspace.sent(thingspace.list_route, "Authorization") == [
+        "Bearer access-1",
+        "Bearer access-2",
+    ]
+    assert thingspace.sent(thingspace.list_route, "VZ-M2M-Token") == ["session-1", "session-2"]
+    # The session opened after the reset is still this object's to log out.
+    assert thingspace.sent(thingspace.logout_route, "VZ-M2M-Token") == ["session-2"]
+
+
+async def test_reset_reuses_valid_tokens_a_store_holds(
+    thingspace: ThingSpace, clock: FakeClock
+) -> None:
+    store = MemoryTokenStore()
+    auth = make_auth(clock, token_store=store)
+    async with make_client(auth) as client:
+        await client.location.list(ACCOUNT)
+        auth.reset()
+        await client.location.list(ACCOUNT)
+    assert thingspace.token_route.call_count == 1
+    assert thingspace.login_route.call_count == 1
 
 
 def test_tokens_round_trip_through_dicts() -> None:

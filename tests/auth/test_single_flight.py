@@ -6,7 +6,7 @@ import anyio
 import pytest
 import sniffio
 
-from thingspace_callbacks._single_flight import SingleFlight
+from thingspace_callbacks._auth.single_flight import SingleFlight
 
 pytestmark = pytest.mark.anyio
 

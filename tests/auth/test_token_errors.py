@@ -16,8 +16,9 @@ from ._support import (
     CLIENT_ID,
     CLIENT_SECRET,
     PASSWORD,
-    USERNAME,
     ThingSpace,
+    bearer_only,
+    make_auth,
     make_client,
 )
 
@@ -69,9 +70,7 @@ async def test_token_endpoint_failures_raise_authentication_error(
     thingspace: ThingSpace, answer: httpx.Response, code: str | None, message: str
 ) -> None:
     thingspace.token_failures.append(answer)
-    async with make_client(
-        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, username=USERNAME, password=PASSWORD
-    ) as client:
+    async with make_client(make_auth()) as client:
         with pytest.raises(AuthenticationError) as caught:
             await client.location.list(ACCOUNT)
     error = caught.value
@@ -92,7 +91,7 @@ async def test_token_endpoint_failures_raise_authentication_error(
 
 async def test_a_token_answer_without_a_token_raises(thingspace: ThingSpace) -> None:
     thingspace.token_failures.append(httpx.Response(200, json={"accessToken": "misnamed"}))
-    async with make_client(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as client:
+    async with make_client(bearer_only()) as client:
         with pytest.raises(AuthenticationError) as caught:
             await client.location.list(ACCOUNT)
     assert "no access_token" in str(caught.value)
@@ -104,9 +103,7 @@ async def test_a_login_failure_keeps_no_password(thingspace: ThingSpace) -> None
     thingspace.login_failures.append(
         httpx.Response(401, json={"errorCode": "UnAuthorized", "errorMessage": "Bad login"})
     )
-    async with make_client(
-        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, username=USERNAME, password=PASSWORD
-    ) as client:
+    async with make_client(make_auth()) as client:
         with pytest.raises(AuthenticationError) as caught:
             await client.location.list(ACCOUNT)
     assert caught.value.error_code == "UnAuthorized"
@@ -118,7 +115,7 @@ async def test_a_connection_failure_at_the_token_endpoint_is_a_connection_error(
     thingspace: ThingSpace,
 ) -> None:
     thingspace.token_route.mock(side_effect=httpx.ConnectError("refused"))
-    async with make_client(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as client:
+    async with make_client(bearer_only()) as client:
         with pytest.raises(APIConnectionError) as caught:
             await client.location.list(ACCOUNT)
     assert caught.value.request.url.path == "/api/ts/v1/oauth2/token"
@@ -126,9 +123,7 @@ async def test_a_connection_failure_at_the_token_endpoint_is_a_connection_error(
 
 
 async def test_scope_is_sent(thingspace: ThingSpace) -> None:
-    async with make_client(
-        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, scope=["discovery:read", "ts.mtas"]
-    ) as client:
+    async with make_client(bearer_only(scope=["discovery:read", "ts.mtas"])) as client:
         await client.location.list(ACCOUNT)
     body = thingspace.token_route.calls[0].request.read()
     assert body == b"grant_type=client_credentials&scope=discovery%3Aread+ts.mtas"

@@ -17,11 +17,11 @@ def data(result_stdout: str) -> Any:
     return json.loads(result_stdout)
 
 
-def test_location_register_list_deregister(cli: Cli) -> None:
+def test_location_register_list_unregister(cli: Cli) -> None:
     registered = cli("location", "register", ACCOUNT, "Location", HOOK)
     listed = cli("--json", "location", "list", ACCOUNT)
-    removed = cli("location", "deregister", ACCOUNT, "Location", "--json")
-    again = cli("location", "deregister", ACCOUNT, "Location")
+    removed = cli("location", "unregister", ACCOUNT, "Location", "--json")
+    again = cli("location", "unregister", ACCOUNT, "Location")
 
     assert registered.exit_code == 0
     assert "Location" in registered.stdout
@@ -81,11 +81,11 @@ def test_diagnostics_register_get_unregister(cli: Cli) -> None:
 @pytest.mark.parametrize(
     ("group", "operations"), [("firmware", "firmware_v2"), ("firmware-v3", "firmware_v3")]
 )
-def test_firmware_create_get_update_delete(cli: Cli, group: str, operations: str) -> None:
-    created = cli(group, "create", ACCOUNT, HOOK)
+def test_firmware_register_get_update_unregister(cli: Cli, group: str, operations: str) -> None:
+    created = cli(group, "register", ACCOUNT, HOOK)
     updated = cli(group, "update", ACCOUNT, HOOK + "/new")
     got = cli("--json", group, "get", ACCOUNT)
-    deleted = cli("--json", group, "delete", ACCOUNT)
+    deleted = cli("--json", group, "unregister", ACCOUNT)
     again = cli(group, "get", ACCOUNT)
 
     assert created.exit_code == updated.exit_code == 0
@@ -123,11 +123,11 @@ def test_account_name_register_list_unregister(cli: Cli) -> None:
     assert data(removed.stdout) == {"accountName": ACCOUNT, "serviceName": "CarrierService"}
 
 
-def test_account_number_register_list_deregister(cli: Cli) -> None:
+def test_account_number_register_list_unregister(cli: Cli) -> None:
     registered = cli("--json", "account-number", "register", ACCOUNT, "BullseyeReporting", HOOK)
     listed = cli("--json", "account-number", "list", ACCOUNT)
-    removed = cli("--json", "account-number", "deregister", ACCOUNT, "BullseyeReporting")
-    again = cli("account-number", "deregister", ACCOUNT, "BullseyeReporting")
+    removed = cli("--json", "account-number", "unregister", ACCOUNT, "BullseyeReporting")
+    again = cli("account-number", "unregister", ACCOUNT, "BullseyeReporting")
 
     assert data(registered.stdout) == {"aname": ACCOUNT, "name": "BullseyeReporting", "url": HOOK}
     assert data(listed.stdout) == [{"aname": ACCOUNT, "name": "BullseyeReporting", "url": HOOK}]

@@ -118,7 +118,7 @@ def test_connection_error_exits_1() -> None:
 
 
 def test_api_error_with_json_prints_an_error_object(cli: Cli) -> None:
-    result = cli("--json", "firmware", "delete", ACCOUNT)
+    result = cli("--json", "firmware", "unregister", ACCOUNT)
 
     assert result.exit_code == 1
     error = json.loads(result.stdout)["error"]

@@ -138,7 +138,7 @@ def test_failures_are_recorded_and_exit_1(server: SandboxServer, tmp_path: Path)
     results = tmp_path / "run.jsonl"
     outcome = bulk(
         server,
-        "deregister",
+        "unregister",
         "location",
         str(accounts),
         "--service",
@@ -214,7 +214,7 @@ def test_resume_after_a_crash_repeats_nothing_that_succeeded(
         {
             "account": names[9],
             "ok": True,
-            "operation": "deregister",
+            "operation": "unregister",
             "family": "location",
             "service": "Location",
             "attempts": 1,
@@ -256,7 +256,7 @@ def test_an_existing_results_file_needs_resume(server: SandboxServer, tmp_path: 
     [
         (["register", "firmware", "ACCTS", "--service", "X", "--url", HOOK], "drop --service"),
         (["register", "location", "ACCTS", "--service", "Location"], "needs --url"),
-        (["deregister", "account-name", "ACCTS"], "needs --service"),
+        (["unregister", "account-name", "ACCTS"], "needs --service"),
         (["list", "location", "no-such-file.txt"], "does not exist"),
     ],
 )
@@ -290,7 +290,7 @@ def test_every_family_and_operation(server: SandboxServer, tmp_path: Path) -> No
         steps = [
             ["register", family, str(accounts), *service, "--url", HOOK],
             ["list", family, str(accounts)],
-            ["deregister", family, str(accounts), *service],
+            ["unregister", family, str(accounts), *service],
         ]
         for step in steps:
             results = tmp_path / f"{family}-{step[0]}.jsonl"

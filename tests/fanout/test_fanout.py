@@ -14,14 +14,13 @@ import pytest
 
 from thingspace_callbacks import (
     AsyncThingSpaceClient,
-    NotFoundError,
-    RequestValidationError,
-)
-from thingspace_callbacks.fanout import (
     FanOut,
     FanOutCancelledError,
     FanOutProgress,
     FanOutResult,
+    NotFoundError,
+    RequestValidationError,
+    ThingSpaceAuth,
 )
 
 pytestmark = pytest.mark.anyio
@@ -368,8 +367,10 @@ async def test_empty_input() -> None:
 
 async def test_client_fan_out_against_a_real_server(api_server: str) -> None:
     accounts = [f"0252012345-{n:05d}" for n in range(25)] + ["missing-1"]
-    async with AsyncThingSpaceClient(base_url=api_server, access_token="token") as client:
-        register = functools.partial(client.location.register, name="Location", url=LISTENER)
+    async with AsyncThingSpaceClient(
+        base_url=api_server, auth=ThingSpaceAuth(access_token="token")
+    ) as client:
+        register = functools.partial(client.location.register, service="Location", url=LISTENER)
         async with client.fan_out(accounts, register, concurrency=8) as results:
             seen = [r async for r in results]
         report = await client.fan_out_all(accounts[:3], client.location.list, concurrency=2)
@@ -389,8 +390,10 @@ async def test_client_fan_out_against_a_real_server(api_server: str) -> None:
 
 
 async def test_cancelling_real_requests_in_flight(api_server: str) -> None:
-    async with AsyncThingSpaceClient(base_url=api_server, access_token="token") as client:
-        register = functools.partial(client.location.register, name="Location", url=LISTENER)
+    async with AsyncThingSpaceClient(
+        base_url=api_server, auth=ThingSpaceAuth(access_token="token")
+    ) as client:
+        register = functools.partial(client.location.register, service="Location", url=LISTENER)
         fan_out = client.fan_out([f"slow-{n}" for n in range(4)], register, concurrency=4)
         with anyio.move_on_after(0.3):
             async with fan_out as results:
@@ -428,6 +431,6 @@ def test_bad_arguments_are_refused_before_anything_runs() -> None:
 
 
 def test_client_fan_out_validates_at_call_time() -> None:
-    client = AsyncThingSpaceClient(access_token="token")
+    client = AsyncThingSpaceClient(auth=ThingSpaceAuth(access_token="token"))
     with pytest.raises(RequestValidationError, match="concurrency"):
         client.fan_out(["a"], client.location.list, concurrency=-5)

@@ -13,8 +13,13 @@ import pytest
 import respx
 from trio.testing import MockClock
 
-from thingspace_callbacks import AsyncThingSpaceClient, RequestValidationError
-from thingspace_callbacks.fanout import FanOut, RateLimiter
+from thingspace_callbacks import (
+    AsyncThingSpaceClient,
+    FanOut,
+    RateLimiter,
+    RequestValidationError,
+    ThingSpaceAuth,
+)
 
 
 def run_on_virtual_clock(test: Callable[[], Awaitable[None]]) -> None:
@@ -175,7 +180,9 @@ def test_client_rate_limit_paces_every_request_of_the_client() -> None:
 
         with respx.mock(base_url="https://thingspace.verizon.com/api") as router:
             router.get(url__regex=r"/loc/v1/callbacks/.*").mock(side_effect=answer)
-            async with AsyncThingSpaceClient(access_token="token", rate_limit=10) as client:
+            async with AsyncThingSpaceClient(
+                rate_limit=10, auth=ThingSpaceAuth(access_token="token")
+            ) as client:
                 patient = client.with_options(max_retries=5)  # a copy shares the limiter
                 begin = anyio.current_time()
                 async with anyio.create_task_group() as group:
@@ -192,4 +199,4 @@ def test_client_rate_limit_paces_every_request_of_the_client() -> None:
 
 def test_client_rate_limit_is_checked_at_construction() -> None:
     with pytest.raises(RequestValidationError, match="rate"):
-        AsyncThingSpaceClient(access_token="token", rate_limit=-3)
+        AsyncThingSpaceClient(rate_limit=-3, auth=ThingSpaceAuth(access_token="token"))

@@ -1,5 +1,6 @@
-"""Transport choice: aiohttp under asyncio with the ``speedups`` extra, httpx's own
-under trio or when a mock is active; and aiohttp failures mapped to precise errors."""
+"""Transport choice: httpx's own by default (so respx sees every request); with
+``speedups=True``, aiohttp under asyncio and httpx's own under trio; and aiohttp
+failures mapped to precise errors."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from thingspace_callbacks import (
     APIConnectionError,
     APITimeoutError,
     AsyncThingSpaceClient,
+    RequestValidationError,
+    ThingSpaceAuth,
 )
 from thingspace_callbacks._aiohttp import _translate
 from thingspace_callbacks._transport import (
@@ -41,9 +44,11 @@ async def test_the_transport_follows_the_running_library(
     api_server: str, anyio_backend: str
 ) -> None:
     assert fast_transport_available()
-    async with AsyncThingSpaceClient(base_url=api_server, access_token="token") as client:
+    async with AsyncThingSpaceClient(
+        base_url=api_server, auth=ThingSpaceAuth(access_token="token"), speedups=True
+    ) as client:
         assert selected(client) is None  # nothing chosen before the first request
-        registration = await client.location.register("acct-1", name="Location", url=LISTENER)
+        registration = await client.location.register("acct-1", service="Location", url=LISTENER)
         assert registration.account_id == "acct-1"
         assert selected(client) == ("aiohttp" if anyio_backend == "asyncio" else "httpx")
         # Many requests at once share the pool on either transport.
@@ -57,7 +62,9 @@ async def test_clients_share_one_tls_context(api_server: str, anyio_backend: str
     # Loading the CA bundle costs ~0.1 s; a process pays it once, not per client.
     contexts = []
     for _ in range(2):
-        async with AsyncThingSpaceClient(base_url=api_server, access_token="token") as client:
+        async with AsyncThingSpaceClient(
+            base_url=api_server, auth=ThingSpaceAuth(access_token="token"), speedups=True
+        ) as client:
             await client.location.list("acct-tls")
             transport = client.http_client._transport
             assert isinstance(transport, AutoTransport)
@@ -72,7 +79,9 @@ async def test_clients_share_one_tls_context(api_server: str, anyio_backend: str
 
 def test_a_client_built_outside_any_event_loop_works_under_both(api_server: str) -> None:
     for backend in ("asyncio", "trio"):
-        client = AsyncThingSpaceClient(base_url=api_server, access_token="token")
+        client = AsyncThingSpaceClient(
+            base_url=api_server, auth=ThingSpaceAuth(access_token="token"), speedups=True
+        )
 
         async def use(client: AsyncThingSpaceClient = client) -> None:
             async with client:
@@ -82,21 +91,35 @@ def test_a_client_built_outside_any_event_loop_works_under_both(api_server: str)
         anyio.run(use, backend=backend)
 
 
-async def test_an_active_respx_mock_keeps_httpx_transport(anyio_backend: str) -> None:
+async def test_by_default_httpx_transport_so_respx_sees_every_request(
+    anyio_backend: str,
+) -> None:
     with respx.mock(base_url="https://thingspace.verizon.com/api") as router:
-        router.get("/loc/v1/callbacks/acct").respond(json=[])
-        async with AsyncThingSpaceClient(access_token="token") as client:
+        route = router.get("/loc/v1/callbacks/acct").respond(json=[])
+        async with AsyncThingSpaceClient(auth=ThingSpaceAuth(access_token="token")) as client:
             assert await client.location.list("acct") == []
-            assert selected(client) == "httpx"
+            assert isinstance(client.http_client._transport, httpx.AsyncHTTPTransport)
+        assert route.call_count == 1
 
 
-async def test_prefer_fast_false_keeps_httpx_transport(api_server: str) -> None:
-    transport = AutoTransport(limits=httpx.Limits(max_connections=4), prefer_fast=False)
-    async with httpx.AsyncClient(transport=transport) as http_client:
-        response = await http_client.get(f"{api_server}/loc/v1/callbacks/acct")
-    assert response.status_code == 200
-    assert transport.selected == "httpx"
-    assert repr(transport) == "AutoTransport(selected='httpx')"
+async def test_default_transport_shares_the_tls_context(api_server: str) -> None:
+    async with AsyncThingSpaceClient(
+        base_url=api_server, auth=ThingSpaceAuth(access_token="token")
+    ) as client:
+        assert await client.location.list("acct") is not None
+        transport: Any = client.http_client._transport
+        assert transport._pool._ssl_context is default_ssl_context()
+
+
+def test_speedups_without_the_extra_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("thingspace_callbacks._client.fast_transport_available", lambda: False)
+    with pytest.raises(RequestValidationError, match=r"thingspace-callbacks\[speedups\]"):
+        AsyncThingSpaceClient(speedups=True)
+
+
+def test_speedups_with_a_client_of_your_own_is_refused() -> None:
+    with pytest.raises(RequestValidationError, match="http_client"):
+        AsyncThingSpaceClient(speedups=True, http_client=httpx.AsyncClient())
 
 
 # -- aiohttp failures, through the SDK (asyncio only: aiohttp needs it) -----------------
@@ -139,7 +162,10 @@ def hanging_up_port() -> Iterator[int]:
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_refused_connection_is_a_connection_error_not_a_timeout(refused_port: int) -> None:
     async with AsyncThingSpaceClient(
-        base_url=f"http://127.0.0.1:{refused_port}/api", access_token="token", max_retries=0
+        base_url=f"http://127.0.0.1:{refused_port}/api",
+        max_retries=0,
+        speedups=True,
+        auth=ThingSpaceAuth(access_token="token"),
     ) as client:
         with pytest.raises(APIConnectionError) as caught:
             await client.location.list("acct")
@@ -151,7 +177,10 @@ async def test_refused_connection_is_a_connection_error_not_a_timeout(refused_po
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_a_server_hanging_up_is_a_connection_error(hanging_up_port: int) -> None:
     async with AsyncThingSpaceClient(
-        base_url=f"http://127.0.0.1:{hanging_up_port}/api", access_token="token", max_retries=0
+        base_url=f"http://127.0.0.1:{hanging_up_port}/api",
+        max_retries=0,
+        speedups=True,
+        auth=ThingSpaceAuth(access_token="token"),
     ) as client:
         with pytest.raises(APIConnectionError) as caught:
             await client.location.list("acct")
@@ -163,10 +192,14 @@ async def test_a_server_hanging_up_is_a_connection_error(hanging_up_port: int) -
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_a_slow_answer_is_a_timeout(api_server: str) -> None:
     async with AsyncThingSpaceClient(
-        base_url=api_server, access_token="token", max_retries=0, timeout=0.2
+        base_url=api_server,
+        max_retries=0,
+        timeout=0.2,
+        auth=ThingSpaceAuth(access_token="token"),
+        speedups=True,
     ) as client:
         with pytest.raises(APITimeoutError):
-            await client.location.register("slow-1", name="Location", url=LISTENER)
+            await client.location.register("slow-1", service="Location", url=LISTENER)
         assert selected(client) == "aiohttp"
 
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from thingspace_callbacks import AsyncThingSpaceClient, RetryPolicy
+from thingspace_callbacks import AsyncThingSpaceClient, RetryPolicy, ThingSpaceAuth
 from thingspace_callbacks._constants import DEFAULT_TIMEOUT
 
 from ._server import FaultServer, serve
@@ -50,9 +50,8 @@ async def live_client(fault_server: FaultServer) -> AsyncIterator[AsyncThingSpac
     tokens and short backoff waits."""
     async with AsyncThingSpaceClient(
         base_url=fault_server.url,
-        access_token="it-access",
-        m2m_token="it-m2m",
         retry_policy=FAST_BACKOFF,
+        auth=ThingSpaceAuth(access_token="it-access", m2m_token="it-m2m"),
     ) as client:
         yield client
 
@@ -70,10 +69,9 @@ async def each_transport_client(
     )
     async with AsyncThingSpaceClient(
         base_url=fault_server.url,
-        access_token="it-access",
-        m2m_token="it-m2m",
         retry_policy=FAST_BACKOFF,
         http_client=http_client,
+        auth=ThingSpaceAuth(access_token="it-access", m2m_token="it-m2m"),
     ) as client:
         yield client
     if http_client is not None:

@@ -81,7 +81,9 @@ async def test_reset_in_the_middle_of_a_response_is_retried(
     each_transport_client: AsyncThingSpaceClient, fault_server: FaultServer
 ) -> None:
     fault_server.plan(Reset(), Reply(200, REGISTERED))
-    registration = await each_transport_client.location.register(ACCOUNT, name="Location", url=HOOK)
+    registration = await each_transport_client.location.register(
+        ACCOUNT, service="Location", url=HOOK
+    )
     assert registration.account_id == ACCOUNT
     assert [seen.method for seen in fault_server.seen] == ["POST", "POST"]
     assert fault_server.seen[0].body == fault_server.seen[1].body
@@ -164,7 +166,7 @@ async def test_bad_2xx_bodies_raise_response_validation_errors(
         Reply(200, body, headers={"X-Request-Id": "req-7"}, content_type=content_type)
     )
     with pytest.raises(APIResponseValidationError) as caught:
-        await live_client.location.register(ACCOUNT, name="Location", url=HOOK)
+        await live_client.location.register(ACCOUNT, service="Location", url=HOOK)
     exc = caught.value
     assert exc.status_code == 200
     assert exc.headers["content-type"].startswith(content_type)

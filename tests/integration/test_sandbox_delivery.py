@@ -41,7 +41,7 @@ async def test_signed_location_message_reaches_a_listener_over_http(
 ) -> None:
     async with server.client() as client:
         raw = await client.location.with_raw_response.register(
-            ACCOUNT, name="DeviceLocation", url=f"{listener_url}/hooks/device-location"
+            ACCOUNT, service="DeviceLocation", url=f"{listener_url}/hooks/device-location"
         )
     async with httpx.AsyncClient() as http:
         answer = await http.post(
@@ -61,7 +61,7 @@ async def test_m2m_resends_until_acknowledged_over_http(
 ) -> None:
     async with server.client() as client:
         await client.account_name.register(
-            ACCOUNT, name="CarrierService", url=listener_url, username="u1", password="p1"
+            ACCOUNT, service="CarrierService", url=listener_url, username="u1", password="p1"
         )
     listener.statuses = [503]
 

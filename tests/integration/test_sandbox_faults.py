@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -15,9 +16,30 @@ from thingspace_callbacks import (
 )
 from thingspace_callbacks.sandbox import Faults, Sandbox, SandboxServer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(10)]
 
 ACCOUNT = "0000123456-00001"
+
+MALFORMED = {
+    "seed-list": '{"seed": [1, 2]}',
+    "latency-null": '{"latency": [null, 1]}',
+    "latency-short": '{"latency": [1]}',
+    "latency-backwards": '{"latency": [0.2, 0.1]}',
+    "latency-nan": '{"latency": NaN}',
+    "latency-infinite": '{"latency": Infinity}',
+    "rate-string": '{"error_rate": "0.5"}',
+    "rate-bool": '{"drop_rate": true}',
+    "rates-over-1": '{"error_rate": 0.7, "drop_rate": 0.7}',
+    "status-3xx": '{"error_status": 302}',
+    "retry-after-fraction": '{"retry_after": 1.5}',
+    "auth-string": '{"include_auth": "yes"}',
+    "unknown": '{"colour": "red"}',
+    "array": "[1, 2]",
+    "string": '"faults"',
+    "not-json": "{error_rate: 1}",
+    "nesting-bomb": "[" * 100_000,
+}
+"""Bodies of ``PUT /sandbox/faults`` that must be refused with a 400."""
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +116,35 @@ async def test_expiry_through_the_admin_route_is_renewed_by_the_client(
     assert await api.location.list(ACCOUNT) == []
     assert server.sandbox.calls["login"] == 2
     assert server.sandbox.calls["token"] == 1
+
+
+@pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
+async def test_malformed_fault_settings_are_a_400(
+    admin: httpx.AsyncClient,
+    server: SandboxServer,
+    caplog: pytest.LogCaptureFixture,
+    body: str,
+) -> None:
+    server.sandbox.faults = before = Faults(latency=0.001)
+    try:
+        answer = await admin.put(
+            "/sandbox/faults", content=body, headers={"Content-Type": "application/json"}
+        )
+        after = (await admin.get("/sandbox/faults")).json()
+    finally:
+        server.sandbox.faults = Faults()
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["errorCode"] == "INVALID_REQUEST"
+    assert answer.json()["errorMessage"]
+    assert after == before.model_dump(mode="json")  # the faults in force are kept
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_fault_settings_name_their_problems(admin: httpx.AsyncClient) -> None:
+    answer = await admin.put("/sandbox/faults", json={"seed": [1, 2], "colour": "red"})
+
+    assert answer.json() == {
+        "errorCode": "INVALID_REQUEST",
+        "errorMessage": "unknown fault settings: colour; seed: Input should be a valid integer",
+    }

@@ -69,9 +69,7 @@ async def test_all_twenty_operations_are_served_by_their_seed_names(
 
 
 async def test_diagnostics(api: AsyncThingSpaceClient) -> None:
-    raw = await api.diagnostics.with_raw_response.register(
-        account_name=ACCOUNT, service_name="Diagnostics", endpoint=HOOK
-    )
+    raw = await api.diagnostics.with_raw_response.register(ACCOUNT, service="Diagnostics", url=HOOK)
     got = await api.diagnostics.get(ACCOUNT)
     removed = await api.diagnostics.unregister(ACCOUNT, "Diagnostics")
 
@@ -84,10 +82,10 @@ async def test_diagnostics(api: AsyncThingSpaceClient) -> None:
 
 
 async def test_location(api: AsyncThingSpaceClient) -> None:
-    registered = await api.location.register(ACCOUNT, name="Location", url=HOOK)
-    await api.location.register(ACCOUNT, name="DeviceLocation", url=HOOK + "/device")
+    registered = await api.location.register(ACCOUNT, service="Location", url=HOOK)
+    await api.location.register(ACCOUNT, service="DeviceLocation", url=HOOK + "/device")
     listed = await api.location.list(ACCOUNT)
-    removed = await api.location.deregister(ACCOUNT, "DeviceLocation")
+    removed = await api.location.unregister(ACCOUNT, "DeviceLocation")
 
     assert (registered.account_id, registered.service) == (ACCOUNT, "Location")
     assert [(c.name, c.url) for c in listed] == [
@@ -97,7 +95,7 @@ async def test_location(api: AsyncThingSpaceClient) -> None:
     assert removed.success is True
     assert [c.name for c in await api.location.list(ACCOUNT)] == ["Location"]
     with pytest.raises(BadRequestError) as caught:
-        await api.location.deregister(ACCOUNT, "DeviceLocation")
+        await api.location.unregister(ACCOUNT, "DeviceLocation")
     assert caught.value.error_code == "INVALID_PARAMETER"
 
 
@@ -107,19 +105,19 @@ async def test_firmware(api: AsyncThingSpaceClient, version: str) -> None:
 
     with pytest.raises(BadRequestError):
         await resource.update(ACCOUNT, url=HOOK)
-    await resource.create(ACCOUNT, url=HOOK)
+    await resource.register(ACCOUNT, url=HOOK)
     await resource.update(ACCOUNT, url=HOOK + "/new")
     assert (await resource.get(ACCOUNT)).url == HOOK + "/new"
-    assert (await resource.delete(ACCOUNT)).success is True
+    assert (await resource.unregister(ACCOUNT)).success is True
     with pytest.raises(BadRequestError) as caught:
-        await resource.delete(ACCOUNT)
+        await resource.unregister(ACCOUNT)
     assert caught.value.error_code == "INVALID_PARAMETER"
 
 
 async def test_account_name(api: AsyncThingSpaceClient) -> None:
     assert await api.account_name.list(ACCOUNT) == []
     await api.account_name.register(
-        ACCOUNT, name="DeviceUsage", url=HOOK, username="zaffod", password="drowssap"
+        ACCOUNT, service="DeviceUsage", url=HOOK, username="zaffod", password="drowssap"
     )
     (listed,) = await api.account_name.list(ACCOUNT)
     removed = await api.account_name.unregister(ACCOUNT, "DeviceUsage")
@@ -134,20 +132,20 @@ async def test_account_name(api: AsyncThingSpaceClient) -> None:
 
 
 async def test_account_number(api: AsyncThingSpaceClient) -> None:
-    await api.account_number.register(ACCOUNT, "BullseyeReporting", HOOK)
+    await api.account_number.register(ACCOUNT, service="BullseyeReporting", url=HOOK)
     listed = await api.account_number.list(ACCOUNT)
-    removed = await api.account_number.deregister(ACCOUNT, "BullseyeReporting")
+    removed = await api.account_number.unregister(ACCOUNT, "BullseyeReporting")
 
     assert [(c.aname, c.name, c.url) for c in listed] == [(ACCOUNT, "BullseyeReporting", HOOK)]
     assert removed.response_code == "SUCCESS"
     with pytest.raises(NotFoundError) as caught:
-        await api.account_number.deregister(ACCOUNT, "BullseyeReporting")
+        await api.account_number.unregister(ACCOUNT, "BullseyeReporting")
     assert caught.value.error_code == "INVALID_PARAMETER"
 
 
 async def test_accounts_and_families_are_isolated(api: AsyncThingSpaceClient) -> None:
-    await api.location.register(ACCOUNT, name="Location", url=HOOK)
-    await api.account_name.register(ACCOUNT, name="CarrierService", url=HOOK)
+    await api.location.register(ACCOUNT, service="Location", url=HOOK)
+    await api.account_name.register(ACCOUNT, service="CarrierService", url=HOOK)
 
     assert await api.location.list("0000999999-00001") == []
     assert [c.service_name for c in await api.account_name.list(ACCOUNT)] == ["CarrierService"]

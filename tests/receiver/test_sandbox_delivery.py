@@ -45,13 +45,13 @@ async def test_sandbox_deliveries_reach_the_receiver(serve_app: ServeApp) -> Non
     async with serve_app(receiver) as base_url, sandbox.client() as client:
         await client.account_name.register(
             M2M_ACCOUNT,
-            name="CarrierService",
+            service="CarrierService",
             url=f"{base_url}/CarrierService",
             username=msg.USERNAME,
             password=msg.PASSWORD,
         )
         raw = await client.location.with_raw_response.register(
-            LOCATION_ACCOUNT, name="DeviceLocation", url=f"{base_url}/DeviceLocation"
+            LOCATION_ACCOUNT, service="DeviceLocation", url=f"{base_url}/DeviceLocation"
         )
 
         # Routes may be added while serving: the secret is known only now.

@@ -73,7 +73,7 @@ OPS = [
     pytest.param(
         Op(
             lambda c, **o: c.account_name.register(
-                "TestAccount-2", name="CarrierService", url=CARRIER_URL, **o
+                "TestAccount-2", service="CarrierService", url=CARRIER_URL, **o
             ),
             "POST",
             "/m2m/v1/callbacks/TestAccount-2",
@@ -174,7 +174,7 @@ async def test_register_sends_password_in_plain_and_logs_no_secret(
     route = mock_api.post(f"/m2m/v1/callbacks/{ANAME}").respond(json=REGISTERED_JSON)
     with caplog.at_level(logging.DEBUG):
         await client.account_name.register(
-            ANAME, name="DeviceUsage", url=CARRIER_URL, username="zaffod", password=password
+            ANAME, service="DeviceUsage", url=CARRIER_URL, username="zaffod", password=password
         )
     assert b'"password":"drowssap"' in route.calls.last.request.content
     assert caplog.records, "the request should be logged at DEBUG"
@@ -199,7 +199,9 @@ async def test_register_accepts_unknown_service_name(
     route = mock_api.post(f"/m2m/v1/callbacks/{ANAME}").respond(
         json={"accountName": ANAME, "serviceName": "QuantumService"}
     )
-    registration = await client.account_name.register(ANAME, name="QuantumService", url=CARRIER_URL)
+    registration = await client.account_name.register(
+        ANAME, service="QuantumService", url=CARRIER_URL
+    )
     assert b'"name":"QuantumService"' in route.calls.last.request.content
     assert registration.service_name == "QuantumService"
 
@@ -209,7 +211,7 @@ async def test_raw_register(client: AsyncThingSpaceClient, mock_api: respx.MockR
         202, json=REGISTERED_JSON, headers={"x-correlation-id": "m2m-7"}
     )
     response = await client.account_name.with_raw_response.register(
-        ANAME, name="CarrierService", url=CARRIER_URL
+        ANAME, service="CarrierService", url=CARRIER_URL
     )
     assert (response.status_code, response.request_id) == (202, "m2m-7")
     assert response.parse() == REGISTERED

@@ -38,7 +38,9 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.account_number.register(ACCOUNT, "BullseyeReporting", LISTENER, **o),
+            lambda c, **o: c.account_number.register(
+                ACCOUNT, service="BullseyeReporting", url=LISTENER, **o
+            ),
             "POST",
             PATH,
             params={"accountNumber": ACCOUNT},
@@ -52,18 +54,15 @@ OPS = [
     ),
     pytest.param(
         Op(
+            # A body without the account gets it; the headers come from the body.
             lambda c, **o: c.account_number.register(
-                ACCOUNT,
-                "BullseyeReporting",
-                LISTENER,
-                {"aname": "other-account", "name": "BullseyeReporting", "url": LISTENER},
-                **o,
+                ACCOUNT, {"name": "BullseyeReporting", "url": LISTENER}, **o
             ),
             "POST",
             PATH,
             params={"accountNumber": ACCOUNT},
             headers={"name": "BullseyeReporting", "url": LISTENER},
-            body={"aname": "other-account", "name": "BullseyeReporting", "url": LISTENER},
+            body={"aname": ACCOUNT, "name": "BullseyeReporting", "url": LISTENER},
             response=CALLBACK_JSON,
             expected=CALLBACK,
         ),
@@ -71,7 +70,7 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.account_number.deregister(ACCOUNT, "BullseyeReporting", **o),
+            lambda c, **o: c.account_number.unregister(ACCOUNT, "BullseyeReporting", **o),
             "DELETE",
             PATH,
             # The seed names the parameter `name`, newer SDKs `service`: both are sent.
@@ -83,7 +82,7 @@ OPS = [
             response=DELETED_JSON,
             expected=DELETED,
         ),
-        id="deregister",
+        id="unregister",
     ),
     pytest.param(
         Op(
@@ -116,7 +115,9 @@ async def test_register_answer_in_newer_shape_keeps_account_name(
 ) -> None:
     # A newer Verizon SDK documents {"accountName", "name"} as the answer.
     mock_api.post(PATH).respond(json={"accountName": ACCOUNT, "name": "BullseyeReporting"})
-    created = await client.account_number.register(ACCOUNT, "BullseyeReporting", LISTENER)
+    created = await client.account_number.register(
+        ACCOUNT, service="BullseyeReporting", url=LISTENER
+    )
     assert created.name == "BullseyeReporting"
     assert created.model_extra == {"accountName": ACCOUNT}
 
@@ -125,13 +126,13 @@ async def test_unknown_response_code_parses(
     client: AsyncThingSpaceClient, mock_api: respx.MockRouter
 ) -> None:
     mock_api.delete(PATH).respond(json={"responseCode": "PARTIAL_SUCCESS", "message": "m"})
-    result = await client.account_number.deregister(ACCOUNT, "BullseyeReporting")
+    result = await client.account_number.unregister(ACCOUNT, "BullseyeReporting")
     assert result.response_code == "PARTIAL_SUCCESS"
     assert isinstance(result.response_code, HyperPreciseResponseCode)
 
 
-async def test_raw_deregister(client: AsyncThingSpaceClient, mock_api: respx.MockRouter) -> None:
+async def test_raw_unregister(client: AsyncThingSpaceClient, mock_api: respx.MockRouter) -> None:
     mock_api.delete(PATH).respond(json=DELETED_JSON, headers={"x-vz-request-id": "hpl-3"})
-    response = await client.account_number.with_raw_response.deregister(ACCOUNT, "Bullseye")
+    response = await client.account_number.with_raw_response.unregister(ACCOUNT, "Bullseye")
     assert (response.status_code, response.request_id) == (200, "hpl-3")
     assert response.parse() == DELETED

@@ -52,9 +52,9 @@ OPS = [
     pytest.param(
         Op(
             lambda c, **o: c.diagnostics.register(
-                account_name="TestQAAccount",
-                service_name="Diagnostics",
-                endpoint="https://yourwebsite.com",
+                "TestQAAccount",
+                service="Diagnostics",
+                url="https://yourwebsite.com",
                 http_headers={},
                 **o,
             ),
@@ -69,6 +69,7 @@ OPS = [
     pytest.param(
         Op(
             lambda c, **o: c.diagnostics.register(
+                "TestQAAccount",
                 DiagnosticsCallbackRegistration(
                     account_name="TestQAAccount",
                     service_name="Diagnostics",
@@ -87,7 +88,7 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.diagnostics.register(REGISTRATION_JSON, **o),
+            lambda c, **o: c.diagnostics.register("TestQAAccount", REGISTRATION_JSON, **o),
             "POST",
             PATH,
             body=REGISTRATION_JSON,
@@ -100,9 +101,9 @@ OPS = [
         Op(
             # No http_headers: the body carries no httpHeaders key (never a null).
             lambda c, **o: c.diagnostics.register(
-                account_name="TestQAAccount",
-                service_name="Diagnostics",
-                endpoint="https://yourwebsite.com",
+                "TestQAAccount",
+                service="Diagnostics",
+                url="https://yourwebsite.com",
                 **o,
             ),
             "POST",
@@ -158,7 +159,9 @@ async def test_raw_register_exposes_shared_secret_header(
     mock_api.post(PATH).respond(
         201, json=CALLBACK_JSON, headers={"X-ThingSpace-Shared-Secret": "diag-secret"}
     )
-    response = await client.diagnostics.with_raw_response.register(REGISTRATION_JSON)
+    response = await client.diagnostics.with_raw_response.register(
+        "TestQAAccount", REGISTRATION_JSON
+    )
     assert response.status_code == 201
     assert response.headers["x-thingspace-shared-secret"] == "diag-secret"
     assert response.parse() == CALLBACK

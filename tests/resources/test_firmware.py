@@ -46,16 +46,16 @@ def _ops(version: str) -> list[Any]:
             response={"url": GET_URL},
             expected=FirmwareCallback(url=GET_URL),
         ),
-        "create-url": Op(
-            lambda c, **o: fw(c).create(ACCOUNT, url=CREATE_URL, **o),
+        "register-url": Op(
+            lambda c, **o: fw(c).register(ACCOUNT, url=CREATE_URL, **o),
             "POST",
             path,
             body={"url": CREATE_URL},
             response={"url": CREATE_URL},
             expected=FirmwareCallback(url=CREATE_URL),
         ),
-        "create-model": Op(
-            lambda c, **o: fw(c).create(ACCOUNT, FirmwareCallback(url=CREATE_URL), **o),
+        "register-model": Op(
+            lambda c, **o: fw(c).register(ACCOUNT, FirmwareCallback(url=CREATE_URL), **o),
             "POST",
             path,
             body={"url": CREATE_URL},
@@ -78,8 +78,8 @@ def _ops(version: str) -> list[Any]:
             response={"url": UPDATE_URL},
             expected=FirmwareCallback(url=UPDATE_URL),
         ),
-        "delete": Op(
-            lambda c, **o: fw(c).delete(ACCOUNT, **o),
+        "unregister": Op(
+            lambda c, **o: fw(c).unregister(ACCOUNT, **o),
             "DELETE",
             path,
             response={"success": True},
@@ -118,11 +118,11 @@ async def test_raw_response_keeps_the_version(
     assert response.parse() == FirmwareCallback(url=UPDATE_URL)
 
 
-async def test_delete_answer_without_success_is_a_validation_error(
+async def test_unregister_answer_without_success_is_a_validation_error(
     client: AsyncThingSpaceClient, mock_api: respx.MockRouter
 ) -> None:
     mock_api.delete(f"/fota/v2/callbacks/{ACCOUNT}").respond(json={"deleted": True})
     with pytest.raises(APIResponseValidationError, match="success") as info:
-        await client.firmware.delete(ACCOUNT)
+        await client.firmware.unregister(ACCOUNT)
     assert info.value.status_code == 200
     assert info.value.body == '{"deleted":true}'

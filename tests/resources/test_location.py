@@ -77,7 +77,7 @@ OPS = [
     pytest.param(
         Op(
             lambda c, **o: c.location.register(
-                ACCOUNT, name=LocationServiceName.LOCATION, url=LISTENER, **o
+                ACCOUNT, service=LocationServiceName.LOCATION, url=LISTENER, **o
             ),
             "POST",
             f"/loc/v1/callbacks/{ACCOUNT}",
@@ -115,33 +115,33 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.location.deregister(ACCOUNT, LocationServiceName.LOCATION, **o),
+            lambda c, **o: c.location.unregister(ACCOUNT, LocationServiceName.LOCATION, **o),
             "DELETE",
             f"/loc/v1/callbacks/{ACCOUNT}/name/Location",
             response={"success": True},
             expected=LocationDeregistration(success=True),
         ),
-        id="deregister-enum",
+        id="unregister-enum",
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.location.deregister(ACCOUNT, "DeviceLocation", **o),
+            lambda c, **o: c.location.unregister(ACCOUNT, "DeviceLocation", **o),
             "DELETE",
             f"/loc/v1/callbacks/{ACCOUNT}/name/DeviceLocation",
             response={"success": True},
             expected=LocationDeregistration(success=True),
         ),
-        id="deregister-str",
+        id="unregister-str",
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.location.deregister("a b", "Loc/ation", **o),
+            lambda c, **o: c.location.unregister("a b", "Loc/ation", **o),
             "DELETE",
             "/loc/v1/callbacks/a%20b/name/Loc%2Fation",
             response={"success": True},
             expected=LocationDeregistration(success=True),
         ),
-        id="deregister-encodes-both",
+        id="unregister-encodes-both",
     ),
 ]
 
@@ -178,7 +178,7 @@ async def test_register_answer_exposes_both_field_pairs(
     service: str,
 ) -> None:
     mock_api.post(f"/loc/v1/callbacks/{ACCOUNT}").respond(json=answer)
-    registration = await client.location.register(ACCOUNT, name="Location", url=LISTENER)
+    registration = await client.location.register(ACCOUNT, service="Location", url=LISTENER)
     assert registration.account_id == account
     assert registration.service == service
     assert registration.model_dump(by_alias=True, exclude_none=True) == answer
@@ -189,7 +189,7 @@ async def test_register_answer_with_both_pairs_prefers_live_names(
 ) -> None:
     answer = {"account": "old", "name": "Location", "accountName": "new", "serviceName": "Location"}
     mock_api.post(f"/loc/v1/callbacks/{ACCOUNT}").respond(json=answer)
-    registration = await client.location.register(ACCOUNT, name="Location", url=LISTENER)
+    registration = await client.location.register(ACCOUNT, service="Location", url=LISTENER)
     assert (registration.account, registration.account_name) == ("old", "new")
     assert registration.account_id == "new"
 
@@ -201,21 +201,21 @@ async def test_raw_register_exposes_shared_secret_header(
         200, json=REGISTRATION_JSON, headers={"X-ThingSpace-Shared-Secret": "loc-secret"}
     )
     response = await client.location.with_raw_response.register(
-        ACCOUNT, name="Location", url=LISTENER
+        ACCOUNT, service="Location", url=LISTENER
     )
     assert response.status_code == 200
     assert response.headers["X-ThingSpace-Shared-Secret"] == "loc-secret"
     assert response.parse() == REGISTRATION
 
 
-async def test_raw_list_and_deregister(
+async def test_raw_list_and_unregister(
     client: AsyncThingSpaceClient, mock_api: respx.MockRouter
 ) -> None:
     mock_api.get(f"/loc/v1/callbacks/{ACCOUNT}").respond(json=LIST_JSON)
     mock_api.delete(f"/loc/v1/callbacks/{ACCOUNT}/name/Location").respond(json={"success": True})
     raw = client.location.with_raw_response
     assert (await raw.list(ACCOUNT)).parse() == LIST
-    assert (await raw.deregister(ACCOUNT, "Location")).parse().success is True
+    assert (await raw.unregister(ACCOUNT, "Location")).parse().success is True
 
 
 async def test_unknown_service_name_in_list_is_kept(

@@ -26,7 +26,7 @@ async def test_round_trip_with_latency_and_delivery() -> None:
     sandbox.faults = Faults(latency=0.001)
     async with sandbox.client() as client:
         await client.account_name.register(
-            ACCOUNT, name="CarrierService", url="http://listener.test/m2m", password="pw"
+            ACCOUNT, service="CarrierService", url="http://listener.test/m2m", password="pw"
         )
         (listed,) = await client.account_name.list(ACCOUNT)
         (delivery,) = await sandbox.emit("account_name", ACCOUNT)

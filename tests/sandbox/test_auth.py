@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from thingspace_callbacks import AsyncThingSpaceClient
+from thingspace_callbacks import AsyncThingSpaceClient, ThingSpaceAuth
 from thingspace_callbacks.sandbox import (
     IN_PROCESS_BASE_URL,
     SANDBOX_CLIENT_SECRET,
@@ -261,8 +261,7 @@ async def test_client_with_fixed_tokens_from_issue_credentials(sandbox: Sandbox)
     access_token, m2m_token = sandbox.issue_credentials()
     async with AsyncThingSpaceClient(
         base_url=IN_PROCESS_BASE_URL,
-        access_token=access_token,
-        m2m_token=m2m_token,
+        auth=ThingSpaceAuth(access_token=access_token, m2m_token=m2m_token),
         http_client=httpx.AsyncClient(transport=sandbox.transport()),
     ) as client:
         assert await client.account_number.list("1234567890") == []

@@ -26,7 +26,7 @@ async def test_location_messages_are_signed_with_the_registration_secret(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener
 ) -> None:
     raw = await client.location.with_raw_response.register(
-        ACCOUNT, name="DeviceLocation", url=f"{HOOK}/location"
+        ACCOUNT, service="DeviceLocation", url=f"{HOOK}/location"
     )
     secret = raw.headers["X-ThingSpace-Shared-Secret"]
 
@@ -45,9 +45,9 @@ async def test_diagnostics_messages_are_signed_and_carry_registered_headers(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener
 ) -> None:
     raw = await client.diagnostics.with_raw_response.register(
-        account_name=ACCOUNT,
-        service_name="Diagnostics",
-        endpoint=HOOK,
+        ACCOUNT,
+        service="Diagnostics",
+        url=HOOK,
         http_headers={"X-Tenant": "acme"},
     )
 
@@ -65,7 +65,7 @@ async def test_signature_header_name_is_configurable(listener: Listener) -> None
         signature_header="X-Sig", delivery_transport=httpx.ASGITransport(listener.app())
     )
     async with sandbox.client() as client:
-        await client.location.register(ACCOUNT, name="Location", url=HOOK)
+        await client.location.register(ACCOUNT, service="Location", url=HOOK)
 
     await sandbox.emit("location", ACCOUNT)
 
@@ -77,7 +77,7 @@ async def test_m2m_messages_carry_the_listener_credentials_in_the_body(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener
 ) -> None:
     await client.account_name.register(
-        ACCOUNT, name="CarrierService", url=HOOK, username="zaffod", password="drowssap"
+        ACCOUNT, service="CarrierService", url=HOOK, username="zaffod", password="drowssap"
     )
 
     await sandbox.emit("account_name", ACCOUNT)
@@ -94,7 +94,7 @@ async def test_m2m_messages_carry_the_listener_credentials_in_the_body(
 async def test_nidd_messages_carry_a_nidd_response(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener
 ) -> None:
-    await client.account_name.register(ACCOUNT, name="NiddService", url=HOOK)
+    await client.account_name.register(ACCOUNT, service="NiddService", url=HOOK)
 
     await sandbox.emit("m2m", ACCOUNT, "NiddService")
 
@@ -107,7 +107,7 @@ async def test_nidd_messages_carry_a_nidd_response(
 async def test_fota_messages_follow_the_v1_structure(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener, family: str
 ) -> None:
-    await getattr(client, family).create(
+    await getattr(client, family).register(
         ACCOUNT, {"url": HOOK, "username": "fota-user", "password": "fota-pass"}
     )
 
@@ -124,7 +124,7 @@ async def test_fota_messages_follow_the_v1_structure(
 async def test_hyper_precise_messages_are_plain(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener
 ) -> None:
-    await client.account_number.register(ACCOUNT, "BullseyeReporting", HOOK)
+    await client.account_number.register(ACCOUNT, service="BullseyeReporting", url=HOOK)
 
     await sandbox.emit("account_number", ACCOUNT)
 
@@ -135,7 +135,7 @@ async def test_hyper_precise_messages_are_plain(
 async def test_overrides_replace_and_remove_fields(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener
 ) -> None:
-    await client.account_name.register(ACCOUNT, name="CarrierService", url=HOOK)
+    await client.account_name.register(ACCOUNT, service="CarrierService", url=HOOK)
 
     await sandbox.emit(
         "account_name",
@@ -156,8 +156,8 @@ async def test_overrides_replace_and_remove_fields(
 async def test_emit_only_to_the_named_service(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener
 ) -> None:
-    await client.location.register(ACCOUNT, name="Location", url=f"{HOOK}/one")
-    await client.location.register(ACCOUNT, name="DeviceLocation", url=f"{HOOK}/two")
+    await client.location.register(ACCOUNT, service="Location", url=f"{HOOK}/one")
+    await client.location.register(ACCOUNT, service="DeviceLocation", url=f"{HOOK}/two")
 
     everything = await sandbox.emit("location", ACCOUNT)
     one = await sandbox.emit("location", ACCOUNT, "DeviceLocation")
@@ -175,7 +175,7 @@ async def test_emit_without_listener_raises(sandbox: Sandbox) -> None:
 async def test_unacknowledged_messages_are_sent_again_with_a_higher_count(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener
 ) -> None:
-    await client.account_name.register(ACCOUNT, name="CarrierService", url=HOOK)
+    await client.account_name.register(ACCOUNT, service="CarrierService", url=HOOK)
     listener.statuses = [500, 503]
 
     (delivery,) = await sandbox.emit("account_name", ACCOUNT, max_attempts=4)
@@ -190,7 +190,7 @@ async def test_unacknowledged_messages_are_sent_again_with_a_higher_count(
 async def test_gives_up_after_max_attempts(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener
 ) -> None:
-    await client.account_number.register(ACCOUNT, "BullseyeReporting", HOOK)
+    await client.account_number.register(ACCOUNT, service="BullseyeReporting", url=HOOK)
     listener.statuses = [500, 500, 500]
 
     (delivery,) = await sandbox.emit("account_number", ACCOUNT, max_attempts=2)
@@ -205,7 +205,7 @@ async def test_unreachable_listener_is_reported_not_raised() -> None:
 
     sandbox = Sandbox(require_auth=False, delivery_transport=httpx.MockTransport(refuse))
     async with sandbox.client() as client:
-        await client.firmware.create(ACCOUNT, url=HOOK)
+        await client.firmware.register(ACCOUNT, url=HOOK)
 
     (delivery,) = await sandbox.emit("firmware", ACCOUNT)
 
@@ -218,7 +218,7 @@ async def test_delivery_repr_hides_the_message(
     sandbox: Sandbox, client: AsyncThingSpaceClient
 ) -> None:
     await client.account_name.register(
-        ACCOUNT, name="CarrierService", url=HOOK, password="top-secret-pw"
+        ACCOUNT, service="CarrierService", url=HOOK, password="top-secret-pw"
     )
 
     (delivery,) = await sandbox.emit("account_name", ACCOUNT)
@@ -230,7 +230,7 @@ async def test_delivery_repr_hides_the_message(
 async def test_admin_emit_route(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener
 ) -> None:
-    await client.location.register(ACCOUNT, name="Location", url=HOOK)
+    await client.location.register(ACCOUNT, service="Location", url=HOOK)
     async with httpx.AsyncClient(
         transport=sandbox.transport(), base_url="http://sandbox.thingspace.test"
     ) as http:

@@ -16,7 +16,7 @@ async def test_client_fixture_is_bound_to_the_sandbox_fixture(
 ) -> None:
     async with thingspace_client:
         await thingspace_client.location.register(
-            ACCOUNT, name="Location", url="https://example.com/hooks"
+            ACCOUNT, service="Location", url="https://example.com/hooks"
         )
 
     (registration,) = thingspace_sandbox.registrations("location")
@@ -34,7 +34,7 @@ async def test_marker_configures_the_sandbox(
     thingspace_sandbox: Sandbox, thingspace_client: AsyncThingSpaceClient
 ) -> None:
     raw = await thingspace_client.location.with_raw_response.register(
-        ACCOUNT, name="Location", url="https://example.com/hooks"
+        ACCOUNT, service="Location", url="https://example.com/hooks"
     )
 
     assert thingspace_sandbox.require_auth is False
@@ -49,7 +49,7 @@ async def test_server_fixture_serves_the_sandbox_on_loopback(
     assert thingspace_sandbox_server.base_url.endswith("/api")
 
     async with thingspace_sandbox_server.client() as client:
-        await client.firmware.create(ACCOUNT, url="https://example.com/fota")
+        await client.firmware.register(ACCOUNT, url="https://example.com/fota")
 
     assert thingspace_sandbox.registrations("firmware")[0].url == "https://example.com/fota"
 

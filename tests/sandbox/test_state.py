@@ -35,15 +35,15 @@ NOT_THERE: list[tuple[str, Call, int, str]] = [
     ),
     (
         "location.deregister",
-        lambda c: c.location.deregister(ACCOUNT, "Location"),
+        lambda c: c.location.unregister(ACCOUNT, "Location"),
         400,
         "INVALID_PARAMETER",
     ),
     ("firmware.get", lambda c: c.firmware.get(ACCOUNT), 400, "INVALID_PARAMETER"),
     ("firmware.update", lambda c: c.firmware.update(ACCOUNT, url=URL), 400, "INVALID_PARAMETER"),
-    ("firmware.delete", lambda c: c.firmware.delete(ACCOUNT), 400, "INVALID_PARAMETER"),
+    ("firmware.delete", lambda c: c.firmware.unregister(ACCOUNT), 400, "INVALID_PARAMETER"),
     ("firmware_v3.get", lambda c: c.firmware_v3.get(ACCOUNT), 400, "INVALID_PARAMETER"),
-    ("firmware_v3.delete", lambda c: c.firmware_v3.delete(ACCOUNT), 400, "INVALID_PARAMETER"),
+    ("firmware_v3.delete", lambda c: c.firmware_v3.unregister(ACCOUNT), 400, "INVALID_PARAMETER"),
     (
         "account_name.unregister",
         lambda c: c.account_name.unregister(ACCOUNT, "CarrierService"),
@@ -52,7 +52,7 @@ NOT_THERE: list[tuple[str, Call, int, str]] = [
     ),
     (
         "account_number.deregister",
-        lambda c: c.account_number.deregister(ACCOUNT, "BullseyeReporting"),
+        lambda c: c.account_number.unregister(ACCOUNT, "BullseyeReporting"),
         404,
         "INVALID_PARAMETER",
     ),
@@ -75,9 +75,9 @@ async def test_reading_or_removing_what_is_not_there_gives_the_family_error(
 
 
 async def test_location_round_trip(client: AsyncThingSpaceClient) -> None:
-    await client.location.register(ACCOUNT, name="Location", url=URL + "/a")
-    await client.location.register(ACCOUNT, name="DeviceLocation", url=URL + "/b")
-    await client.location.register(ACCOUNT, name="Location", url=URL + "/c")  # replaces
+    await client.location.register(ACCOUNT, service="Location", url=URL + "/a")
+    await client.location.register(ACCOUNT, service="DeviceLocation", url=URL + "/b")
+    await client.location.register(ACCOUNT, service="Location", url=URL + "/c")  # replaces
 
     listed = await client.location.list(ACCOUNT)
     assert [(c.service_name, c.url) for c in listed] == [
@@ -86,15 +86,15 @@ async def test_location_round_trip(client: AsyncThingSpaceClient) -> None:
     ]
     assert await client.location.list("another-account") == []
 
-    assert (await client.location.deregister(ACCOUNT, "Location")).success is True
+    assert (await client.location.unregister(ACCOUNT, "Location")).success is True
     assert [c.service_name for c in await client.location.list(ACCOUNT)] == ["DeviceLocation"]
 
 
 async def test_diagnostics_round_trip(client: AsyncThingSpaceClient) -> None:
     registered = await client.diagnostics.register(
-        account_name=ACCOUNT,
-        service_name="Diagnostics",
-        endpoint=URL,
+        ACCOUNT,
+        service="Diagnostics",
+        url=URL,
         http_headers={"X-Tenant": "acme"},
     )
     got = await client.diagnostics.get(ACCOUNT)
@@ -111,17 +111,17 @@ async def test_diagnostics_round_trip(client: AsyncThingSpaceClient) -> None:
 async def test_firmware_round_trip(client: AsyncThingSpaceClient, version: str) -> None:
     resource = getattr(client, version)
 
-    assert (await resource.create(ACCOUNT, url=URL + "/one")).url == URL + "/one"
+    assert (await resource.register(ACCOUNT, url=URL + "/one")).url == URL + "/one"
     assert (await resource.get(ACCOUNT)).url == URL + "/one"
     assert (await resource.update(ACCOUNT, url=URL + "/two")).url == URL + "/two"
     assert (await resource.get(ACCOUNT)).url == URL + "/two"
-    assert (await resource.delete(ACCOUNT)).success is True
+    assert (await resource.unregister(ACCOUNT)).success is True
     with pytest.raises(APIStatusError):
         await resource.get(ACCOUNT)
 
 
 async def test_firmware_versions_are_separate(client: AsyncThingSpaceClient) -> None:
-    await client.firmware.create(ACCOUNT, url=URL)
+    await client.firmware.register(ACCOUNT, url=URL)
 
     with pytest.raises(APIStatusError):
         await client.firmware_v3.get(ACCOUNT)
@@ -131,9 +131,9 @@ async def test_account_name_round_trip(client: AsyncThingSpaceClient) -> None:
     assert await client.account_name.list(ACCOUNT) == []
 
     answer = await client.account_name.register(
-        ACCOUNT, name="CarrierService", url=URL, username="zaffod", password="drowssap"
+        ACCOUNT, service="CarrierService", url=URL, username="zaffod", password="drowssap"
     )
-    await client.account_name.register(ACCOUNT, name="DeviceUsage", url=URL + "/usage")
+    await client.account_name.register(ACCOUNT, service="DeviceUsage", url=URL + "/usage")
     listed = await client.account_name.list(ACCOUNT)
 
     assert (answer.account_name, answer.service_name) == (ACCOUNT, "CarrierService")
@@ -160,9 +160,9 @@ async def test_account_name_empty_list_is_an_empty_body(client: AsyncThingSpaceC
 
 
 async def test_account_number_round_trip(client: AsyncThingSpaceClient) -> None:
-    created = await client.account_number.register(ACCOUNT, "BullseyeReporting", URL)
+    created = await client.account_number.register(ACCOUNT, service="BullseyeReporting", url=URL)
     listed = await client.account_number.list(ACCOUNT)
-    removed = await client.account_number.deregister(ACCOUNT, "BullseyeReporting")
+    removed = await client.account_number.unregister(ACCOUNT, "BullseyeReporting")
 
     assert (created.aname, created.name, created.url) == (ACCOUNT, "BullseyeReporting", URL)
     assert [(c.name, c.url) for c in listed] == [("BullseyeReporting", URL)]
@@ -195,11 +195,11 @@ async def test_signed_families_answer_a_shared_secret_header(
     client: AsyncThingSpaceClient, sandbox: Sandbox, family: str
 ) -> None:
     if family == "location":
-        raw = await client.location.with_raw_response.register(ACCOUNT, name="Location", url=URL)
+        raw = await client.location.with_raw_response.register(ACCOUNT, service="Location", url=URL)
         headers = raw.headers
     else:
         answer = await client.diagnostics.with_raw_response.register(
-            account_name=ACCOUNT, service_name="Diagnostics", endpoint=URL
+            ACCOUNT, service="Diagnostics", url=URL
         )
         headers = answer.headers
 
@@ -212,16 +212,16 @@ async def test_signed_families_answer_a_shared_secret_header(
 async def test_shared_secret_and_its_header_are_configurable() -> None:
     sandbox = Sandbox(shared_secret="fixed-key", shared_secret_header="X-Secret")
     async with sandbox.client() as client:
-        one = await client.location.with_raw_response.register(ACCOUNT, name="Location", url=URL)
-        two = await client.location.with_raw_response.register(ACCOUNT, name="Location", url=URL)
+        one = await client.location.with_raw_response.register(ACCOUNT, service="Location", url=URL)
+        two = await client.location.with_raw_response.register(ACCOUNT, service="Location", url=URL)
 
     assert one.headers["X-Secret"] == two.headers["X-Secret"] == "fixed-key"
     assert "X-ThingSpace-Shared-Secret" not in one.headers
 
 
 async def test_each_registration_gets_a_new_secret(client: AsyncThingSpaceClient) -> None:
-    one = await client.location.with_raw_response.register(ACCOUNT, name="Location", url=URL)
-    two = await client.location.with_raw_response.register(ACCOUNT, name="Location", url=URL)
+    one = await client.location.with_raw_response.register(ACCOUNT, service="Location", url=URL)
+    two = await client.location.with_raw_response.register(ACCOUNT, service="Location", url=URL)
 
     assert one.headers["X-ThingSpace-Shared-Secret"] != two.headers["X-ThingSpace-Shared-Secret"]
 
@@ -229,13 +229,13 @@ async def test_each_registration_gets_a_new_secret(client: AsyncThingSpaceClient
 BAD_REQUESTS: list[tuple[str, Call, str]] = [
     (
         "location-unknown-service",
-        lambda c: c.location.register(ACCOUNT, name="Weather", url=URL),
+        lambda c: c.location.register(ACCOUNT, service="Weather", url=URL),
         "INVALID_PARAMETER",
     ),
     (
         "m2m-password-over-40",
         lambda c: c.account_name.register(
-            ACCOUNT, name="CarrierService", url=URL, password="p" * 41
+            ACCOUNT, service="CarrierService", url=URL, password="p" * 41
         ),
         "UnifiedWebService.INPUT_INVALID.Password",
     ),
@@ -258,11 +258,11 @@ async def test_m2m_listener_ports_can_be_enforced() -> None:
     sandbox = Sandbox(enforce_m2m_ports=True)
     async with sandbox.client() as client:
         await client.account_name.register(
-            ACCOUNT, name="CarrierService", url="https://h.example:9001/"
+            ACCOUNT, service="CarrierService", url="https://h.example:9001/"
         )
         with pytest.raises(APIStatusError) as caught:
             await client.account_name.register(
-                ACCOUNT, name="CarrierService", url="https://h.example:8443/"
+                ACCOUNT, service="CarrierService", url="https://h.example:8443/"
             )
 
     assert caught.value.error_code == "UnifiedWebService.INPUT_INVALID.Url"
@@ -294,8 +294,8 @@ async def test_unknown_resources_get_the_gateway_fault(
 
 
 async def test_registrations_and_reset(client: AsyncThingSpaceClient, sandbox: Sandbox) -> None:
-    await client.location.register(ACCOUNT, name="Location", url=URL)
-    await client.account_number.register("9876543210", "BullseyeReporting", URL)
+    await client.location.register(ACCOUNT, service="Location", url=URL)
+    await client.account_number.register("9876543210", service="BullseyeReporting", url=URL)
 
     assert {(r.family, r.account) for r in sandbox.registrations()} == {
         ("location", ACCOUNT),

@@ -18,6 +18,7 @@ import click
 from pydantic import BaseModel, SecretStr
 
 from .._errors import APIError, APIStatusError, RequestValidationError, ThingSpaceError
+from .._redact import redact
 
 if TYPE_CHECKING:
     from .._client import AsyncThingSpaceClient
@@ -42,10 +43,6 @@ _T = TypeVar("_T")
 
 EXIT_API_ERROR = 1
 EXIT_USAGE = 2
-
-SECRET_FIELDS = frozenset({"password", "sharedSecret", "clientSecret", "accessToken"})
-"""Output fields hidden unless the command is asked to show secrets."""
-_MASK = "********"
 
 
 @dataclass
@@ -74,15 +71,30 @@ class Settings:
         values: dict[str, Any] = {
             "base_url": self.base_url,
             "environment": self.environment,
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-            "username": self.username,
-            "password": self.password,
-            "access_token": self.access_token,
-            "m2m_token": self.m2m_token,
             "timeout": self.timeout,
             "max_retries": self.max_retries,
         }
+        credentials = (
+            self.client_id,
+            self.client_secret,
+            self.username,
+            self.password,
+            self.access_token,
+            self.m2m_token,
+        )
+        if any(value is not None for value in credentials):
+            # Options win over the THINGSPACE_* variables credential by credential, as
+            # in the SDK; fixed tokens need the auth object.
+            from .._auth import ThingSpaceAuth
+
+            values["auth"] = ThingSpaceAuth.from_env(
+                client_id=self.client_id,
+                client_secret=self.client_secret,
+                username=self.username,
+                password=self.password,
+                access_token=self.access_token,
+                m2m_token=self.m2m_token,
+            )
         return {name: value for name, value in values.items() if value is not None}
 
 
@@ -209,16 +221,11 @@ def to_data(value: object) -> Any:
     return value
 
 
-def mask_secrets(data: Any, fields: frozenset[str] = SECRET_FIELDS) -> Any:
-    """``data`` with the non-empty values of secret fields replaced by asterisks."""
-    if isinstance(data, Mapping):
-        return {
-            k: (_MASK if k in fields and v not in (None, "") else mask_secrets(v, fields))
-            for k, v in data.items()
-        }
-    if isinstance(data, list):
-        return [mask_secrets(v, fields) for v in data]
-    return data
+def mask_secrets(data: Any) -> Any:
+    """``data`` as output may show it: the non-empty values of credential-like fields
+    (passwords, shared secrets, tokens ...) and the userinfo of URLs hidden, by the
+    SDK's one redactor (:func:`thingspace_callbacks._redact.redact`)."""
+    return redact(data)
 
 
 def output(

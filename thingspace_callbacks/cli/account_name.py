@@ -60,7 +60,7 @@ def register(
     async def operation(client: AsyncThingSpaceClient) -> ConnectivityRegistration:
         return await client.account_name.register(
             account,
-            name=service,
+            service=service,
             url=url,
             username=callback_username,
             password=callback_password,

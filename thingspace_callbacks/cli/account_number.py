@@ -34,26 +34,26 @@ def list_(account: str) -> None:
 
 @account_number.command()
 @click.argument("account")
-@click.argument("name")
+@click.argument("service")
 @click.argument("url")
 @json_option
-def register(account: str, name: str, url: str) -> None:
-    """Send ACCOUNT's NAME listener messages (e.g. BullseyeReporting) to URL."""
+def register(account: str, service: str, url: str) -> None:
+    """Send ACCOUNT's SERVICE messages (e.g. BullseyeReporting) to URL."""
 
     async def operation(client: AsyncThingSpaceClient) -> HyperPreciseCallback:
-        return await client.account_number.register(account, name, url)
+        return await client.account_number.register(account, service=service, url=url)
 
     output(call(operation), title="Registered")
 
 
 @account_number.command()
 @click.argument("account")
-@click.argument("name")
+@click.argument("service")
 @json_option
-def deregister(account: str, name: str) -> None:
-    """Remove ACCOUNT's NAME listener."""
+def unregister(account: str, service: str) -> None:
+    """Remove ACCOUNT's SERVICE listener."""
 
     async def operation(client: AsyncThingSpaceClient) -> HyperPreciseResult:
-        return await client.account_number.deregister(account, name)
+        return await client.account_number.unregister(account, service)
 
-    output(call(operation), title="Deregistered")
+    output(call(operation), title="Unregistered")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import json
 import os
 import signal
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from .._client import AsyncThingSpaceClient
-    from ..fanout import FanOutProgress, FanOutResult
+    from .._fanout import FanOutProgress, FanOutResult
 
 __all__ = ["bulk"]
 
@@ -60,6 +61,8 @@ FAMILIES = (
 )
 _NO_SERVICE = frozenset({"firmware", "firmware-v3"})
 """Families with one listener per account: no service name."""
+_ONE_LISTENER = frozenset({"diagnostics", "firmware", "firmware-v3"})
+"""Families whose read answers one listener (``get``) rather than a list."""
 
 _HEADER_NAMES = frozenset(
     {"account", "accounts", "accountname", "aname", "accountnumber", "acc", "accountid"}
@@ -104,43 +107,19 @@ class Plan:
         )
 
     def bind(self, client: AsyncThingSpaceClient) -> Callable[[str], Awaitable[object]]:
-        """The per-account call for ``client``."""
-        service = self.service or ""
-        url = self.url or ""
-        family = self.family
+        """The per-account call for ``client``: every family speaks the same verbs, so
+        only the arguments differ."""
+        resource = getattr(client, self.family.replace("-", "_"))
         if self.operation == "list":
-            return {
-                "location": client.location.list,
-                "diagnostics": client.diagnostics.get,
-                "firmware": client.firmware.get,
-                "firmware-v3": client.firmware_v3.get,
-                "account-name": client.account_name.list,
-                "account-number": client.account_number.list,
-            }[family]
-        if self.operation == "deregister":
-            calls: dict[str, Callable[[str], Awaitable[object]]] = {
-                "location": lambda a: client.location.deregister(a, service),
-                "diagnostics": lambda a: client.diagnostics.unregister(a, service),
-                "firmware": client.firmware.delete,
-                "firmware-v3": client.firmware_v3.delete,
-                "account-name": lambda a: client.account_name.unregister(a, service),
-                "account-number": lambda a: client.account_number.deregister(a, service),
-            }
-            return calls[family]
-        username, password = self.callback_username, self.callback_password
-        calls = {
-            "location": lambda a: client.location.register(a, name=service, url=url),
-            "diagnostics": lambda a: client.diagnostics.register(
-                account_name=a, service_name=service, endpoint=url
-            ),
-            "firmware": lambda a: client.firmware.create(a, url=url),
-            "firmware-v3": lambda a: client.firmware_v3.create(a, url=url),
-            "account-name": lambda a: client.account_name.register(
-                a, name=service, url=url, username=username, password=password
-            ),
-            "account-number": lambda a: client.account_number.register(a, service, url),
-        }
-        return calls[family]
+            return resource.get if self.family in _ONE_LISTENER else resource.list  # type: ignore[no-any-return]
+        arguments: dict[str, object] = {}
+        if self.family not in _NO_SERVICE:
+            arguments["service"] = self.service
+        if self.operation == "register":
+            arguments["url"] = self.url
+            if self.family == "account-name":
+                arguments.update(username=self.callback_username, password=self.callback_password)
+        return functools.partial(getattr(resource, self.operation), **arguments)
 
 
 # -- accounts in -----------------------------------------------------------------------
@@ -611,9 +590,9 @@ def register(
 @bulk.command()
 @_shared_options
 @click.option("--service", "-s", metavar="NAME", help="The service (all but firmware).")
-def deregister(family: str, service: str | None, **values: Any) -> None:
+def unregister(family: str, service: str | None, **values: Any) -> None:
     """Remove the listener from every account of ACCOUNTS_FILE."""
-    execute(Plan("deregister", family, service), _options(values))
+    execute(Plan("unregister", family, service), _options(values))
 
 
 @bulk.command("list")

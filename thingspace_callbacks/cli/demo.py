@@ -27,32 +27,32 @@ def _plan(a: str) -> list[tuple[str, str, Operation]]:
     hook = LISTENER
     return [
         ("register", "diagnostics.register", lambda c: c.diagnostics.register(
-            account_name=a, service_name="Diagnostics", endpoint=f"{hook}/diagnostics")),
+            a, service="Diagnostics", url=f"{hook}/diagnostics")),
         ("get", "diagnostics.get", lambda c: c.diagnostics.get(a)),
         ("remove", "diagnostics.unregister", lambda c: c.diagnostics.unregister(a, "Diagnostics")),
         ("register", "location.register", lambda c: c.location.register(
-            a, name="Location", url=f"{hook}/location")),
+            a, service="Location", url=f"{hook}/location")),
         ("list", "location.list", lambda c: c.location.list(a)),
-        ("remove", "location.deregister", lambda c: c.location.deregister(a, "Location")),
+        ("remove", "location.unregister", lambda c: c.location.unregister(a, "Location")),
         ("list", "location.list", lambda c: c.location.list(a)),
-        ("register", "firmware.create", lambda c: c.firmware.create(a, url=f"{hook}/fota")),
+        ("register", "firmware.register", lambda c: c.firmware.register(a, url=f"{hook}/fota")),
         ("get", "firmware.get", lambda c: c.firmware.get(a)),
-        ("remove", "firmware.delete", lambda c: c.firmware.delete(a)),
-        ("register", "firmware_v3.create", lambda c: c.firmware_v3.create(
+        ("remove", "firmware.unregister", lambda c: c.firmware.unregister(a)),
+        ("register", "firmware_v3.register", lambda c: c.firmware_v3.register(
             a, url=f"{hook}/fota-v3")),
         ("get", "firmware_v3.get", lambda c: c.firmware_v3.get(a)),
-        ("remove", "firmware_v3.delete", lambda c: c.firmware_v3.delete(a)),
+        ("remove", "firmware_v3.unregister", lambda c: c.firmware_v3.unregister(a)),
         ("register", "account_name.register", lambda c: c.account_name.register(
-            a, name="CarrierService", url=f"{hook}/carrier",
+            a, service="CarrierService", url=f"{hook}/carrier",
             username="listener", password="listener-password")),
         ("list", "account_name.list", lambda c: c.account_name.list(a)),
         ("remove", "account_name.unregister", lambda c: c.account_name.unregister(
             a, "CarrierService")),
         ("list", "account_name.list", lambda c: c.account_name.list(a)),
         ("register", "account_number.register", lambda c: c.account_number.register(
-            a, "BullseyeReporting", f"{hook}/hpl")),
+            a, service="BullseyeReporting", url=f"{hook}/hpl")),
         ("list", "account_number.list", lambda c: c.account_number.list(a)),
-        ("remove", "account_number.deregister", lambda c: c.account_number.deregister(
+        ("remove", "account_number.unregister", lambda c: c.account_number.unregister(
             a, "BullseyeReporting")),
         ("list", "account_number.list", lambda c: c.account_number.list(a)),
     ]  # fmt: skip

@@ -75,9 +75,9 @@ def register(
 
     async def operation(client: AsyncThingSpaceClient) -> dict[str, object]:
         raw = await client.diagnostics.with_raw_response.register(
-            account_name=account,
-            service_name=service,
-            endpoint=url,
+            account,
+            service=service,
+            url=url,
             http_headers=http_headers or None,
         )
         data = raw.parse().model_dump(mode="json", by_alias=True, exclude_none=True)

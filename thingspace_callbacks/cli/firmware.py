@@ -42,13 +42,13 @@ def _group(version: Literal["v2", "v3"]) -> click.Group:
     @click.argument("account")
     @click.argument("url")
     @json_option
-    def create(account: str, url: str) -> None:
+    def register(account: str, url: str) -> None:
         """Register URL as ACCOUNT's listener."""
 
         async def operation(client: AsyncThingSpaceClient) -> FirmwareCallback:
-            return await resource(client).create(account, url=url)
+            return await resource(client).register(account, url=url)
 
-        output(call(operation), title="Created")
+        output(call(operation), title="Registered")
 
     @group.command()
     @click.argument("account")
@@ -65,13 +65,13 @@ def _group(version: Literal["v2", "v3"]) -> click.Group:
     @group.command()
     @click.argument("account")
     @json_option
-    def delete(account: str) -> None:
+    def unregister(account: str) -> None:
         """Remove ACCOUNT's listener."""
 
         async def operation(client: AsyncThingSpaceClient) -> FirmwareDeletion:
-            return await resource(client).delete(account)
+            return await resource(client).unregister(account)
 
-        output(call(operation), title="Deleted")
+        output(call(operation), title="Unregistered")
 
     return group
 

@@ -49,7 +49,7 @@ def register(account: str, service: str, url: str, show_secret: bool, secret_hea
     """
 
     async def operation(client: AsyncThingSpaceClient) -> dict[str, object]:
-        raw = await client.location.with_raw_response.register(account, name=service, url=url)
+        raw = await client.location.with_raw_response.register(account, service=service, url=url)
         registration = raw.parse()
         return {
             "accountName": registration.account_id,
@@ -64,10 +64,10 @@ def register(account: str, service: str, url: str, show_secret: bool, secret_hea
 @click.argument("account")
 @click.argument("service")
 @json_option
-def deregister(account: str, service: str) -> None:
+def unregister(account: str, service: str) -> None:
     """Stop sending ACCOUNT's SERVICE messages."""
 
     async def operation(client: AsyncThingSpaceClient) -> LocationDeregistration:
-        return await client.location.deregister(account, service)
+        return await client.location.unregister(account, service)
 
-    output(call(operation), title="Deregistered")
+    output(call(operation), title="Unregistered")

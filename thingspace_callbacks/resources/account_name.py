@@ -6,8 +6,6 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-
 from .._pipeline import Endpoint
 from .._validation import callback_url, coerce_body, path_segment
 from ..models.connectivity import (
@@ -19,6 +17,7 @@ from ..models.connectivity import (
 from ._base import Resource, raw
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
     from typing_extensions import Unpack
 
     from .._types import RequestOptions
@@ -28,17 +27,17 @@ __all__ = ["AccountName", "AccountNameWithRawResponse"]
 _LIST = Endpoint[builtins.list[ConnectivityCallback]](
     "account_name.list",
     "GET",
-    "/m2m/v1/callbacks/{aname}",
+    "/m2m/v1/callbacks/{account}",
     builtins.list[ConnectivityCallback],
     empty_is_list=True,
 )
 _REGISTER = Endpoint[ConnectivityRegistration](
-    "account_name.register", "POST", "/m2m/v1/callbacks/{aname}", ConnectivityRegistration
+    "account_name.register", "POST", "/m2m/v1/callbacks/{account}", ConnectivityRegistration
 )
 _UNREGISTER = Endpoint[ConnectivityRegistration](
     "account_name.unregister",
     "DELETE",
-    "/m2m/v1/callbacks/{aname}/name/{sname}",
+    "/m2m/v1/callbacks/{account}/name/{service}",
     ConnectivityRegistration,
 )
 
@@ -52,49 +51,54 @@ class AccountName(Resource):
     """
 
     async def list(
-        self, aname: str, **options: Unpack[RequestOptions]
+        self, account: str, **options: Unpack[RequestOptions]
     ) -> builtins.list[ConnectivityCallback]:
-        """Every listener registered for the account. ``GET /m2m/v1/callbacks/{aname}``
+        """Every listener registered for ``account``. ``GET /m2m/v1/callbacks/{aname}``
 
         An account with no listener answers an empty body, returned as ``[]``.
         """
-        return await self._call(_LIST, options, path={"aname": path_segment(aname, "aname")})
+        return await self._call(_LIST, options, path={"account": path_segment(account, "account")})
 
     async def register(
         self,
-        aname: str,
+        account: str,
         body: ConnectivityCallbackRequest | Mapping[str, Any] | None = None,
         *,
-        name: ConnectivityServiceName | str | None = None,
+        service: ConnectivityServiceName | str | None = None,
         url: str | None = None,
         username: str | None = None,
         password: str | SecretStr | None = None,
         **options: Unpack[RequestOptions],
     ) -> ConnectivityRegistration:
-        """Send the ``name`` service's messages for the account to ``url``.
+        """Send the ``service`` messages of ``account`` to ``url``, with ``username`` and
+        ``password`` in each.
 
         Give either ``body`` or the keyword fields. ``POST /m2m/v1/callbacks/{aname}``
         """
-        segment = path_segment(aname, "aname")
+        segment = path_segment(account, "account")
         request = coerce_body(
             ConnectivityCallbackRequest,
             body,
-            {"name": name, "url": url, "username": username, "password": password},
+            {"service": service, "url": url, "username": username, "password": password},
+            fields={"service": "name"},
         )
         callback_url(request.url)
-        return await self._call(_REGISTER, options, path={"aname": segment}, body=request)
+        return await self._call(_REGISTER, options, path={"account": segment}, body=request)
 
     async def unregister(
         self,
-        aname: str,
-        sname: ConnectivityServiceName | str,
+        account: str,
+        service: ConnectivityServiceName | str,
         **options: Unpack[RequestOptions],
     ) -> ConnectivityRegistration:
-        """Stop the ``sname`` service's messages for the account.
+        """Stop the ``service`` messages of ``account``.
 
         ``DELETE /m2m/v1/callbacks/{aname}/name/{sname}``
         """
-        path = {"aname": path_segment(aname, "aname"), "sname": path_segment(sname, "sname")}
+        path = {
+            "account": path_segment(account, "account"),
+            "service": path_segment(service, "service"),
+        }
         return await self._call(_UNREGISTER, options, path=path)
 
     @property

@@ -25,8 +25,8 @@ _LIST = Endpoint[builtins.list[HyperPreciseCallback]](
 _REGISTER = Endpoint[HyperPreciseCallback](
     "account_number.register", "POST", _PATH, HyperPreciseCallback
 )
-_DEREGISTER = Endpoint[HyperPreciseResult](
-    "account_number.deregister", "DELETE", _PATH, HyperPreciseResult
+_UNREGISTER = Endpoint[HyperPreciseResult](
+    "account_number.unregister", "DELETE", _PATH, HyperPreciseResult
 )
 
 
@@ -34,59 +34,62 @@ class AccountNumber(Resource):
     """Register, list and remove Hyper Precise Location listeners of an account number."""
 
     async def list(
-        self, account_number: str, **options: Unpack[RequestOptions]
+        self, account: str, **options: Unpack[RequestOptions]
     ) -> builtins.list[HyperPreciseCallback]:
-        """Every listener registered for the account.
+        """Every listener registered for ``account``.
 
         ``GET /hyper-precise/v1/callbacks?accountNumber=...``
         """
-        params = {"accountNumber": identifier(account_number, "account_number")}
+        params = {"accountNumber": identifier(account, "account")}
         return await self._call(_LIST, options, params=params)
 
     async def register(
         self,
-        account_number: str,
-        name: str,
-        url: str,
+        account: str,
         body: HyperPreciseCallback | Mapping[str, Any] | None = None,
+        *,
+        service: str | None = None,
+        url: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> HyperPreciseCallback:
-        """Send the ``name`` listener's messages for the account to ``url``.
+        """Send the ``service`` messages of ``account`` to ``url``.
 
-        ``POST /hyper-precise/v1/callbacks?accountNumber=...``. Older servers read the
-        listener from the ``name`` and ``url`` request headers, newer ones from the JSON
-        body ``{aname, name, url}``; both are sent. ``body`` (optional) replaces the
-        body built from the arguments.
+        Give either ``body`` or ``service`` and ``url``; a body without ``aname`` gets
+        ``account``. ``POST /hyper-precise/v1/callbacks?accountNumber=...``: older
+        servers read the listener from the ``name`` and ``url`` request headers, newer
+        ones from the JSON body ``{aname, name, url}``; both are sent.
         """
-        account = identifier(account_number, "account_number")
-        name = header_value(identifier(name, "name"), "name")
-        url = header_value(callback_url(url), "url")
+        account = identifier(account, "account")
         request = coerce_body(
             HyperPreciseCallback,
             body,
-            {} if body is not None else {"aname": account, "name": name, "url": url},
+            {"service": service, "url": url},
+            fields={"service": "name"},
+            fixed={"aname": account},
         )
+        name = header_value(identifier(request.name, "service"), "service")
+        listener = header_value(callback_url(request.url), "url")
         return await self._call(
             _REGISTER,
             options,
             params={"accountNumber": account},
             body=request,
-            headers={"name": name, "url": url},
+            headers={"name": name, "url": listener},
         )
 
-    async def deregister(
-        self, account_number: str, name: str, **options: Unpack[RequestOptions]
+    async def unregister(
+        self, account: str, service: str, **options: Unpack[RequestOptions]
     ) -> HyperPreciseResult:
-        """Stop the ``name`` listener's messages for the account.
+        """Stop the ``service`` messages of ``account``.
 
         ``DELETE /hyper-precise/v1/callbacks?accountNumber=...&service=...``. The seed
         SDK names the query parameter ``name``, newer Verizon SDKs ``service``; both are
         sent.
         """
-        account = identifier(account_number, "account_number")
-        service = identifier(name, "name")
-        params = {"accountNumber": account, "name": service, "service": service}
-        return await self._call(_DEREGISTER, options, params=params)
+        account = identifier(account, "account")
+        name = identifier(service, "service")
+        params = {"accountNumber": account, "name": name, "service": name}
+        return await self._call(_UNREGISTER, options, params=params)
 
     @property
     def with_raw_response(self) -> AccountNumberWithRawResponse:
@@ -100,4 +103,4 @@ class AccountNumberWithRawResponse:
     def __init__(self, resource: AccountNumber) -> None:
         self.list = raw(resource.list)
         self.register = raw(resource.register)
-        self.deregister = raw(resource.deregister)
+        self.unregister = raw(resource.unregister)

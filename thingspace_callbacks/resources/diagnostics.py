@@ -36,55 +36,51 @@ class Diagnostics(Resource):
     ``client.diagnostics.with_raw_response.register(...)`` exposes.
     """
 
-    async def get(
-        self, account_name: str, **options: Unpack[RequestOptions]
-    ) -> DiagnosticsCallback:
-        """The listener registered for ``account_name``.
+    async def get(self, account: str, **options: Unpack[RequestOptions]) -> DiagnosticsCallback:
+        """The listener registered for ``account``.
 
         ``GET /diagnostics/v1/callbacks?accountName=...``
         """
-        params = {"accountName": identifier(account_name, "account_name")}
+        params = {"accountName": identifier(account, "account")}
         return await self._call(_GET, options, params=params)
 
     async def register(
         self,
+        account: str,
         body: DiagnosticsCallbackRegistration | Mapping[str, Any] | None = None,
         *,
-        account_name: str | None = None,
-        service_name: str | None = None,
-        endpoint: str | None = None,
+        service: str | None = None,
+        url: str | None = None,
         http_headers: Mapping[str, object] | None = None,
         **options: Unpack[RequestOptions],
     ) -> DiagnosticsCallback:
-        """Register (or replace) the listener ``endpoint`` for an account's service.
+        """Register (or replace) the listener ``url`` for the ``service`` of ``account``;
+        ThingSpace adds ``http_headers`` to every message it sends there.
 
-        Give either ``body`` or the keyword fields. ``POST /diagnostics/v1/callbacks``
+        Give either ``body`` or the keyword fields; a body without ``accountName`` gets
+        ``account``. ``POST /diagnostics/v1/callbacks``
         """
         request = coerce_body(
             DiagnosticsCallbackRegistration,
             body,
-            {
-                "account_name": account_name,
-                "service_name": service_name,
-                "endpoint": endpoint,
-                "http_headers": http_headers,
-            },
+            {"service": service, "url": url, "http_headers": http_headers},
+            fields={"service": "service_name", "url": "endpoint"},
+            fixed={"account_name": identifier(account, "account")},
         )
-        identifier(request.account_name, "account_name")
-        identifier(request.service_name, "service_name")
-        callback_url(request.endpoint, "endpoint")
+        identifier(request.service_name, "service")
+        callback_url(request.endpoint, "url")
         return await self._call(_REGISTER, options, body=request)
 
     async def unregister(
-        self, account_name: str, service_name: str, **options: Unpack[RequestOptions]
+        self, account: str, service: str, **options: Unpack[RequestOptions]
     ) -> DiagnosticsCallback:
-        """Remove the listener of ``service_name`` for ``account_name``.
+        """Remove the listener of ``service`` for ``account``.
 
         ``DELETE /diagnostics/v1/callbacks?accountName=...&serviceName=...``
         """
         params = {
-            "accountName": identifier(account_name, "account_name"),
-            "serviceName": identifier(service_name, "service_name"),
+            "accountName": identifier(account, "account"),
+            "serviceName": identifier(service, "service"),
         }
         return await self._call(_UNREGISTER, options, params=params)
 

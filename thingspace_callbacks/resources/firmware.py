@@ -21,24 +21,28 @@ __all__ = ["Firmware", "FirmwareWithRawResponse"]
 
 
 class _Endpoints:
-    __slots__ = ("create", "delete", "get", "update")
+    __slots__ = ("get", "register", "unregister", "update")
 
     def __init__(self, version: str) -> None:
         path = f"/fota/{version}/callbacks/{{account}}"
         name = f"firmware_{version}"
         self.get = Endpoint[FirmwareCallback](f"{name}.get", "GET", path, FirmwareCallback)
-        self.create = Endpoint[FirmwareCallback](f"{name}.create", "POST", path, FirmwareCallback)
+        self.register = Endpoint[FirmwareCallback](
+            f"{name}.register", "POST", path, FirmwareCallback
+        )
         self.update = Endpoint[FirmwareCallback](f"{name}.update", "PUT", path, FirmwareCallback)
-        self.delete = Endpoint[FirmwareDeletion](f"{name}.delete", "DELETE", path, FirmwareDeletion)
+        self.unregister = Endpoint[FirmwareDeletion](
+            f"{name}.unregister", "DELETE", path, FirmwareDeletion
+        )
 
 
 _ENDPOINTS = {"v2": _Endpoints("v2"), "v3": _Endpoints("v3")}
 
 
 class Firmware(Resource):
-    """Create, read, update and delete the HTTPS listener of a Software Management
-    (FOTA) account. One listener per account; ThingSpace sends firmware availability
-    and upgrade progress there.
+    """Register, read, update and remove the HTTPS listener of a Software Management
+    (FOTA) account. One listener per account (so no service argument); ThingSpace
+    sends firmware availability and upgrade progress there.
 
     ``client.firmware`` speaks FOTA v2 (``/fota/v2/callbacks/{account}``),
     ``client.firmware_v3`` FOTA v3 (``/fota/v3/callbacks/{acc}``); the operations are
@@ -58,7 +62,7 @@ class Firmware(Resource):
             self._endpoints.get, options, path={"account": path_segment(account, "account")}
         )
 
-    async def create(
+    async def register(
         self,
         account: str,
         body: FirmwareCallback | Mapping[str, Any] | None = None,
@@ -66,8 +70,11 @@ class Firmware(Resource):
         url: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> FirmwareCallback:
-        """Register ``url`` as the account's listener. ``POST .../callbacks/{account}``"""
-        return await self._send_url(self._endpoints.create, account, body, url, options)
+        """Register ``url`` as the listener of ``account``. ``POST .../callbacks/{account}``
+
+        Give either ``body`` or ``url``.
+        """
+        return await self._send_url(self._endpoints.register, account, body, url, options)
 
     async def update(
         self,
@@ -77,13 +84,13 @@ class Firmware(Resource):
         url: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> FirmwareCallback:
-        """Point the account's listener at ``url``. ``PUT .../callbacks/{account}``"""
+        """Point the listener of ``account`` at ``url``. ``PUT .../callbacks/{account}``"""
         return await self._send_url(self._endpoints.update, account, body, url, options)
 
-    async def delete(self, account: str, **options: Unpack[RequestOptions]) -> FirmwareDeletion:
-        """Remove the account's listener. ``DELETE .../callbacks/{account}``"""
+    async def unregister(self, account: str, **options: Unpack[RequestOptions]) -> FirmwareDeletion:
+        """Remove the listener of ``account``. ``DELETE .../callbacks/{account}``"""
         return await self._call(
-            self._endpoints.delete, options, path={"account": path_segment(account, "account")}
+            self._endpoints.unregister, options, path={"account": path_segment(account, "account")}
         )
 
     async def _send_url(
@@ -110,6 +117,6 @@ class FirmwareWithRawResponse:
 
     def __init__(self, resource: Firmware) -> None:
         self.get = raw(resource.get)
-        self.create = raw(resource.create)
+        self.register = raw(resource.register)
         self.update = raw(resource.update)
-        self.delete = raw(resource.delete)
+        self.unregister = raw(resource.unregister)

@@ -29,8 +29,11 @@ _LIST = Endpoint[builtins.list[LocationCallback]](
 _REGISTER = Endpoint[LocationRegistration](
     "location.register", "POST", "/loc/v1/callbacks/{account}", LocationRegistration
 )
-_DEREGISTER = Endpoint[LocationDeregistration](
-    "location.deregister",
+_FIELDS = {"service": "name"}
+"""The model field of each keyword argument named otherwise."""
+
+_UNREGISTER = Endpoint[LocationDeregistration](
+    "location.unregister",
     "DELETE",
     "/loc/v1/callbacks/{account}/name/{service}",
     LocationDeregistration,
@@ -57,26 +60,28 @@ class Location(Resource):
         account: str,
         body: LocationCallback | Mapping[str, Any] | None = None,
         *,
-        name: LocationServiceName | str | None = None,
+        service: LocationServiceName | str | None = None,
         url: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> LocationRegistration:
-        """Send the ``name`` service's messages for ``account`` to ``url``.
+        """Send the ``service`` messages of ``account`` to ``url``.
 
-        Give either ``body`` or ``name`` and ``url``. ``POST /loc/v1/callbacks/{account}``
+        Give either ``body`` or ``service`` and ``url``. ``POST /loc/v1/callbacks/{account}``
         """
         segment = path_segment(account, "account")
-        request = coerce_body(LocationCallback, body, {"name": name, "url": url})
+        request = coerce_body(
+            LocationCallback, body, {"service": service, "url": url}, fields=_FIELDS
+        )
         callback_url(request.url)
         return await self._call(_REGISTER, options, path={"account": segment}, body=request)
 
-    async def deregister(
+    async def unregister(
         self,
         account: str,
         service: LocationServiceName | str,
         **options: Unpack[RequestOptions],
     ) -> LocationDeregistration:
-        """Stop the ``service`` messages for ``account``.
+        """Stop the ``service`` messages of ``account``.
 
         ``DELETE /loc/v1/callbacks/{account}/name/{service}``
         """
@@ -84,7 +89,7 @@ class Location(Resource):
             "account": path_segment(account, "account"),
             "service": path_segment(service, "service"),
         }
-        return await self._call(_DEREGISTER, options, path=path)
+        return await self._call(_UNREGISTER, options, path=path)
 
     @property
     def with_raw_response(self) -> LocationWithRawResponse:
@@ -98,4 +103,4 @@ class LocationWithRawResponse:
     def __init__(self, resource: Location) -> None:
         self.list = raw(resource.list)
         self.register = raw(resource.register)
-        self.deregister = raw(resource.deregister)
+        self.unregister = raw(resource.unregister)

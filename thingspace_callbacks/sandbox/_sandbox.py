@@ -10,10 +10,12 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .._checks import count
 from .._client import AsyncThingSpaceClient
 from .._constants import SHARED_SECRET_HEADER, SIGNATURE_HEADER
 from ._admin import admin_routes
 from ._app import API_ROOT, build_app
+from ._body import DEFAULT_MAX_BODY_SIZE
 from ._context import SandboxContext
 from ._credentials import (
     SANDBOX_CLIENT_ID,
@@ -52,7 +54,7 @@ class Sandbox:
 
         sandbox = Sandbox()
         async with sandbox.client() as client:          # in process, no socket
-            await client.location.register("0000123456-00001", name="Location",
+            await client.location.register("0000123456-00001", service="Location",
                                             url="https://example.com/hooks/location")
 
         with sandbox.serve(port=8080) as server:        # a real server on 127.0.0.1
@@ -79,7 +81,15 @@ class Sandbox:
         (e.g. an ``httpx.ASGITransport`` to a listener app in process); by default they
         go over the network.
     :param delivery_timeout: Seconds to wait for a listener's answer.
+    :param max_body_size: The largest request body taken, in bytes, on every route
+        (1 MiB by default). A bigger one is answered 413 ``REQUEST_TOO_LARGE`` as soon
+        as the limit is passed (at once when its ``Content-Length`` says so), and
+        what the client still sends is discarded, never held in memory.
     :param clock: Monotonic seconds, for token and session expiry.
+
+    Whatever the limit, JSON bodies nesting arrays and objects deeper than 64 levels
+    are answered 400, and so are listener URLs other than absolute ``http(s)`` URLs
+    with a host and without whitespace or control characters.
     """
 
     def __init__(
@@ -101,6 +111,7 @@ class Sandbox:
         enforce_m2m_ports: bool = False,
         delivery_transport: httpx.AsyncBaseTransport | None = None,
         delivery_timeout: float = 10.0,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if session_expired_status not in (400, 401):
@@ -133,7 +144,11 @@ class Sandbox:
             shared_secret_header=shared_secret_header,
             enforce_m2m_ports=enforce_m2m_ports,
         )
-        self._app = build_app(self._context, faults, admin_routes(self))
+        self.max_body_size = count(max_body_size, "max_body_size")
+        """The largest request body taken, in bytes."""
+        self._app = build_app(
+            self._context, faults, admin_routes(self), max_body_size=self.max_body_size
+        )
 
     def __repr__(self) -> str:
         return f"Sandbox(require_auth={self.require_auth}, faults={self.faults!r})"

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
-from . import _publish
+from .._exports import publish
 
 __all__ = ["MemoryTokenStore", "Token", "TokenCallback", "TokenKind", "TokenStore"]
 
@@ -116,4 +116,4 @@ class MemoryTokenStore(TokenStore):
         return f"MemoryTokenStore(keys={sorted(self._tokens)!r})"
 
 
-_publish(globals())  # exported classes report the package as their module
+publish(globals())  # exported classes report the package as their module

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pydantic import SecretStr
 
-from . import _publish
-from ._auth import AuthContext
-from ._constants import DEFAULT_TOKEN_LIFETIME, DEFAULT_TOKEN_REFRESH_MARGIN, OAUTH_TOKEN_PATH
-from ._errors import RequestValidationError
-from ._renewing import (
-    Clock,
-    RenewingCredential,
-    auth_failure,
-    json_object,
-    log,
-    post_credentials,
-)
-from ._token_store import Token, TokenCallback, TokenStore
+from .._checks import secret, text
+from .._constants import DEFAULT_TOKEN_LIFETIME, OAUTH_TOKEN_PATH
+from .._errors import RequestValidationError
+from .base import AuthContext
+from .renewing import Clock, RenewingCredential, auth_failure, json_object, log, post_credentials
+from .tokens import Token, TokenCallback, TokenStore
 
 __all__ = ["OAuthClientCredentials"]
 
@@ -30,19 +23,9 @@ class OAuthClientCredentials(RenewingCredential):
     credentials grant, caches them and renews them ``refresh_margin`` seconds before they
     expire (Verizon's tokens live an hour).
 
-    Use it in a :class:`ThingSpaceAuth`; the client builds one for you from
-    ``client_id``/``client_secret``. However many requests need a token at once, one
-    token request is made. A refused request raises :class:`AuthenticationError` with the
-    provider's ``error`` code and description; the next call asks again.
-
-    :param client_id: The key of your ThingSpace application.
-    :param client_secret: Its secret; held as a ``SecretStr``, never shown.
-    :param scope: Scopes to ask for (a space-separated string or a sequence).
-    :param refresh_margin: Seconds before expiry at which the token is renewed.
-    :param token_store: Where tokens are kept; share one to share tokens across clients
-        or processes. Defaults to a private :class:`MemoryTokenStore`.
-    :param on_token: Called with each new :class:`Token` (sync or async).
-    :param clock: Returns the time in seconds since the epoch (``time.time``); for tests.
+    However many requests need a token at once, one token request is made. A refused
+    request raises :class:`AuthenticationError` with the provider's ``error`` code and
+    description; the next call asks again.
     """
 
     kind = "access_token"
@@ -52,17 +35,17 @@ class OAuthClientCredentials(RenewingCredential):
         client_id: str,
         client_secret: str | SecretStr,
         *,
-        scope: str | Sequence[str] | None = None,
-        refresh_margin: float = DEFAULT_TOKEN_REFRESH_MARGIN,
-        token_store: TokenStore | None = None,
-        on_token: TokenCallback | None = None,
-        clock: Clock | None = None,
+        scope: str | Sequence[str] | None,
+        refresh_margin: float,
+        token_store: TokenStore | None,
+        on_token: TokenCallback | None,
+        clock: Clock | None,
     ) -> None:
-        if not isinstance(client_id, str) or not client_id.strip():
-            raise RequestValidationError("'client_id' must be a non-empty string")
-        secret = SecretStr(client_secret) if isinstance(client_secret, str) else client_secret
-        if not isinstance(secret, SecretStr) or not secret.get_secret_value():
-            raise RequestValidationError("'client_secret' must be a non-empty string")
+        self.client_id = text(client_id, "client_id")
+        """The application key (not a secret)."""
+        self._client_secret = secret(client_secret, "client_secret")
+        self.scope = _scope(scope)
+        """The scopes asked for, space-separated, or ``None``."""
         super().__init__(
             refresh_margin=refresh_margin,
             default_lifetime=DEFAULT_TOKEN_LIFETIME,
@@ -70,11 +53,16 @@ class OAuthClientCredentials(RenewingCredential):
             on_token=on_token,
             clock=clock,
         )
-        self.client_id = client_id
-        """The application key (not a secret)."""
-        self._client_secret = secret
-        self.scope = _scope(scope)
-        """The scopes asked for, space-separated, or ``None``."""
+
+    @property
+    def arguments(self) -> Mapping[str, object]:
+        shown: dict[str, object] = {
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,
+        }
+        if self.scope:
+            shown["scope"] = self.scope
+        return shown
 
     def store_key(self, context: AuthContext) -> str:
         key = f"access_token:{context.base_url}:{self.client_id}"
@@ -97,7 +85,7 @@ class OAuthClientCredentials(RenewingCredential):
         value = body.get("access_token")
         if not isinstance(value, str) or not value:
             raise auth_failure(response, "OAuth token answer has no access_token", keep_body=False)
-        lifetime = _seconds(body.get("expires_in"), DEFAULT_TOKEN_LIFETIME)
+        lifetime = _lifetime(body.get("expires_in"), DEFAULT_TOKEN_LIFETIME)
         scope = body.get("scope")
         log.debug("obtained an OAuth bearer token, expiring in %.0f s", lifetime)
         return Token(
@@ -105,12 +93,6 @@ class OAuthClientCredentials(RenewingCredential):
             value=SecretStr(value),
             expires_at=self._clock() + lifetime,
             scope=scope if isinstance(scope, str) else self.scope,
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"OAuthClientCredentials(client_id={self.client_id!r}, "
-            f"client_secret={self._client_secret!r}, scope={self.scope!r})"
         )
 
 
@@ -126,7 +108,7 @@ def _scope(scope: str | Sequence[str] | None) -> str | None:
     return " ".join(parts) or None
 
 
-def _seconds(value: object, default: float) -> float:
+def _lifetime(value: object, default: float) -> float:
     """``expires_in`` as seconds; ThingSpace sends a number, some gateways a string."""
     if isinstance(value, bool):
         return default
@@ -138,6 +120,3 @@ def _seconds(value: object, default: float) -> float:
         if math.isfinite(seconds) and seconds >= 0:
             return seconds
     return default
-
-
-_publish(globals())  # exported classes report the package as their module

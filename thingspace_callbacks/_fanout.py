@@ -2,7 +2,7 @@
 
 ::
 
-    register = functools.partial(client.location.register, name="Location", url=URL)
+    register = functools.partial(client.location.register, service="Location", url=URL)
     async with client.fan_out(accounts, register, concurrency=50, rate_limit=20) as results:
         async for result in results:          # in completion order
             print(result.account, "ok" if result.ok else result.error)
@@ -37,6 +37,7 @@ import anyio
 from ._attempts import AttemptCounter, current_counter
 from ._constants import DEFAULT_FAN_OUT_CONCURRENCY
 from ._errors import RequestValidationError, ThingSpaceError
+from ._exports import publish
 from ._ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -50,7 +51,6 @@ __all__ = [
     "FanOutProgress",
     "FanOutReport",
     "FanOutResult",
-    "RateLimiter",
 ]
 
 _A = TypeVar("_A")
@@ -87,8 +87,8 @@ class FanOutResult(Generic[_A, _T]):
     """What the operation raised, when not ``ok``; a :class:`FanOutCancelledError`
     when the fan-out stopped before the call finished."""
     attempts: int
-    """HTTP requests this SDK sent for the account (retries and credential replays
-    included); 0 when the call failed before sending anything."""
+    """Attempts the SDK's calls made for the account (retries included; a replay
+    with renewed credentials is part of its attempt); 0 when nothing was sent."""
     elapsed: float
     """Seconds the call took, not counting the wait for the rate limit."""
     index: int
@@ -581,3 +581,6 @@ class FanOut(Generic[_A, _T]):
 
 def _index(result: FanOutResult[Any, Any]) -> int:
     return result.index
+
+
+publish(globals())  # exported classes report the package as their module

@@ -1,6 +1,6 @@
-"""What the bearer-token and session providers share: caching a token, renewing it early
-in a single flight, the token store, the ``on_token`` hook, and the HTTP call to a
-credential endpoint with the answer stripped of what it was sent."""
+"""What the bearer-token and session credentials share: caching a token, renewing it
+early in a single flight, the token store, the ``on_token`` hook, and the HTTP call to
+a credential endpoint with the answer stripped of what it was sent."""
 
 from __future__ import annotations
 
@@ -12,30 +12,33 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import httpx
 
-from ._auth import AuthContext
-from ._constants import LOGGER_NAME, PROACTIVE_RENEWAL_BACKOFF
-from ._errors import (
+from .._constants import LOGGER_NAME, PROACTIVE_RENEWAL_BACKOFF
+from .._errors import (
     APIConnectionError,
     APIError,
     AuthenticationError,
     RequestValidationError,
+    error_fields,
+    request_id_of,
     without_credentials,
 )
-from ._pipeline import send
-from ._single_flight import SingleFlight
-from ._token_store import MemoryTokenStore, Token, TokenCallback, TokenKind, TokenStore
+from .._send import send
+from .base import AuthContext
+from .single_flight import SingleFlight
+from .tokens import MemoryTokenStore, Token, TokenCallback, TokenKind, TokenStore
 
 __all__ = [
     "Clock",
+    "Credential",
     "RenewingCredential",
     "auth_failure",
     "json_object",
+    "log",
     "post_credentials",
-    "same_secret",
 ]
 
 log = logging.getLogger(LOGGER_NAME + ".auth")
@@ -44,11 +47,40 @@ Clock = Callable[[], float]
 """Returns seconds since the epoch, like ``time.time`` (the default)."""
 
 
+class Credential(Protocol):
+    """One of the two credentials a ``ThingSpaceAuth`` sends: renewed by the SDK
+    (:class:`RenewingCredential`) or fixed (``FixedToken``)."""
+
+    async def token(self, context: AuthContext) -> Token:
+        """The token to send now."""
+        ...
+
+    async def renew(self, context: AuthContext, refused: str | None) -> bool:
+        """ThingSpace refused ``refused`` (a token value); whether a different token is
+        now current."""
+        ...
+
+    def reset(self) -> None:
+        """Forget what was obtained; the next request starts afresh."""
+        ...
+
+    async def aclose(self, context: AuthContext) -> None:
+        """Release what the credential holds, when the client closes."""
+        ...
+
+    @property
+    def arguments(self) -> Mapping[str, object]:
+        """The ``ThingSpaceAuth`` keywords this credential was built from, secrets as
+        ``SecretStr`` (which never shows its value); for reprs."""
+        ...
+
+
 class RenewingCredential(abc.ABC):
     """A token obtained from ThingSpace, cached, and renewed before it lapses.
 
     Concurrent callers share one request for a new token; a failure reaches each of them
-    as the same exception, and the next call tries again.
+    as the same exception, and the next call tries again. ``refresh_margin`` must be a
+    checked duration (``ThingSpaceAuth`` checks it).
     """
 
     kind: ClassVar[TokenKind]
@@ -62,18 +94,9 @@ class RenewingCredential(abc.ABC):
         on_token: TokenCallback | None,
         clock: Clock | None,
     ) -> None:
-        if (
-            isinstance(refresh_margin, bool)
-            or not isinstance(refresh_margin, (int, float))
-            or not math.isfinite(refresh_margin)
-            or refresh_margin < 0
-        ):
-            raise RequestValidationError(
-                f"'refresh_margin' must be a finite number of seconds >= 0, got {refresh_margin!r}"
-            )
         if on_token is not None and not callable(on_token):
             raise RequestValidationError("'on_token' must be callable")
-        self._margin = float(refresh_margin)
+        self._margin = refresh_margin
         self._default_lifetime = default_lifetime
         self._store: TokenStore = MemoryTokenStore() if token_store is None else token_store
         self._on_token = on_token
@@ -84,11 +107,6 @@ class RenewingCredential(abc.ABC):
         self._refresh_at = -math.inf
         """When to stop handing out the current token and renew it."""
         self._flight: SingleFlight[Token] = SingleFlight()
-
-    @property
-    def cached_token(self) -> Token | None:
-        """The token in use, if one was obtained (it may be about to be renewed)."""
-        return self._current
 
     async def token(self, context: AuthContext) -> Token:
         """The current token, obtained or renewed first when needed."""
@@ -101,19 +119,28 @@ class RenewingCredential(abc.ABC):
         """ThingSpace refused ``refused`` (a token value): get another one, unless another
         task already did. Returns whether a different token is now current."""
         current = self._current
-        if current is not None and not same_secret(current, refused):
+        if current is not None and not _same_secret(current, refused):
             return True
         if current is not None:
             self._valid_until = self._refresh_at = -math.inf
         token = await self._flight.run(partial(self._refresh, context, refused))
-        return not same_secret(token, refused)
+        return not _same_secret(token, refused)
 
     def reset(self) -> None:
         """Forget the cached token; the next request obtains a new one."""
         self._current = None
         self._valid_until = self._refresh_at = -math.inf
 
+    async def aclose(self, context: AuthContext) -> None:
+        """Nothing to release by default: a token lapses on its own."""
+        return None
+
     # -- to implement ---------------------------------------------------------------
+
+    @property
+    @abc.abstractmethod
+    def arguments(self) -> Mapping[str, object]:
+        """See :attr:`Credential.arguments`."""
 
     @abc.abstractmethod
     def store_key(self, context: AuthContext) -> str:
@@ -140,17 +167,10 @@ class RenewingCredential(abc.ABC):
     async def _refresh(self, context: AuthContext, refused: str | None) -> Token:
         now = self._clock()
         current = self._current
-        if current is not None and now < self._refresh_at and not same_secret(current, refused):
+        if current is not None and now < self._refresh_at and not _same_secret(current, refused):
             return current
         stored = await self._load(context)
-        if (
-            stored is not None
-            and stored.kind == self.kind
-            and stored.expires_at is not None
-            and stored.expires_at - self._margin > now
-            and not same_secret(stored, refused)
-            and not same_secret(stored, current.value.get_secret_value() if current else None)
-        ):
+        if stored is not None and self._reusable(stored, now, refused):
             log.debug("using a %s from the token store", self.kind)
             self._adopt(stored, now)
             return stored
@@ -173,6 +193,18 @@ class RenewingCredential(abc.ABC):
         await self._save(context, token)
         await self._notify(token)
         return token
+
+    def _reusable(self, stored: Token, now: float, refused: str | None) -> bool:
+        """Whether a token from the store may be used: of this kind, valid beyond the
+        margin, and neither the refused token nor the current one (due for renewal)."""
+        current = self._current
+        return (
+            stored.kind == self.kind
+            and stored.expires_at is not None
+            and stored.expires_at - self._margin > now
+            and not _same_secret(stored, refused)
+            and not _same_secret(stored, current.value.get_secret_value() if current else None)
+        )
 
     async def _load(self, context: AuthContext) -> Token | None:
         try:
@@ -207,8 +239,12 @@ class RenewingCredential(abc.ABC):
             # An observer must not break authentication for every caller.
             log.warning("on_token callback raised %s; ignored", type(exc).__name__)
 
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in self.arguments.items())
+        return f"{type(self).__name__}({shown})"
 
-def same_secret(token: Token, value: str | None) -> bool:
+
+def _same_secret(token: Token, value: str | None) -> bool:
     """Whether ``token`` holds ``value``."""
     return value is not None and token.value.get_secret_value() == value
 
@@ -256,15 +292,20 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
 def auth_failure(
     response: httpx.Response, what: str, *, keep_body: bool = True
 ) -> AuthenticationError:
-    """An :class:`AuthenticationError` for a credential endpoint's answer, carrying its
-    status and the provider's error code and message. ``keep_body=False`` for answers
-    that may hold a credential (a success answer we could not read)."""
+    """An :class:`AuthenticationError` for a credential endpoint's answer: ``what``, then
+    the status and the provider's error code and message. ``keep_body=False`` for
+    answers that may hold a credential (a success answer we could not read): the error
+    then keeps neither the body nor the provider's fields."""
     if not keep_body:
         bare = httpx.Response(
             response.status_code, headers=response.headers, request=response.request
         )
         return AuthenticationError(bare, body={}, message=f"{what}: {response.status_code}")
-    described = AuthenticationError(response)
-    return AuthenticationError(
-        response, body=described.body, message=f"{what}: {described.message}"
-    )
+    message = f"{what}: {response.status_code} {response.reason_phrase}".rstrip()
+    details = ": ".join(part for part in error_fields(response) if part)
+    if details:
+        message = f"{message} - {details}"
+    request_id = request_id_of(response.headers)
+    if request_id:
+        message = f"{message} (request id {request_id})"
+    return AuthenticationError(response, message=message)

@@ -1,0 +1,168 @@
+"""The Connectivity Management (M2M) session: the ``VZ-M2M-Token`` every call carries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import httpx
+from pydantic import SecretStr
+
+from .._checks import secret, text
+from .._constants import M2M_LOGIN_PATH, M2M_LOGOUT_PATH
+from .._errors import APIError, AuthenticationError, error_fields
+from .base import AuthContext
+from .refusals import bearer_refused
+from .renewing import (
+    Clock,
+    Credential,
+    RenewingCredential,
+    auth_failure,
+    json_object,
+    log,
+    post_credentials,
+)
+from .tokens import Token, TokenCallback, TokenStore
+
+__all__ = ["M2MSession"]
+
+
+class M2MSession(RenewingCredential):
+    """Opens a session with ``POST {root}/m2m/v1/session/login``, carrying the bearer
+    token of ``bearer``, and hands out its ``sessionToken`` as ``VZ-M2M-Token``.
+
+    ThingSpace expires a session after ``idle_timeout`` seconds without use, so the
+    session is renewed when it has been idle for ``idle_timeout - refresh_margin``
+    seconds, and when an answer says it expired. However many requests need a session at
+    once, one login is made.
+
+    A login that ThingSpace refuses is **not retried**: five refused logins in a row lock
+    the user. Later calls raise the same :class:`AuthenticationError` without contacting
+    ThingSpace until :meth:`reset` is called (after fixing the credentials). Server
+    errors and connection failures are not remembered; the next call logs in again.
+    Closing logs out a session this object opened (not one it found in the token store)
+    when ``logout_on_close``.
+    """
+
+    kind = "session_token"
+
+    def __init__(
+        self,
+        username: str,
+        password: str | SecretStr,
+        *,
+        bearer: Credential,
+        idle_timeout: float,
+        refresh_margin: float,
+        token_store: TokenStore | None,
+        on_token: TokenCallback | None,
+        logout_on_close: bool,
+        clock: Clock | None,
+    ) -> None:
+        self.username = text(username, "username")
+        """The ThingSpace user (not a secret)."""
+        self._password = secret(password, "password")
+        super().__init__(
+            refresh_margin=refresh_margin,
+            default_lifetime=idle_timeout,
+            token_store=token_store,
+            on_token=on_token,
+            clock=clock,
+        )
+        self._bearer = bearer
+        self._idle_timeout = idle_timeout
+        self._logout_on_close = logout_on_close
+        self._opened: Token | None = None
+        self._refusal: AuthenticationError | None = None
+
+    @property
+    def arguments(self) -> Mapping[str, object]:
+        return {"username": self.username, "password": self._password}
+
+    async def token(self, context: AuthContext) -> Token:
+        """The session token; handing it out counts as a use, which keeps the session
+        alive as it does on ThingSpace's side."""
+        token = await super().token(context)
+        now = self._clock()
+        self._schedule(now + self._idle_timeout, now)
+        return token
+
+    def reset(self) -> None:
+        """Forget the session and a refused login; the next request logs in again."""
+        super().reset()
+        self._refusal = None
+
+    def store_key(self, context: AuthContext) -> str:
+        return f"session_token:{context.base_url}:{self.username}"
+
+    async def _fetch(self, context: AuthContext) -> Token:
+        if self._refusal is not None:
+            raise self._refusal.with_traceback(None)
+        response = await self._login(context)
+        if not response.is_success:
+            raise self._login_failure(response)
+        value = json_object(response).get("sessionToken")
+        if not isinstance(value, str) or not value:
+            raise auth_failure(response, "M2M login answer has no sessionToken", keep_body=False)
+        log.debug("opened an M2M session for user %r", self.username)
+        token = Token(
+            kind="session_token",
+            value=SecretStr(value),
+            expires_at=self._clock() + self._idle_timeout,
+        )
+        self._opened = token
+        return token
+
+    async def _login(self, context: AuthContext) -> httpx.Response:
+        body = {"username": self.username, "password": self._password.get_secret_value()}
+        headers, bearer = await self._bearer_header(context)
+        response = await post_credentials(context, M2M_LOGIN_PATH, headers=headers, json_body=body)
+        # The gateway refusing the bearer token is not the user being refused: renew the
+        # token and log in once more.
+        if _refuses_bearer(response) and await self._bearer.renew(context, bearer):
+            headers, _ = await self._bearer_header(context)
+            response = await post_credentials(
+                context, M2M_LOGIN_PATH, headers=headers, json_body=body
+            )
+        return response
+
+    def _login_failure(self, response: httpx.Response) -> AuthenticationError:
+        status = response.status_code
+        if 400 <= status < 500 and status not in (408, 429) and not _refuses_bearer(response):
+            self._refusal = auth_failure(
+                response,
+                "M2M session login refused; not retried, as repeated refused logins lock "
+                "the user (fix the credentials, then call client.auth.reset())",
+            )
+            return self._refusal
+        return auth_failure(response, "M2M session login failed")
+
+    async def _bearer_header(self, context: AuthContext) -> tuple[dict[str, str], str]:
+        value = (await self._bearer.token(context)).value.get_secret_value()
+        return {"Authorization": f"Bearer {value}"}, value
+
+    async def aclose(self, context: AuthContext) -> None:
+        """Log out the session this object opened, if ``logout_on_close``; failures are
+        logged, not raised."""
+        token, opened = self._current, self._opened
+        self._opened = None
+        if not self._logout_on_close or token is None or token != opened:
+            return
+        super().reset()
+        try:
+            headers, _ = await self._bearer_header(context)
+            headers["VZ-M2M-Token"] = token.value.get_secret_value()
+            response = await post_credentials(context, M2M_LOGOUT_PATH, headers=headers)
+        except APIError as exc:
+            log.warning("M2M session logout failed (%s)", type(exc).__name__)
+            return
+        if response.is_success:
+            log.debug("logged out the M2M session of user %r", self.username)
+        else:
+            log.warning("M2M session logout answered %s", response.status_code)
+        await self._forget(context, token)
+
+
+def _refuses_bearer(response: httpx.Response) -> bool:
+    return not response.is_success and bearer_refused(
+        response.status_code, error_fields(response)[0]
+    )
