@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from thingspace_callbacks import (
     APIConnectionError,
@@ -17,7 +19,7 @@ from thingspace_callbacks import (
     RetryPolicy,
 )
 from thingspace_callbacks.sandbox import Faults, Sandbox
-from thingspace_callbacks.sandbox._faults import FaultInjector
+from thingspace_callbacks.sandbox._faults import FaultInjector, describe_invalid
 
 ACCOUNT = "0000123456-00001"
 
@@ -59,9 +61,59 @@ def test_invalid_faults_are_refused(options: dict[str, Any]) -> None:
 def test_faults_round_trip_through_json() -> None:
     faults = Faults(latency=(0.01, 0.02), error_rate=0.25, seed=3, include_auth=True)
 
-    assert Faults.from_dict(faults.to_dict()) == faults
-    with pytest.raises(ValueError, match="unknown fault settings: colour"):
-        Faults.from_dict({"colour": "red"})
+    dumped = faults.model_dump(mode="json")
+    assert dumped["latency"] == [0.01, 0.02]
+    assert Faults.model_validate(json.loads(json.dumps(dumped))) == faults
+
+
+def test_faults_are_frozen_and_hashable() -> None:
+    faults = Faults(error_rate=0.5)
+
+    with pytest.raises(ValidationError, match="frozen"):
+        faults.error_rate = 0.1  # type: ignore[misc]
+    assert hash(faults) == hash(Faults(error_rate=0.5))
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ({"colour": "red"}, "unknown fault settings: colour"),
+        ({"colour": "red", "size": 1}, "unknown fault settings: colour, size"),
+        ({"seed": [1, 2]}, "seed: Input should be a valid integer"),
+        ({"seed": True}, "seed: Input should be a valid integer"),
+        ({"latency": [None, 1]}, "'latency' must be a finite number of seconds >= 0, got None"),
+        ({"latency": [1]}, "'latency' range must be [low, high], got [1]"),
+        ({"latency": [0, 1, 2]}, "'latency' range must be [low, high]"),
+        ({"latency": "fast"}, "'latency' must be a finite number of seconds"),
+        ({"latency": float("nan")}, "'latency' must be a finite number of seconds"),
+        ({"latency": float("inf")}, "'latency' must be a finite number of seconds"),
+        ({"error_rate": "0.5"}, "'error_rate' must be a number between 0 and 1, got '0.5'"),
+        ({"drop_rate": True}, "'drop_rate' must be a number between 0 and 1, got True"),
+        ({"rate_limit_rate": float("nan")}, "'rate_limit_rate' must be a number between 0 and 1"),
+        ({"error_status": "503"}, "'error_status' must be an int >= 0, got '503'"),
+        ({"error_status": 600}, "'error_status' must be a 4xx or 5xx status, got 600"),
+        ({"retry_after": -1}, "'retry_after' must be an int >= 0, got -1"),
+        ({"include_auth": "yes"}, "include_auth: Input should be a valid boolean"),
+        ({"error_rate": 0.7, "drop_rate": 0.7}, "must not exceed 1"),
+    ],
+)
+def test_settings_from_json_are_checked(data: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Faults.model_validate(data)
+
+    assert problem in describe_invalid(caught.value)
+    assert isinstance(caught.value, ValueError)  # what the CLI and callers catch
+
+
+def test_every_problem_is_named_at_once() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Faults.model_validate({"seed": "x", "error_rate": 2, "colour": "red"})
+
+    assert describe_invalid(caught.value) == (
+        "unknown fault settings: colour; "
+        "'error_rate' must be a number between 0 and 1, got 2; "
+        "seed: Input should be a valid integer"
+    )
 
 
 async def test_same_seed_same_faults(sandbox: Sandbox, client: AsyncThingSpaceClient) -> None:

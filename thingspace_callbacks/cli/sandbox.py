@@ -132,7 +132,7 @@ def sandbox(
             f"THINGSPACE_USERNAME={SANDBOX_USERNAME} THINGSPACE_PASSWORD={SANDBOX_PASSWORD}"
         )
     if faults.active:
-        click.echo(f"Faults: {faults.to_dict()}")
+        click.echo(f"Faults: {faults.model_dump(mode='json')}")
     click.echo("Press Ctrl-C to stop.", nl=True)
     quiet_dropped_connections()
     config = uvicorn.Config(

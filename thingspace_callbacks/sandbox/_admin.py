@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from .._checks import count
 from ._context import BadRequest, error, json_body, ok
 from ._delivery import NoListenerError
-from ._faults import Faults
+from ._faults import Faults, describe_invalid
 from ._state import family_name
 
 if TYPE_CHECKING:
@@ -37,15 +39,12 @@ def admin_routes(sandbox: Sandbox) -> list[BaseRoute]:
             message = data.get("message")
             if message is not None and not isinstance(message, dict):
                 raise BadRequest(400, "INVALID_REQUEST", "message must be an object")
-            attempts = data.get("attempts", 1)
-            if not isinstance(attempts, int) or attempts < 1:
-                raise BadRequest(400, "INVALID_REQUEST", "attempts must be an integer >= 1")
             deliveries = await sandbox.emit(
                 family,
                 account,
                 service if isinstance(service, str) and service else None,
                 message=message,
-                max_attempts=attempts,
+                max_attempts=count(data.get("attempts", 1), "attempts", minimum=1),
             )
         except BadRequest as exc:
             return error(exc.status, exc.code, exc.message)
@@ -56,23 +55,23 @@ def admin_routes(sandbox: Sandbox) -> list[BaseRoute]:
         return ok({"deliveries": [d.to_dict() for d in deliveries]})
 
     async def get_faults(request: Request) -> Response:
-        return ok(sandbox.faults.to_dict())
+        return ok(sandbox.faults.model_dump(mode="json"))
 
     async def put_faults(request: Request) -> Response:
         try:
             data = await json_body(request, code="INVALID_REQUEST")
             if not isinstance(data, dict):
                 raise BadRequest(400, "INVALID_REQUEST", "expected a JSON object")
-            sandbox.faults = Faults.from_dict(data)
+            sandbox.faults = Faults.model_validate(data)
         except BadRequest as exc:
             return error(exc.status, exc.code, exc.message)
-        except ValueError as exc:
-            return error(400, "INVALID_REQUEST", str(exc))
-        return ok(sandbox.faults.to_dict())
+        except ValidationError as exc:
+            return error(400, "INVALID_REQUEST", describe_invalid(exc))
+        return ok(sandbox.faults.model_dump(mode="json"))
 
     async def clear_faults(request: Request) -> Response:
         sandbox.faults = Faults()
-        return ok(sandbox.faults.to_dict())
+        return ok(sandbox.faults.model_dump(mode="json"))
 
     async def expire(request: Request) -> Response:
         try:

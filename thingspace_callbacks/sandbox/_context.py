@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 from collections import Counter
@@ -13,6 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ._body import InvalidJSON, read_json
 from ._credentials import AuthFailure, Credentials
 from ._state import Registry
 
@@ -70,12 +70,12 @@ def refused(failure: AuthFailure) -> Response:
 
 
 async def json_body(request: Request, *, code: str = "INVALID_PARAMETER") -> Any:
-    """The request's JSON body; raises :class:`BadRequest` (400, ``code``) if invalid."""
-    raw = await request.body()
+    """The request's JSON body (``None`` when blank); raises :class:`BadRequest` (400,
+    ``code``) if it is not JSON or nests too deeply."""
     try:
-        return json.loads(raw) if raw.strip() else None
-    except ValueError:
-        raise BadRequest(400, code, "Invalid JSON") from None
+        return await read_json(request)
+    except InvalidJSON as exc:
+        raise BadRequest(400, code, str(exc)) from None
 
 
 def text_field(data: Any, name: str, *, code: str = "INVALID_PARAMETER") -> str:

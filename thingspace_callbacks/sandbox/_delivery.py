@@ -132,7 +132,8 @@ async def deliver(
             headers.update({str(k): str(v) for k, v in registration.http_headers.items()})
         try:
             response = await http_client.post(registration.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            # InvalidURL is no HTTPError; a URL httpx refuses is a failed delivery too.
             status, error = None, f"{type(exc).__name__}: {exc}"
             continue
         status, error = response.status_code, None

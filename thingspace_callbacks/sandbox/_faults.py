@@ -7,36 +7,58 @@ sequence of requests meets the same faults on every run.
 from __future__ import annotations
 
 import json
-import math
 import random
 import threading
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Literal
 
 import anyio
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["IN_PROCESS_EXTENSION", "ConnectionDropped", "FaultInjector", "Faults"]
+from .._checks import count, seconds
+
+__all__ = [
+    "IN_PROCESS_EXTENSION",
+    "ConnectionDropped",
+    "FaultInjector",
+    "Faults",
+    "describe_invalid",
+]
 
 IN_PROCESS_EXTENSION = "thingspace_callbacks.sandbox.in_process"
 """ASGI scope extension set by the sandbox's in-process transport."""
 
 Outcome = Literal["pass", "drop", "rate_limit", "error"]
 
+_RATES = ("error_rate", "rate_limit_rate", "drop_rate")
+
 
 class ConnectionDropped(Exception):  # noqa: N818 - it names an event, like httpx's
     """Raised inside the in-process transport to stand for a dropped connection."""
 
 
-@dataclass(frozen=True)
-class Faults:
+class Faults(BaseModel):
     """What goes wrong, and how often. The default injects nothing.
 
     Each request waits ``latency`` first, then meets at most one of: a dropped
     connection (``drop_rate``), a 429 answer (``rate_limit_rate``), an error answer with
     ``error_status`` (``error_rate``). The three rates are fractions of requests and
     must add up to at most 1.
+
+    It is a frozen pydantic model: ``Faults.model_validate(data)`` builds one from the
+    JSON of ``PUT /sandbox/faults`` (``latency`` may be a number or a ``[low, high]``
+    list; unknown fields are refused) and ``model_dump(mode="json")`` gives it back.
+    Invalid settings raise ``pydantic.ValidationError``, a ``ValueError``.
 
     :param latency: Seconds to wait before answering, or a ``(low, high)`` range drawn
         uniformly per request.
@@ -52,41 +74,62 @@ class Faults:
         default only the 20 callback operations meet faults).
     """
 
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     latency: float | tuple[float, float] = 0.0
     error_rate: float = 0.0
     error_status: int = 503
     rate_limit_rate: float = 0.0
     retry_after: int | None = 1
     drop_rate: float = 0.0
-    seed: int | None = None
-    include_auth: bool = False
+    seed: int | None = Field(default=None, strict=True)
+    include_auth: bool = Field(default=False, strict=True)
 
-    def __post_init__(self) -> None:
-        low, high = self.latency_range
-        if not (math.isfinite(low) and math.isfinite(high)) or low < 0 or high < low:
-            raise ValueError(f"latency must be >= 0 (or a low <= high range), got {self.latency}")
-        for name in ("error_rate", "rate_limit_rate", "drop_rate"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1, got {value}")
+    @field_validator("latency", mode="before")
+    @classmethod
+    def _check_latency(cls, value: object) -> float | tuple[float, float]:
+        if not isinstance(value, (list, tuple)):
+            return seconds(value, "latency")
+        if len(value) != 2:
+            raise ValueError(f"'latency' range must be [low, high], got {value!r}")
+        low, high = (seconds(bound, "latency") for bound in value)
+        if high < low:
+            raise ValueError(f"'latency' range must have low <= high, got {[low, high]}")
+        return low, high
+
+    @field_validator(*_RATES, mode="before")
+    @classmethod
+    def _check_rate(cls, value: object, info: ValidationInfo) -> float:
+        # Written out rather than as ge/le constraints, which let booleans in.
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1:
+            return float(value)
+        raise ValueError(f"{info.field_name!r} must be a number between 0 and 1, got {value!r}")
+
+    @field_validator("error_status", mode="before")
+    @classmethod
+    def _check_status(cls, value: object) -> int:
+        status = count(value, "error_status")
+        if not 400 <= status <= 599:
+            raise ValueError(f"'error_status' must be a 4xx or 5xx status, got {status}")
+        return status
+
+    @field_validator("retry_after", mode="before")
+    @classmethod
+    def _check_retry_after(cls, value: object) -> int | None:
+        return None if value is None else count(value, "retry_after")
+
+    @model_validator(mode="after")
+    def _check_total(self) -> Faults:
         if self.error_rate + self.rate_limit_rate + self.drop_rate > 1.0 + 1e-9:
             raise ValueError("error_rate + rate_limit_rate + drop_rate must not exceed 1")
-        if not 400 <= self.error_status <= 599:
-            raise ValueError(f"error_status must be a 4xx or 5xx status, got {self.error_status}")
-        if self.retry_after is not None and (
-            isinstance(self.retry_after, bool)
-            or not isinstance(self.retry_after, int)
-            or self.retry_after < 0
-        ):
-            raise ValueError(f"retry_after must be whole seconds >= 0, got {self.retry_after!r}")
+        return self
 
     @property
     def latency_range(self) -> tuple[float, float]:
         """``(low, high)`` seconds; equal bounds for a fixed latency."""
         if isinstance(self.latency, tuple):
-            low, high = self.latency
-            return float(low), float(high)
-        return float(self.latency), float(self.latency)
+            return self.latency
+        return self.latency, self.latency
 
     @property
     def active(self) -> bool:
@@ -95,31 +138,19 @@ class Faults:
             self.error_rate + self.rate_limit_rate + self.drop_rate > 0
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready copy (the admin route's answer)."""
-        data = asdict(self)
-        if isinstance(self.latency, tuple):
-            data["latency"] = list(self.latency)
-        return data
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Faults:
-        """Build from JSON (``latency`` may be a number or a ``[low, high]`` list);
-        raises ``ValueError`` on unknown or invalid fields."""
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown fault settings: {', '.join(unknown)}")
-        values = dict(data)
-        latency = values.get("latency")
-        if isinstance(latency, list):
-            if len(latency) != 2:
-                raise ValueError("latency range must be [low, high]")
-            values["latency"] = (float(latency[0]), float(latency[1]))
-        try:
-            return cls(**values)
-        except TypeError as exc:
-            raise ValueError(str(exc)) from None
+def describe_invalid(exc: ValidationError) -> str:
+    """One line naming every problem of a refused setting, for a 400 answer."""
+    unknown = [str(e["loc"][0]) for e in exc.errors() if e["type"] == "extra_forbidden"]
+    problems = [f"unknown fault settings: {', '.join(unknown)}"] if unknown else []
+    for e in exc.errors(include_url=False):
+        if e["type"] == "extra_forbidden":
+            continue
+        cause = e.get("ctx", {}).get("error")
+        # The validators' own messages name the field; pydantic's need the location.
+        where = ".".join(str(part) for part in e["loc"])
+        problems.append(str(cause) if cause is not None else f"{where}: {e['msg']}")
+    return "; ".join(problems)
 
 
 @dataclass

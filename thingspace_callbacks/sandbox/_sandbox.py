@@ -36,8 +36,6 @@ IN_PROCESS_BASE_URL = "http://sandbox.thingspace.test" + API_ROOT
 
 _CREDENTIAL_ARGS = (
     "auth",
-    "access_token",
-    "m2m_token",
     "client_id",
     "client_secret",
     "username",

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from .._body import read_body
 from .._context import BadRequest, SandboxContext, json_body, ok, refused
 
 __all__ = ["routes"]
@@ -33,7 +34,7 @@ def _basic_client(request: Request) -> tuple[str, str] | None:
 
 async def _form(request: Request) -> dict[str, str]:
     # Parsed by hand: Starlette's form parser needs python-multipart, an extra dependency.
-    fields = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+    fields = parse_qs((await read_body(request)).decode("utf-8", "replace"), keep_blank_values=True)
     return {name: values[-1] for name, values in fields.items()}
 
 
