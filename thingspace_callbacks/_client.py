@@ -16,6 +16,7 @@ from ._constants import (
     BASE_URL_ENV,
     DEFAULT_CONNECTION_LIMITS,
     DEFAULT_ENVIRONMENT,
+    DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ENVIRONMENTS,
@@ -23,7 +24,7 @@ from ._constants import (
 from ._errors import RequestValidationError
 from ._exports import publish
 from ._pipeline import Pipeline
-from ._ratelimit import RateLimiter
+from ._ratelimit import Limiter, as_limiter
 from ._transport import AutoTransport, default_transport, fast_transport_available
 from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
 from ._version import __version__
@@ -83,7 +84,9 @@ class AsyncThingSpaceClient:
     :param environment: ``"production"`` (default), ``"staging"`` or ``"mock"``
         (Verizon's mock server). Ignored when ``base_url`` is given.
     :param timeout: Seconds, or an ``httpx.Timeout``, for each attempt. The default is
-        5 s to connect, 30 s to read or write, 10 s to get a pooled connection.
+        5 s to connect, 30 s to read or write, 10 s to get a pooled connection; the
+        whole attempt, up to the last byte of the answer, takes at most the longest of
+        these (30 s by default, 3 s with ``timeout=3``).
     :param max_retries: How many times a failure worth retrying (connection error,
         timeout, 408, 429, 5xx) is retried; default 2, ``0`` turns retries off.
     :param retry_policy: A :class:`RetryPolicy` with other waits, ``Retry-After`` cap
@@ -94,8 +97,13 @@ class AsyncThingSpaceClient:
     :param rate_limit: Requests per second for every request this client sends (retries
         included), shared by all its tasks and fan-outs; or a :class:`RateLimiter` to
         share with other clients. Default ``None``: no limit.
+    :param max_response_size: The largest answer read, in bytes (default 4 MiB, against
+        answers of a few KB); larger ones raise :class:`ResponseTooLargeError` without
+        being kept in memory. ``None`` removes the limit.
     :param http_client: An ``httpx.AsyncClient`` to send through (for proxies, custom
-        TLS or transports). It is used as is and never closed by this client.
+        TLS or transports). It is used as is and never closed by this client, except
+        that the SDK's requests never follow redirects, whatever the client's
+        ``follow_redirects``: a redirect would carry the credentials elsewhere.
     :param speedups: Send through aiohttp under asyncio (the ``speedups`` extra), which
         costs several times less CPU per request under fan-out; trio keeps httpx's
         transport. Off by default, so test doubles of httpx's transport (respx) see
@@ -118,7 +126,8 @@ class AsyncThingSpaceClient:
         retry_policy: RetryPolicy | None = None,
         deadline: float | None = None,
         default_headers: Mapping[str, str] | None = None,
-        rate_limit: float | RateLimiter | None = None,
+        rate_limit: float | Limiter | None = None,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
         http_client: httpx.AsyncClient | None = None,
         speedups: bool = False,
     ) -> None:
@@ -163,6 +172,7 @@ class AsyncThingSpaceClient:
             retry_policy=retry_policy,
             deadline=deadline,
             rate_limiter=_rate_limiter(rate_limit),
+            max_response_size=max_response_size,
         )
 
     @property
@@ -198,14 +208,15 @@ class AsyncThingSpaceClient:
         deadline: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
         retry_policy: RetryPolicy | NotGiven = NOT_GIVEN,
-        rate_limit: float | RateLimiter | NotGiven | None = NOT_GIVEN,
+        rate_limit: float | Limiter | NotGiven | None = NOT_GIVEN,
+        max_response_size: int | NotGiven | None = NOT_GIVEN,
     ) -> Self:
         """A copy of this client with other defaults for the options passed.
 
         Takes every per-call option (``timeout``, ``max_retries``, ``deadline``,
-        ``extra_headers``: added to the copy's headers) and the client settings that
-        can differ per copy (``retry_policy``; ``rate_limit``, where ``None`` removes
-        the limit). The copy shares the connection pool, the credentials and the
+        ``max_response_size``, ``extra_headers``: added to the copy's headers) and the
+        client settings that can differ per copy (``retry_policy``; ``rate_limit``,
+        where ``None`` removes the limit). The copy shares the connection pool, the credentials and the
         closed state: closing either closes both. Making one is cheap::
 
             patient = client.with_options(max_retries=5, deadline=120)
@@ -228,6 +239,7 @@ class AsyncThingSpaceClient:
             retry_policy=retry_policy,
             deadline=deadline,
             extra_headers=extra_headers,
+            max_response_size=max_response_size,
             rate_limiter=rate_limit
             if isinstance(rate_limit, NotGiven)
             else _rate_limiter(rate_limit),
@@ -363,10 +375,8 @@ def _transport(speedups: bool) -> httpx.AsyncBaseTransport:
     return AutoTransport(limits=DEFAULT_CONNECTION_LIMITS)
 
 
-def _rate_limiter(rate_limit: float | RateLimiter | None) -> RateLimiter | None:
-    if rate_limit is None or isinstance(rate_limit, RateLimiter):
-        return rate_limit
-    return RateLimiter(rate_limit)
+def _rate_limiter(rate_limit: float | Limiter | None) -> Limiter | None:
+    return as_limiter(rate_limit)
 
 
 def _resolve_base_url(base_url: str | None, environment: str | None) -> str:

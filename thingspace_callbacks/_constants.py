@@ -46,6 +46,10 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
 
 DEFAULT_MAX_RETRIES = 2
 
+DEFAULT_MAX_RESPONSE_SIZE = 4 * 1024 * 1024
+"""The largest answer read (bytes, after decompression): a callback list is a few KB,
+so anything near this is a broken or hostile server, refused before it fills memory."""
+
 DEFAULT_INITIAL_BACKOFF = 0.5
 """Upper bound of the first backoff wait (seconds); it doubles on each retry."""
 

@@ -9,7 +9,9 @@ failure happened::
         ├── APIConnectionError        the request never got an answer
         │   └── APITimeoutError       ... because a timeout or deadline ran out
         ├── APIResponseValidationError  a 2xx answer that is not the JSON we expect
-        └── APIStatusError            ThingSpace answered 4xx or 5xx
+        ├── ResponseTooLargeError     an answer larger than the size limit
+        └── APIStatusError            the answer is not a 2xx
+            ├── RedirectError              3xx (redirects are never followed)
             ├── BadRequestError            400
             ├── AuthenticationError        401 (and failed token or login calls)
             ├── PermissionDeniedError      403
@@ -38,6 +40,7 @@ import httpx
 from ._auth.refusals import session_refused
 from ._constants import ERROR_BODY_EXCERPT, REQUEST_ID_HEADERS
 from ._exports import publish
+from ._redact import redact_url
 
 __all__ = [
     "APIConnectionError",
@@ -53,7 +56,9 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "RequestValidationError",
+    "ResponseTooLargeError",
     "RestErrorResponseException",
     "ThingSpaceError",
     "UnprocessableEntityError",
@@ -144,8 +149,39 @@ class APIResponseValidationError(APIError):
         return self.response.headers
 
 
+class ResponseTooLargeError(APIError):
+    """The answer was larger than ``max_response_size`` (a broken or hostile server: a
+    callback list is a few KB). What was read is dropped and the call is not retried;
+    ``response`` keeps the status and headers, without the body."""
+
+    response: httpx.Response
+    status_code: int
+    limit: int
+    """The size limit in bytes that the answer passed."""
+
+    def __init__(self, response: httpx.Response, *, limit: int) -> None:
+        bare = httpx.Response(
+            response.status_code, headers=response.headers, request=response.request
+        )
+        super().__init__(
+            f"{response.status_code} answer is larger than the limit of {limit:,} bytes "
+            "(max_response_size); not read",
+            response.request,
+            body=None,
+        )
+        bare.request = self.request
+        self.response = bare
+        self.status_code = response.status_code
+        self.limit = limit
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The answer's headers."""
+        return self.response.headers
+
+
 class APIStatusError(APIError):
-    """ThingSpace answered with a 4xx or 5xx status.
+    """ThingSpace answered with a status other than 2xx (4xx, 5xx, or a redirect).
 
     ``error_code`` and ``error_message`` are filled from whichever error shape the
     service used: ``{"errorCode", "errorMessage"}`` (all callback families), the API
@@ -203,6 +239,33 @@ class APIStatusError(APIError):
         return text
 
 
+class RedirectError(APIStatusError):
+    """3xx: the server pointed elsewhere. The SDK never follows a redirect (it would
+    carry the credentials to wherever it points): check ``base_url``, or a proxy or
+    captive portal in the way."""
+
+    location: str | None
+    """Where the answer pointed (``Location``), without any user or password in it."""
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        *,
+        body: object | None = None,
+        message: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        location = response.headers.get("location")
+        self.location = None if location is None else redact_url(location)
+        if message is None:
+            where = f" to {self.location}" if self.location else " without a Location"
+            message = (
+                f"{response.status_code} {response.reason_phrase}: redirected{where}; "
+                "redirects are not followed (is base_url right?)"
+            ).replace("  ", " ")
+        super().__init__(response, body=body, message=message, attempts=attempts)
+
+
 class BadRequestError(APIStatusError):
     """400: the request was malformed or a parameter was refused."""
 
@@ -257,9 +320,11 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 
 
 def status_error_class(status_code: int) -> type[APIStatusError]:
-    """The exception class that stands for ``status_code``."""
+    """The exception class that stands for ``status_code`` (any status but 2xx)."""
     if status_code >= 500:
         return InternalServerError
+    if 300 <= status_code < 400:
+        return RedirectError
     return _STATUS_ERRORS.get(status_code, APIStatusError)
 
 
@@ -290,8 +355,10 @@ def connection_error(
     where = f"{request.url.host}:{request.url.port or _DEFAULT_PORTS.get(request.url.scheme, '')}"
     kind = type(cause).__name__
     if isinstance(cause, httpx.TimeoutException):
+        # The SDK's own whole-answer limit says how long it waited; httpx's do not.
+        detail = str(cause) if type(cause).__module__ == __package__ + "._send" else kind
         return APITimeoutError(
-            request, message=f"Request to {where} timed out ({kind})", attempts=attempts
+            request, message=f"Request to {where} timed out ({detail})", attempts=attempts
         )
     if isinstance(cause, httpx.TransportError):
         message = f"Connection error talking to {where}: {kind}"

@@ -35,10 +35,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 import anyio
 
 from ._attempts import AttemptCounter, current_counter
+from ._checks import count
 from ._constants import DEFAULT_FAN_OUT_CONCURRENCY
 from ._errors import RequestValidationError, ThingSpaceError
 from ._exports import publish
-from ._ratelimit import RateLimiter
+from ._ratelimit import Limiter, as_limiter
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
@@ -171,7 +172,8 @@ class FanOutOptions(TypedDict, total=False):
     - ``concurrency``: how many calls run at once (default 20), or an
       ``anyio.CapacityLimiter`` shared with other work; its ``total_tokens`` is then
       the number of workers and every call holds one of its tokens.
-    - ``rate_limit``: calls started per second, or a :class:`RateLimiter` shared with
+    - ``rate_limit``: calls started per second, or a :class:`RateLimiter` (or any
+      limiter with ``async acquire()``, such as a ``RedisRateLimiter``) shared with
       other fan-outs. ``None`` (default): no limit beyond the client's own.
     - ``fail_fast``: stop at the first failure: take no more accounts, cancel the calls
       in flight (their results carry :class:`FanOutCancelledError`). Default false:
@@ -183,7 +185,7 @@ class FanOutOptions(TypedDict, total=False):
     """
 
     concurrency: int | anyio.CapacityLimiter
-    rate_limit: float | RateLimiter | None
+    rate_limit: float | Limiter | None
     fail_fast: bool
     on_progress: Callable[[FanOutProgress], object] | None
     total: int | None
@@ -226,51 +228,18 @@ class FanOut(Generic[_A, _T]):
         operation: Callable[[_A], Awaitable[_T]],
         *,
         concurrency: int | anyio.CapacityLimiter = DEFAULT_FAN_OUT_CONCURRENCY,
-        rate_limit: float | RateLimiter | None = None,
+        rate_limit: float | Limiter | None = None,
         fail_fast: bool = False,
         on_progress: Callable[[FanOutProgress], object] | None = None,
         total: int | None = None,
     ) -> None:
-        if isinstance(accounts, (str, bytes)):
-            raise RequestValidationError(
-                "'accounts' must be an iterable of accounts, not a single string"
-            )
-        if not isinstance(accounts, (Iterable, AsyncIterable)):
-            raise RequestValidationError(
-                f"'accounts' must be an iterable or async iterable, not {type(accounts).__name__}"
-            )
-        if not callable(operation):
-            raise RequestValidationError("'operation' must be a callable returning an awaitable")
-        if on_progress is not None and not callable(on_progress):
-            raise RequestValidationError("'on_progress' must be a callable or None")
-        self._limiter: anyio.CapacityLimiter | None = None
-        if isinstance(concurrency, anyio.CapacityLimiter):
-            tokens = concurrency.total_tokens
-            if not math.isfinite(tokens):
-                raise RequestValidationError("'concurrency' limiter must have finite tokens")
-            self._limiter = concurrency
-            workers = int(tokens)
-        elif isinstance(concurrency, int) and not isinstance(concurrency, bool):
-            if concurrency < 1:
-                raise RequestValidationError(f"'concurrency' must be >= 1, got {concurrency}")
-            workers = concurrency
-        else:
-            raise RequestValidationError(
-                f"'concurrency' must be an int or an anyio.CapacityLimiter, "
-                f"not {type(concurrency).__name__}"
-            )
-        if rate_limit is None or isinstance(rate_limit, RateLimiter):
-            self._rate: RateLimiter | None = rate_limit
-        else:
-            self._rate = RateLimiter(rate_limit)
+        _check_inputs(accounts, operation, on_progress)
+        self._limiter, workers = _workers(concurrency)
+        self._rate: Limiter | None = as_limiter(rate_limit)
         if total is None and isinstance(accounts, Sized):
             total = len(accounts)
-        if total is not None and (
-            isinstance(total, bool) or not isinstance(total, int) or total < 0
-        ):
-            raise RequestValidationError(f"'total' must be an int >= 0, got {total!r}")
         if total is not None:
-            workers = min(workers, total)
+            workers = min(workers, count(total, "total"))
 
         self._accounts = accounts
         self._operation = operation
@@ -577,6 +546,36 @@ class FanOut(Generic[_A, _T]):
         return (
             f"<FanOut {state}: {self.done} done, {self._failed} failed, {self.in_flight} in flight>"
         )
+
+
+def _check_inputs(accounts: object, operation: object, on_progress: object) -> None:
+    if isinstance(accounts, (str, bytes)):
+        raise RequestValidationError(
+            "'accounts' must be an iterable of accounts, not a single string"
+        )
+    if not isinstance(accounts, (Iterable, AsyncIterable)):
+        raise RequestValidationError(
+            f"'accounts' must be an iterable or async iterable, not {type(accounts).__name__}"
+        )
+    if not callable(operation):
+        raise RequestValidationError("'operation' must be a callable returning an awaitable")
+    if on_progress is not None and not callable(on_progress):
+        raise RequestValidationError("'on_progress' must be a callable or None")
+
+
+def _workers(concurrency: object) -> tuple[anyio.CapacityLimiter | None, int]:
+    """The limiter calls hold (if shared) and how many workers run."""
+    if isinstance(concurrency, anyio.CapacityLimiter):
+        tokens = concurrency.total_tokens
+        if not math.isfinite(tokens):
+            raise RequestValidationError("'concurrency' limiter must have finite tokens")
+        return concurrency, int(tokens)
+    if isinstance(concurrency, int) and not isinstance(concurrency, bool):
+        return None, count(concurrency, "concurrency", minimum=1)
+    raise RequestValidationError(
+        f"'concurrency' must be an int or an anyio.CapacityLimiter, "
+        f"not {type(concurrency).__name__}"
+    )
 
 
 def _index(result: FanOutResult[Any, Any]) -> int:

@@ -21,18 +21,21 @@ import httpx
 
 from ._attempts import record_attempts
 from ._auth import Auth, AuthContext
-from ._constants import DEFAULT_MAX_RETRIES, LOGGER_NAME
+from ._checks import count
+from ._constants import DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_MAX_RETRIES, LOGGER_NAME
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
+    RequestValidationError,
     connection_error,
     error_fields,
     make_status_error,
 )
-from ._ratelimit import RateLimiter
+from ._ratelimit import Limiter
 from ._response import APIResponse, ResponseShape
 from ._retry import DEFAULT_RETRY_POLICY, Outcome, Retrier, RetryPolicy, check_deadline
 from ._retry import check_max_retries as check_max_retries
+from ._send import attempt_time_limit, fetch
 from ._types import NOT_GIVEN, NotGiven, RequestOptions, TimeoutTypes
 
 if TYPE_CHECKING:
@@ -106,9 +109,12 @@ class Pipeline:
         max_retries: int = DEFAULT_MAX_RETRIES,
         retry_policy: RetryPolicy | None = None,
         deadline: float | None = None,
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: Limiter | None = None,
+        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         self._state = ClientState()
+        self.max_response_size = check_max_response_size(max_response_size)
+        """The largest answer read, in bytes, or ``None`` for no limit."""
         self.rate_limiter = rate_limiter
         """Paces every request sent (retries included), shared by copies; or ``None``."""
         self.http_client = http_client
@@ -133,6 +139,7 @@ class Pipeline:
     def timeout(self, value: httpx.Timeout) -> None:
         self._timeout = value
         self.timeout_extension = value.as_dict()
+        self.time_limit = attempt_time_limit(value)
 
     @property
     def closed(self) -> bool:
@@ -158,7 +165,8 @@ class Pipeline:
         retry_policy: RetryPolicy | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
         extra_headers: Mapping[str, str] | None = None,
-        rate_limiter: RateLimiter | NotGiven | None = NOT_GIVEN,
+        rate_limiter: Limiter | NotGiven | None = NOT_GIVEN,
+        max_response_size: int | NotGiven | None = NOT_GIVEN,
     ) -> Pipeline:
         """A copy with other defaults that shares the HTTP client, the :class:`Auth`
         and the closed state."""
@@ -179,6 +187,8 @@ class Pipeline:
             clone.headers = {**self.headers, **extra_headers}
         if not isinstance(rate_limiter, NotGiven):
             clone.rate_limiter = rate_limiter
+        if not isinstance(max_response_size, NotGiven):
+            clone.max_response_size = check_max_response_size(max_response_size)
         return clone
 
     async def request(
@@ -257,7 +267,9 @@ class Pipeline:
             # than by httpx on every request.
             extensions={"timeout": call.timeout},
         )
-        return await self.http_client.send(request)
+        return await fetch(
+            self.http_client, request, max_size=call.max_size, time_limit=call.time_limit
+        )
 
 
 class _Call:
@@ -269,8 +281,10 @@ class _Call:
         "content",
         "endpoint",
         "headers",
+        "max_size",
         "params",
         "pipeline",
+        "time_limit",
         "timeout",
         "url",
     )
@@ -301,10 +315,16 @@ class _Call:
         if headers or extra:
             request_headers = {**request_headers, **(headers or {}), **(extra or {})}
         self.headers = request_headers
-        self.timeout = (
-            _timeout(options["timeout"]).as_dict()
-            if "timeout" in options
-            else pipeline.timeout_extension
+        if "timeout" in options:
+            self.timeout = _timeout(options["timeout"]).as_dict()
+            self.time_limit = attempt_time_limit(self.timeout)
+        else:
+            self.timeout = pipeline.timeout_extension
+            self.time_limit = pipeline.time_limit
+        self.max_size = (
+            check_max_response_size(options["max_response_size"])
+            if "max_response_size" in options
+            else pipeline.max_response_size
         )
 
     async def attempt(self) -> Outcome:
@@ -315,6 +335,8 @@ class _Call:
             return await self.pipeline._send_authenticated(self)
         except (httpx.RequestError, APIConnectionError) as exc:
             return exc
+        except httpx.InvalidURL as exc:
+            raise RequestValidationError(f"invalid request URL: {exc}") from None
 
 
 def _result(
@@ -330,8 +352,9 @@ def _result(
                 (time.perf_counter() - started) * 1000,
                 attempts,
             )
-        if outcome.status_code < 400:
+        if 200 <= outcome.status_code < 300:
             return APIResponse(outcome, endpoint.shape)
+        # Nothing but a 2xx is a result: a redirect is an error too (RedirectError).
         raise make_status_error(outcome, attempts=attempts)
     if isinstance(outcome, (httpx.RequestError, APIConnectionError)):
         raise connection_error(outcome, attempts=attempts) from outcome
@@ -347,6 +370,11 @@ def _unknown_options(endpoint: Endpoint[Any], options: RequestOptions) -> TypeEr
         else f" (options: {', '.join(sorted(_OPTION_NAMES))})"
     )
     return TypeError(f"{endpoint.name}() got an unexpected keyword argument {name!r}{hint}")
+
+
+def check_max_response_size(value: object) -> int | None:
+    """Check a ``max_response_size``: bytes (at least 1), or ``None`` for no limit."""
+    return None if value is None else count(value, "max_response_size", minimum=1)
 
 
 def _timeout(value: TimeoutTypes | httpx.Timeout) -> httpx.Timeout:

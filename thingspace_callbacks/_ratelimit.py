@@ -1,15 +1,36 @@
-"""``RateLimiter``: a token bucket on the event loop's clock (anyio, so asyncio and trio)."""
+"""``RateLimiter``: a token bucket on the event loop's clock (anyio, so asyncio and trio);
+and ``Limiter``, what ``rate_limit=`` accepts besides a number."""
 
 from __future__ import annotations
 
 import math
+from typing import Protocol, runtime_checkable
 
 import anyio
 
 from ._errors import RequestValidationError
 from ._exports import publish
 
-__all__ = ["RateLimiter"]
+__all__ = ["Limiter", "RateLimiter", "as_limiter"]
+
+
+@runtime_checkable
+class Limiter(Protocol):
+    """Anything with an ``async acquire()`` that returns when the next call may start:
+    a :class:`RateLimiter`, a ``RedisRateLimiter`` shared by many processes, or your
+    own. Pass one as ``rate_limit=``."""
+
+    async def acquire(self) -> None:
+        """Wait (cancellably) until one more call may start."""
+        ...
+
+
+def as_limiter(rate_limit: float | Limiter | None) -> Limiter | None:
+    """What a ``rate_limit=`` argument means: ``None`` (no limit), the limiter given, or
+    a :class:`RateLimiter` of that many calls per second."""
+    if rate_limit is None or isinstance(rate_limit, Limiter):
+        return rate_limit
+    return RateLimiter(rate_limit)
 
 
 class RateLimiter:

@@ -1,23 +1,101 @@
-"""Putting one request on the wire and reading its answer: the step below both the
-request pipeline and the credential providers, which send token and login requests
-through the same connection pool."""
+"""Putting one request on the wire and reading its answer, bounded in size and time: the
+step below both the request pipeline and the credential providers, which send token and
+login requests through the same connection pool.
+
+Whatever ``httpx.AsyncClient`` the SDK was handed, its requests never follow redirects
+(so no credential is re-sent to another origin), an answer is read only up to a size
+limit (so a broken gateway cannot fill the memory), and the whole exchange of one
+attempt, from sending to the last byte of the answer, runs within a time limit (so a
+body trickled a byte at a time cannot outlast the read timeout forever).
+"""
 
 from __future__ import annotations
 
+import math
+
+import anyio
 import httpx
 
-from ._errors import APIConnectionError, APITimeoutError
+from ._constants import DEFAULT_MAX_RESPONSE_SIZE
+from ._errors import (
+    RequestValidationError,
+    ResponseTooLargeError,
+    connection_error,
+)
 
-__all__ = ["send"]
+__all__ = ["AnswerTimeout", "attempt_time_limit", "fetch", "send"]
+
+
+class AnswerTimeout(httpx.ReadTimeout):
+    """The whole answer did not arrive within the attempt's time limit."""
+
+
+def attempt_time_limit(timeout: httpx.Timeout | dict[str, float | None]) -> float | None:
+    """How long one attempt may take in all: the longest of the timeout's phases
+    (``timeout=3`` gives 3 s; the default 30 s), or ``None`` when none is set."""
+    phases = timeout.as_dict() if isinstance(timeout, httpx.Timeout) else timeout
+    finite = [value for value in phases.values() if value is not None]
+    return max(finite) if finite else None
+
+
+async def fetch(
+    http_client: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    max_size: int | None,
+    time_limit: float | None,
+) -> httpx.Response:
+    """Send ``request`` and read its answer whole, raising httpx's exceptions as they
+    come (the retry loop decides about them), :class:`AnswerTimeout` past
+    ``time_limit`` seconds and :class:`ResponseTooLargeError` past ``max_size`` bytes."""
+    deadline = math.inf if time_limit is None else anyio.current_time() + time_limit
+    response: httpx.Response | None = None
+    with anyio.CancelScope(deadline=deadline) as scope:
+        try:
+            response = await http_client.send(request, stream=True, follow_redirects=False)
+            await _read(response, max_size)
+        except BaseException:
+            if response is not None:
+                with anyio.CancelScope(shield=True):
+                    await response.aclose()
+            raise
+    if scope.cancelled_caught:
+        raise AnswerTimeout(f"the whole answer took longer than {time_limit:g} s", request=request)
+    assert response is not None  # the scope was not cancelled, so send returned
+    return response
 
 
 async def send(http_client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
-    """Send ``request`` and read the answer, turning transport failures into ours."""
+    """:func:`fetch` with the default bounds (the client's timeout), turning every
+    failure to get an answer into one of ours."""
     try:
-        return await http_client.send(request)
-    except httpx.TimeoutException as exc:
-        raise APITimeoutError(request) from exc
-    except httpx.TransportError as exc:
-        raise APIConnectionError(
-            request, message=f"Connection error: {type(exc).__name__}"
-        ) from exc
+        return await fetch(
+            http_client,
+            request,
+            max_size=DEFAULT_MAX_RESPONSE_SIZE,
+            time_limit=_limit_of(request),
+        )
+    except httpx.RequestError as exc:
+        raise connection_error(exc, attempts=1) from exc
+    except httpx.InvalidURL as exc:
+        raise RequestValidationError(f"invalid request URL: {exc}") from None
+
+
+async def _read(response: httpx.Response, max_size: int | None) -> None:
+    declared = response.headers.get("content-length", "")
+    if max_size is not None and declared.isdigit() and int(declared) > max_size:
+        raise ResponseTooLargeError(response, limit=max_size)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if max_size is not None and size > max_size:
+            raise ResponseTooLargeError(response, limit=max_size)
+        chunks.append(chunk)
+    # What httpx's own `aread()` does, with the size checked on the way.
+    response._content = b"".join(chunks)
+
+
+def _limit_of(request: httpx.Request) -> float | None:
+    timeout = request.extensions.get("timeout")
+    return attempt_time_limit(timeout) if timeout else None

@@ -49,18 +49,23 @@ class RequestOptions(TypedDict, total=False):
     """Options accepted by every operation, overriding the client's defaults for one call.
 
     - ``timeout``: seconds or an ``httpx.Timeout`` for each attempt; ``None`` disables it.
+      Each phase (connect, read, write, pool) has its limit, and the whole attempt, up
+      to the last byte of the answer, takes at most the longest of them.
     - ``extra_headers``: headers added to the request (they win over the SDK's own,
       except the authentication headers).
     - ``max_retries``: how many times a failure worth retrying is retried; ``0`` turns
       retries off for this call.
     - ``deadline``: seconds the whole call may take, every attempt and wait included;
       past it, :class:`APITimeoutError`. ``None`` removes the client's deadline.
+    - ``max_response_size``: the largest answer read, in bytes (default 4 MiB); past
+      it, :class:`ResponseTooLargeError`. ``None`` removes the limit.
     """
 
     timeout: TimeoutTypes
     extra_headers: Mapping[str, str]
     max_retries: int
     deadline: float | None
+    max_response_size: int | None
 
 
 def given(value: _T | NotGiven, default: _T) -> _T:

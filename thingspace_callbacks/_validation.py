@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 from pydantic import ValidationError
 
 from ._errors import RequestValidationError
+from ._redact import redact_url
 from .models._base import ThingSpaceModel
 
 __all__ = ["callback_url", "coerce_body", "header_value", "identifier", "path_segment"]
@@ -55,7 +56,7 @@ def callback_url(value: object, argument: str = "url") -> str:
     text = identifier(value, argument)
     if not _is_http_url(text):
         raise RequestValidationError(
-            f"{argument!r} must be an absolute http:// or https:// URL, got {_redact(text)!r}"
+            f"{argument!r} must be an absolute http:// or https:// URL, got {redact_url(text)!r}"
         )
     return text
 
@@ -194,15 +195,3 @@ def _argument(loc: tuple[int | str, ...], names: Mapping[str, str]) -> str:
 
 def _snake(name: str) -> str:
     return "".join(f"_{char.lower()}" if char.isupper() else char for char in name)
-
-
-def _redact(url: str) -> str:
-    # A listener URL may carry credentials (https://user:pass@host/...); an error
-    # message must not.
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    authority, slash, path = rest.partition("/")
-    if "@" not in authority:
-        return url
-    return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
