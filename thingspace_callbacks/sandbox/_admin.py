@@ -3,7 +3,7 @@ credentials, inspect and reset state. They need no credentials and meet no fault
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -17,12 +17,43 @@ from ._faults import Faults, describe_invalid
 from ._state import family_name
 
 if TYPE_CHECKING:
-    from ._sandbox import Sandbox
+    from collections.abc import Mapping
 
-__all__ = ["admin_routes"]
+    from ._delivery import Delivery
+    from ._state import Family, Registration
+
+__all__ = ["Administered", "admin_routes"]
 
 
-def admin_routes(sandbox: Sandbox) -> list[BaseRoute]:
+class Administered(Protocol):
+    """What the admin routes drive: the :class:`Sandbox` (named here by what it does,
+    so this module need not import the one that mounts it)."""
+
+    faults: Faults
+
+    def registrations(
+        self, family: Family | str | None = None, account: str | None = None
+    ) -> list[Registration]: ...
+
+    def reset(self) -> None: ...
+
+    def expire_tokens(self) -> None: ...
+
+    def expire_sessions(self) -> None: ...
+
+    async def emit(
+        self,
+        family: Family | str,
+        account: str,
+        service: str | None = None,
+        *,
+        message: Mapping[str, Any] | None = None,
+        max_attempts: int = 1,
+        retry_interval: float = 0.0,
+    ) -> list[Delivery]: ...
+
+
+def admin_routes(sandbox: Administered) -> list[BaseRoute]:
     """``POST /sandbox/emit``, ``GET|PUT|DELETE /sandbox/faults``,
     ``POST /sandbox/expire``, ``GET /sandbox/registrations``, ``POST /sandbox/reset``."""
 
