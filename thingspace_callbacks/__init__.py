@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ._auth import AuthContext as AuthContext
     from ._auth import MemoryTokenStore as MemoryTokenStore
     from ._auth import NoAuth as NoAuth
+    from ._auth import SharedTokenStore as SharedTokenStore
     from ._auth import ThingSpaceAuth as ThingSpaceAuth
     from ._auth import Token as Token
     from ._auth import TokenStore as TokenStore
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from ._fanout import FanOutProgress as FanOutProgress
     from ._fanout import FanOutReport as FanOutReport
     from ._fanout import FanOutResult as FanOutResult
+    from ._ratelimit import Limiter as Limiter
     from ._ratelimit import RateLimiter as RateLimiter
     from ._response import APIResponse as APIResponse
     from ._retry import RetryPolicy as RetryPolicy

@@ -95,8 +95,10 @@ class AsyncThingSpaceClient:
         default ``None`` (no deadline).
     :param default_headers: Headers sent with every request.
     :param rate_limit: Requests per second for every request this client sends (retries
-        included), shared by all its tasks and fan-outs; or a :class:`RateLimiter` to
-        share with other clients. Default ``None``: no limit.
+        included), shared by all its tasks and fan-outs; or a :class:`Limiter` to share
+        with other clients (a :class:`RateLimiter`, or
+        ``thingspace_callbacks.redis.RedisRateLimiter`` to share with other processes).
+        Default ``None``: no limit.
     :param max_response_size: The largest answer read, in bytes (default 4 MiB, against
         answers of a few KB); larger ones raise :class:`ResponseTooLargeError` without
         being kept in memory. ``None`` removes the limit.

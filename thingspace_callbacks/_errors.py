@@ -33,16 +33,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
-from ._auth.refusals import session_refused
 from ._constants import ERROR_BODY_EXCERPT, REQUEST_ID_HEADERS
 from ._exports import publish
 from ._redact import redact_url
 
 __all__ = [
+    "BEARER_FAULT_CODES",
     "APIConnectionError",
     "APIError",
     "APIResponseValidationError",
@@ -62,7 +62,54 @@ __all__ = [
     "RestErrorResponseException",
     "ThingSpaceError",
     "UnprocessableEntityError",
+    "bearer_refused",
+    "refused_credential",
+    "session_refused",
 ]
+
+
+# -- which credential an error answer refused ---------------------------------------
+#
+# A wrong or expired bearer token is refused by the API gateway with 401 and fault code
+# 900901 (900902 when it is missing); an expired M2M session answers an errorCode
+# containing "SessionToken.Expired" (".Invalid" / ".Format" for a malformed or missing
+# one), with status 400 or 401 depending on the API; the Location API words it "The
+# Session has expired." The error classes below and the credential renewal both read
+# answers this way.
+
+BEARER_FAULT_CODES = frozenset({"900901", "900902"})
+"""API gateway fault codes for an invalid, expired or missing bearer token."""
+
+_SESSION_MESSAGES = ("session has expired", "session token has expired")
+
+
+def session_refused(status_code: int, error_code: str | None, error_message: str | None) -> bool:
+    """Whether an answer says the M2M session token is expired, invalid or missing."""
+    if status_code not in (400, 401):
+        return False
+    if error_code and "sessiontoken" in error_code.lower():
+        return True
+    message = (error_message or "").lower()
+    return any(text in message for text in _SESSION_MESSAGES)
+
+
+def bearer_refused(status_code: int, error_code: str | None) -> bool:
+    """Whether an answer is the gateway refusing the bearer token (not a user's
+    password, which the login endpoint refuses with its own codes)."""
+    return status_code == 401 and error_code in BEARER_FAULT_CODES
+
+
+def refused_credential(
+    status_code: int, error_code: str | None, error_message: str | None
+) -> Literal["access_token", "session_token"] | None:
+    """Which credential an operation's error answer refused: the session when it says
+    so, else the bearer token on any 401; ``None`` when the answer is not about
+    credentials."""
+    if session_refused(status_code, error_code, error_message):
+        return "session_token"
+    if status_code == 401:
+        return "access_token"
+    return None
 
 
 class ThingSpaceError(Exception):

@@ -31,6 +31,7 @@ PUBLIC: dict[str, str] = {
     "ThingSpaceAuth": "_auth",
     "Token": "_auth",
     "TokenStore": "_auth",
+    "SharedTokenStore": "_auth",
     # many accounts at once
     "FanOut": "_fanout",
     "FanOutCancelledError": "_fanout",
@@ -39,6 +40,7 @@ PUBLIC: dict[str, str] = {
     "FanOutReport": "_fanout",
     "FanOutResult": "_fanout",
     "RateLimiter": "_ratelimit",
+    "Limiter": "_ratelimit",
     # errors
     "ThingSpaceError": "_errors",
     "RequestValidationError": "_errors",

@@ -1,9 +1,8 @@
 """Authentication: the :class:`Auth` step of every request, and ``ThingSpaceAuth``,
 which obtains, renews and replays for ThingSpace's two credentials.
 
-Each module is imported on first use (PEP 562): ``_errors`` imports ``refusals`` while
-the credential modules import ``_errors``, and a client without credentials never loads
-pydantic for them.
+Each module is imported on first use (PEP 562), so a client without credentials never
+loads pydantic for them.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
     from .resolve import resolve_auth as resolve_auth
     from .thingspace import ThingSpaceAuth as ThingSpaceAuth
     from .tokens import MemoryTokenStore as MemoryTokenStore
+    from .tokens import SharedTokenStore as SharedTokenStore
     from .tokens import Token as Token
     from .tokens import TokenCallback as TokenCallback
     from .tokens import TokenKind as TokenKind
@@ -27,6 +27,7 @@ _HOMES: dict[str, str] = {
     "AuthContext": "base",
     "MemoryTokenStore": "tokens",
     "NoAuth": "base",
+    "SharedTokenStore": "tokens",
     "ThingSpaceAuth": "thingspace",
     "Token": "tokens",
     "TokenCallback": "tokens",

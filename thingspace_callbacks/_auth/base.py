@@ -59,6 +59,12 @@ class Auth(abc.ABC):
         closes. The default does nothing."""
         return None
 
+    async def logout(self, context: AuthContext | None = None) -> bool:
+        """End the server-side session the credentials use, even one other clients or
+        processes share, and forget it; ``context`` defaults to that of the last
+        request. Returns whether a session was ended; the default has none to end."""
+        return False
+
 
 class NoAuth(Auth):
     """Sends no credentials (the sandbox in its open mode, or a gateway that adds them)."""

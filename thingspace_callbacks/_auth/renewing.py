@@ -1,6 +1,7 @@
 """What the bearer-token and session credentials share: caching a token, renewing it
-early in a single flight, the token store, the ``on_token`` hook, and the HTTP call to
-a credential endpoint with the answer stripped of what it was sent."""
+early in a single flight (across processes, with a shared token store), the token
+store, the ``on_token`` hook, and the HTTP call to a credential endpoint with the answer
+stripped of what it was sent."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import inspect
 import json
 import logging
 import math
+import random
 import time
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, ClassVar, Protocol
 
+import anyio
 import httpx
 
 from .._constants import LOGGER_NAME, PROACTIVE_RENEWAL_BACKOFF
@@ -29,7 +32,14 @@ from .._errors import (
 from .._send import send
 from .base import AuthContext
 from .single_flight import SingleFlight
-from .tokens import MemoryTokenStore, Token, TokenCallback, TokenKind, TokenStore
+from .tokens import (
+    MemoryTokenStore,
+    SharedTokenStore,
+    Token,
+    TokenCallback,
+    TokenKind,
+    TokenStore,
+)
 
 __all__ = [
     "Clock",
@@ -45,6 +55,11 @@ log = logging.getLogger(LOGGER_NAME + ".auth")
 
 Clock = Callable[[], float]
 """Returns seconds since the epoch, like ``time.time`` (the default)."""
+
+SHARED_POLL_FIRST = 0.01
+SHARED_POLL_MAX = 0.25
+"""Seconds between reads of a shared store while another process renews: the first
+wait, doubling up to the last."""
 
 
 class Credential(Protocol):
@@ -175,24 +190,120 @@ class RenewingCredential(abc.ABC):
             self._adopt(stored, now)
             return stored
         try:
+            if isinstance(self._store, SharedTokenStore):
+                return await self._refresh_shared(context, self._store, refused)
             token = await self._fetch(context)
         except APIError as exc:
-            if refused is None and current is not None and now < self._valid_until:
-                # Renewing early failed but the token still works: keep it a little longer.
-                log.warning(
-                    "renewing the %s early failed (%s); the current one stays in use",
-                    self.kind,
-                    type(exc).__name__,
-                )
-                self._refresh_at = now + min(
-                    PROACTIVE_RENEWAL_BACKOFF, (self._valid_until - now) / 2
-                )
-                return current
-            raise
+            kept = self._kept_after(exc, now, refused)
+            if kept is None:
+                raise
+            return kept
         self._adopt(token, self._clock())
         await self._save(context, token)
         await self._notify(token)
         return token
+
+    def _kept_after(self, exc: APIError, now: float, refused: str | None) -> Token | None:
+        """The current token, to keep a little longer after renewing it failed with
+        ``exc``, when the renewal was early and the token still works; else ``None``."""
+        current = self._current
+        if refused is not None or current is None or now >= self._valid_until:
+            return None
+        log.warning(
+            "renewing the %s early failed (%s); the current one stays in use",
+            self.kind,
+            type(exc).__name__,
+        )
+        self._refresh_at = now + min(PROACTIVE_RENEWAL_BACKOFF, (self._valid_until - now) / 2)
+        return current
+
+    # -- renewing as one with other processes (a SharedTokenStore) -------------------
+
+    async def _refresh_shared(
+        self, context: AuthContext, store: SharedTokenStore, refused: str | None
+    ) -> Token:
+        key = self.store_key(context)
+        lease = await self._lock(context, store, key, refused)
+        if isinstance(lease, Token):
+            return lease
+        try:
+            return await self._renew_locked(context, store, key, refused)
+        finally:
+            if lease:
+                # Even when cancelled: a lock left behind holds the other processes
+                # back until it lapses (so waiting longer than that is pointless).
+                with anyio.move_on_after(store.lock_ttl, shield=True):
+                    await self._unlock(store, key, lease)
+
+    async def _lock(
+        self, context: AuthContext, store: SharedTokenStore, key: str, refused: str | None
+    ) -> Token | str:
+        """Take the lock of ``key`` and return its lease (``""`` to go on without one);
+        or, when the process holding it saves a token meanwhile, that token."""
+        give_up = anyio.current_time() + 2 * store.lock_ttl
+        delay = SHARED_POLL_FIRST
+        while True:
+            lease = await self._try_lock(store, key)
+            if lease is not None:
+                return lease
+            if anyio.current_time() >= give_up:
+                log.warning("the token store's lock on the %s stayed taken; going on", self.kind)
+                return ""
+            # Jittered, so that waiting processes do not read the store in step.
+            await anyio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 - not a secret
+            delay = min(delay * 2, SHARED_POLL_MAX)
+            stored = await self._load(context)
+            now = self._clock()
+            if stored is not None and self._reusable(stored, now, refused):
+                log.debug("using the %s another process saved in the token store", self.kind)
+                self._adopt(stored, now)
+                return stored
+
+    async def _renew_locked(
+        self, context: AuthContext, store: SharedTokenStore, key: str, refused: str | None
+    ) -> Token:
+        # The holder of the lock before us may have saved just what we need.
+        stored = await self._load(context)
+        now = self._clock()
+        if stored is not None and self._reusable(stored, now, refused):
+            log.debug("using the %s another process saved in the token store", self.kind)
+            self._adopt(stored, now)
+            return stored
+        token = await self._fetch(context)
+        self._adopt(token, self._clock())
+        if not await self._swap(store, key, stored, token):
+            # Another process renewed meanwhile (our lock lapsed): use its token, so
+            # that every process sends the same one.
+            newer = await self._load(context)
+            now = self._clock()
+            if newer is not None and self._reusable(newer, now, refused):
+                log.debug("another process renewed the %s first; using its token", self.kind)
+                self._adopt(newer, now)
+                return newer
+        await self._notify(token)
+        return token
+
+    async def _try_lock(self, store: SharedTokenStore, key: str) -> str | None:
+        try:
+            return await store.acquire(key)
+        except Exception as exc:
+            log.warning("token store failed to lock the %s (%s)", self.kind, type(exc).__name__)
+            return ""
+
+    async def _unlock(self, store: SharedTokenStore, key: str, lease: str) -> None:
+        try:
+            await store.release(key, lease)
+        except Exception as exc:
+            log.warning("token store failed to unlock the %s (%s)", self.kind, type(exc).__name__)
+
+    async def _swap(
+        self, store: SharedTokenStore, key: str, expected: Token | None, new: Token | None
+    ) -> bool:
+        try:
+            return await store.compare_and_swap(key, expected, new)
+        except Exception as exc:
+            log.warning("token store failed to save the %s (%s)", self.kind, type(exc).__name__)
+            return True
 
     def _reusable(self, stored: Token, now: float, refused: str | None) -> bool:
         """Whether a token from the store may be used: of this kind, valid beyond the
@@ -221,6 +332,9 @@ class RenewingCredential(abc.ABC):
 
     async def _forget(self, context: AuthContext, token: Token) -> None:
         key = self.store_key(context)
+        if isinstance(self._store, SharedTokenStore):
+            await self._swap(self._store, key, token, None)
+            return
         try:
             stored = await self._store.load(key)
             if stored is not None and stored == token:

@@ -9,9 +9,8 @@ from pydantic import SecretStr
 
 from .._checks import secret, text
 from .._constants import M2M_LOGIN_PATH, M2M_LOGOUT_PATH
-from .._errors import APIError, AuthenticationError, error_fields
+from .._errors import APIError, AuthenticationError, bearer_refused, error_fields
 from .base import AuthContext
-from .refusals import bearer_refused
 from .renewing import (
     Clock,
     Credential,
@@ -21,7 +20,7 @@ from .renewing import (
     log,
     post_credentials,
 )
-from .tokens import Token, TokenCallback, TokenStore
+from .tokens import SharedTokenStore, Token, TokenCallback, TokenStore
 
 __all__ = ["M2MSession"]
 
@@ -40,7 +39,8 @@ class M2MSession(RenewingCredential):
     ThingSpace until :meth:`reset` is called (after fixing the credentials). Server
     errors and connection failures are not remembered; the next call logs in again.
     Closing logs out a session this object opened (not one it found in the token store)
-    when ``logout_on_close``.
+    when ``logout_on_close``, unless the store is a ``SharedTokenStore``: other
+    processes use the session then, and only :meth:`logout` ends it.
     """
 
     kind = "session_token"
@@ -73,6 +73,8 @@ class M2MSession(RenewingCredential):
         self._logout_on_close = logout_on_close
         self._opened: Token | None = None
         self._refusal: AuthenticationError | None = None
+        self._context: AuthContext | None = None
+        """The context of the last request, for :meth:`logout`."""
 
     @property
     def arguments(self) -> Mapping[str, object]:
@@ -81,6 +83,7 @@ class M2MSession(RenewingCredential):
     async def token(self, context: AuthContext) -> Token:
         """The session token; handing it out counts as a use, which keeps the session
         alive as it does on ThingSpace's side."""
+        self._context = context
         token = await super().token(context)
         now = self._clock()
         self._schedule(now + self._idle_timeout, now)
@@ -141,12 +144,36 @@ class M2MSession(RenewingCredential):
         return {"Authorization": f"Bearer {value}"}, value
 
     async def aclose(self, context: AuthContext) -> None:
-        """Log out the session this object opened, if ``logout_on_close``; failures are
-        logged, not raised."""
+        """Log out the session this object opened, if ``logout_on_close`` and the token
+        store is not shared (other processes use the session in a shared one); failures
+        are logged, not raised."""
         token, opened = self._current, self._opened
         self._opened = None
         if not self._logout_on_close or token is None or token != opened:
             return
+        if isinstance(self._store, SharedTokenStore):
+            log.debug("the M2M session is kept: other processes share it through the store")
+            return
+        await self._logout(context, token)
+
+    async def logout(self, context: AuthContext | None) -> bool:
+        """Log out the session in use, or else the one the token store holds, even when
+        other processes share it (they log in again when ThingSpace refuses it), and
+        forget it in the store. ``context`` defaults to that of the last request.
+        Returns whether ThingSpace ended a session; failures are logged, not raised."""
+        context = context or self._context
+        if context is None:
+            return False
+        token = self._current
+        if token is None:
+            stored = await self._load(context)
+            token = stored if stored is not None and stored.kind == self.kind else None
+        self._opened = None
+        if token is None:
+            return False
+        return await self._logout(context, token)
+
+    async def _logout(self, context: AuthContext, token: Token) -> bool:
         super().reset()
         try:
             headers, _ = await self._bearer_header(context)
@@ -154,12 +181,13 @@ class M2MSession(RenewingCredential):
             response = await post_credentials(context, M2M_LOGOUT_PATH, headers=headers)
         except APIError as exc:
             log.warning("M2M session logout failed (%s)", type(exc).__name__)
-            return
+            return False
         if response.is_success:
             log.debug("logged out the M2M session of user %r", self.username)
         else:
             log.warning("M2M session logout answered %s", response.status_code)
         await self._forget(context, token)
+        return response.is_success
 
 
 def _refuses_bearer(response: httpx.Response) -> bool:

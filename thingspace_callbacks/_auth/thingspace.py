@@ -11,12 +11,11 @@ import httpx
 
 from .._checks import seconds
 from .._constants import DEFAULT_SESSION_IDLE_TIMEOUT, DEFAULT_TOKEN_REFRESH_MARGIN
-from .._errors import error_fields
+from .._errors import error_fields, refused_credential
 from .._exports import publish
 from .base import Auth, AuthContext
 from .fixed import FixedToken
 from .oauth import OAuthClientCredentials
-from .refusals import refused_credential
 from .renewing import Credential
 from .session import M2MSession
 from .settings import check_credentials, environment_credentials
@@ -72,7 +71,13 @@ class ThingSpaceAuth(Auth):
     request already did, and the request is replayed once; a fixed token is never
     renewed, so its refusal raises :class:`AuthenticationError`. A refused login is not
     retried, as five in a row lock the user: later requests raise the same error until
-    :meth:`reset`. Closing the client logs out a session this object opened.
+    :meth:`reset`. Closing the client logs out a session this object opened, unless the
+    ``token_store`` is a ``SharedTokenStore`` (such as ``RedisTokenStore``): other
+    processes use that session, and only :meth:`logout` ends it.
+
+    With a ``SharedTokenStore``, every process using the same store obtains and renews
+    as one client: one token request and one login however many processes start at
+    once, and one renewal when ThingSpace refuses a token.
 
     Secrets are held as ``SecretStr``; no ``repr``, log line or error shows them.
     Contradictory or incomplete credentials raise :class:`RequestValidationError` here,
@@ -92,7 +97,7 @@ class ThingSpaceAuth(Auth):
     :param on_token: Called with each new :class:`Token` (sync or async); what it raises
         is logged and ignored.
     :param logout_on_close: Log out, when the client closes, a session this object
-        opened (not one it found in the token store).
+        opened (not one it found in the token store, nor one in a shared store).
     :param refresh_margin: Seconds before a bearer token expires, or before a session
         idles out, at which it is renewed.
     :param session_idle_timeout: Seconds of disuse after which ThingSpace expires a
@@ -235,6 +240,18 @@ class ThingSpaceAuth(Auth):
         # The session first: its logout carries the bearer token.
         for credential in reversed(self._credentials()):
             await credential.aclose(context)
+
+    async def logout(self, context: AuthContext | None = None) -> bool:
+        """Log out the M2M session in use (else the one the token store holds), even one
+        shared with other processes through a ``SharedTokenStore``, and forget it in the
+        store; processes that use it log in again, once for all, when ThingSpace refuses
+        it. Call it before closing the client: ``context`` defaults to that of the
+        client's last request. Returns whether ThingSpace ended a session (``False``
+        with a fixed ``m2m_token``, or before any request); failures are logged, not
+        raised."""
+        if not isinstance(self._session, M2MSession):
+            return False
+        return await self._session.logout(context)
 
     def _credentials(self) -> list[Credential]:
         return [part for part in (self._bearer, self._session) if part is not None]

@@ -2,7 +2,9 @@
 
 A :class:`TokenStore` lets several clients, or several processes of a worker pool, share
 one bearer token and one M2M session instead of each fetching its own. The default,
-:class:`MemoryTokenStore`, keeps them in memory.
+:class:`MemoryTokenStore`, keeps them in memory. A :class:`SharedTokenStore` also lets
+processes renew as one: a lock per key and compare-and-swap saves (the ``redis`` extra's
+``RedisTokenStore`` is one).
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from pydantic import SecretStr
 
 from .._exports import publish
 
-__all__ = ["MemoryTokenStore", "Token", "TokenCallback", "TokenKind", "TokenStore"]
+__all__ = [
+    "MemoryTokenStore",
+    "SharedTokenStore",
+    "Token",
+    "TokenCallback",
+    "TokenKind",
+    "TokenStore",
+]
 
 TokenKind = Literal["access_token", "session_token"]
 """``"access_token"``: an OAuth bearer token. ``"session_token"``: an M2M session token
@@ -78,9 +87,11 @@ class TokenStore(abc.ABC):
     id or user name (never a secret).
 
     Implement :meth:`load` and :meth:`save` (and :meth:`delete`, if stale entries should
-    go) over Redis, a database or a file to share tokens across processes. The SDK
-    checks expiry itself: a store may hand back an expired token. A store that fails
-    (raises) is logged and bypassed; the request goes on with a fresh token.
+    go) over Redis, a database or a file to share tokens across processes; to have the
+    processes also renew as one, implement a :class:`SharedTokenStore` (the ``redis``
+    extra has one). The SDK checks expiry itself: a store may hand back an expired
+    token. A store that fails (raises) is logged and bypassed; the request goes on with
+    a fresh token.
     """
 
     @abc.abstractmethod
@@ -94,6 +105,49 @@ class TokenStore(abc.ABC):
     async def delete(self, key: str) -> None:  # noqa: B027 - optional, no-op by default
         """Forget the token under ``key`` (called after a session is logged out). The
         default does nothing; a token left behind is refused by ThingSpace and renewed."""
+
+
+class SharedTokenStore(TokenStore):
+    """A :class:`TokenStore` that many processes use at once, and that lets them obtain
+    and renew tokens as one client.
+
+    The credentials detect it and change how they renew:
+
+    - Before asking ThingSpace for a token they take the key's lock with
+      :meth:`acquire`. While another process holds it they wait, reading the store
+      with a short growing backoff, and use the token it saves; a lock left by a
+      process that died lapses after :attr:`lock_ttl` seconds and is taken over.
+    - They save with :meth:`compare_and_swap`: a new token replaces only the one they
+      found (the one ThingSpace refused, or none). When another process saved first,
+      they use its token instead.
+    - Closing a client never logs out a session kept in a shared store, since other
+      processes use it; ``await client.auth.logout()`` does so explicitly.
+
+    A method that raises is logged and bypassed, as for any store: the process then
+    renews on its own. Tokens are compared by kind and value.
+    """
+
+    lock_ttl: float = 10.0
+    """Seconds a lock is held at most; a renewal that takes longer may be repeated by
+    another process."""
+
+    @abc.abstractmethod
+    async def acquire(self, key: str) -> str | None:
+        """Take the lock of ``key`` for at most :attr:`lock_ttl` seconds, without
+        waiting. Returns a lease to pass to :meth:`release`, or ``None`` when another
+        holder has it. A store that cannot lock now (it is unreachable) returns ``""``:
+        the caller goes on alone and has nothing to release."""
+
+    @abc.abstractmethod
+    async def release(self, key: str, lease: str) -> None:
+        """Release the lock of ``key`` if ``lease`` still holds it (it may have lapsed
+        and been taken by another)."""
+
+    @abc.abstractmethod
+    async def compare_and_swap(self, key: str, expected: Token | None, new: Token | None) -> bool:
+        """Atomically replace the token under ``key`` with ``new`` (``None`` deletes it),
+        only if the store holds ``expected`` (``None``: nothing). Returns whether it
+        did; a store that cannot tell (it is unreachable) returns ``True``."""
 
 
 class MemoryTokenStore(TokenStore):

@@ -1,0 +1,24 @@
+"""Act as one client from many processes, through Redis (the ``redis`` extra)::
+
+    pip install "thingspace-callbacks[redis]"
+
+:class:`RedisTokenStore` gives every process one bearer token and one M2M session,
+obtained and renewed once for all; :class:`RedisRateLimiter` gives them one rate limit.
+Both take a ``redis.asyncio.Redis`` or a ``redis://`` URL, and a key ``prefix``. When
+Redis does not answer, each process goes on alone (its own tokens, a local rate limit
+of the same size) after one warning, and shares again once Redis is back.
+
+The SDK itself never imports this module, nor ``redis``.
+"""
+
+from __future__ import annotations
+
+from ._ratelimit import RedisRateLimiter
+from ._store import RedisTokenStore
+
+__all__ = ("RedisRateLimiter", "RedisTokenStore")
+
+for _exported in (RedisRateLimiter, RedisTokenStore):
+    # Reprs, tracebacks and docs name the public module, not the private one.
+    _exported.__module__ = __name__
+del _exported
