@@ -11,7 +11,7 @@ body trickled a byte at a time cannot outlast the read timeout forever).
 
 from __future__ import annotations
 
-import math
+import asyncio
 
 import anyio
 import httpx
@@ -24,6 +24,9 @@ from ._errors import (
 )
 
 __all__ = ["AnswerTimeout", "attempt_time_limit", "fetch", "send"]
+
+_asyncio_timeout = getattr(asyncio, "timeout", None)
+"""``asyncio.timeout`` (Python 3.11 and newer), or ``None``."""
 
 
 class AnswerTimeout(httpx.ReadTimeout):
@@ -48,21 +51,34 @@ async def fetch(
     """Send ``request`` and read its answer whole, raising httpx's exceptions as they
     come (the retry loop decides about them), :class:`AnswerTimeout` past
     ``time_limit`` seconds and :class:`ResponseTooLargeError` past ``max_size`` bytes."""
-    deadline = math.inf if time_limit is None else anyio.current_time() + time_limit
-    response: httpx.Response | None = None
-    with anyio.CancelScope(deadline=deadline) as scope:
+    if time_limit is None:
+        return await _exchange(http_client, request, max_size)
+    if _asyncio_timeout is not None and _in_asyncio_task():
+        # asyncio's own timeout costs half of an anyio cancel scope with a deadline,
+        # and this runs for every request.
         try:
-            response = await http_client.send(request, stream=True, follow_redirects=False)
-            await _read(response, max_size)
-        except BaseException:
-            if response is not None:
-                with anyio.CancelScope(shield=True):
-                    await response.aclose()
-            raise
+            async with _asyncio_timeout(time_limit):
+                return await _exchange(http_client, request, max_size)
+        except TimeoutError:
+            raise _answer_timeout(request, time_limit) from None
+    response: httpx.Response | None = None
+    with anyio.CancelScope(deadline=anyio.current_time() + time_limit) as scope:
+        response = await _exchange(http_client, request, max_size)
     if scope.cancelled_caught:
-        raise AnswerTimeout(f"the whole answer took longer than {time_limit:g} s", request=request)
+        raise _answer_timeout(request, time_limit)
     assert response is not None  # the scope was not cancelled, so send returned
     return response
+
+
+def _in_asyncio_task() -> bool:
+    try:
+        return asyncio.current_task() is not None
+    except RuntimeError:  # no asyncio loop: trio
+        return False
+
+
+def _answer_timeout(request: httpx.Request, time_limit: float) -> AnswerTimeout:
+    return AnswerTimeout(f"the whole answer took longer than {time_limit:g} s", request=request)
 
 
 async def send(http_client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
@@ -79,6 +95,21 @@ async def send(http_client: httpx.AsyncClient, request: httpx.Request) -> httpx.
         raise connection_error(exc, attempts=1) from exc
     except httpx.InvalidURL as exc:
         raise RequestValidationError(f"invalid request URL: {exc}") from None
+
+
+async def _exchange(
+    http_client: httpx.AsyncClient, request: httpx.Request, max_size: int | None
+) -> httpx.Response:
+    response = await http_client.send(request, stream=True, follow_redirects=False)
+    try:
+        await _read(response, max_size)
+    except BaseException:
+        # Cancelled or refused mid-body: give the connection back, even while the
+        # cancellation that got us here is still being delivered.
+        with anyio.CancelScope(shield=True):
+            await response.aclose()
+        raise
+    return response
 
 
 async def _read(response: httpx.Response, max_size: int | None) -> None:
