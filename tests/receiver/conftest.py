@@ -11,21 +11,15 @@ from typing import Any
 import pytest
 import uvicorn
 
-ServeApp = Callable[[Any], contextlib.AbstractAsyncContextManager[str]]
+ServeApp = Callable[..., contextlib.AbstractAsyncContextManager[str]]
+ServeConfig = Callable[[uvicorn.Config], contextlib.AbstractAsyncContextManager[str]]
 
 
 @contextlib.asynccontextmanager
-async def _serve(app: Any) -> AsyncIterator[str]:
+async def _serve_config(config: uvicorn.Config) -> AsyncIterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))  # a free port, held from here on: no race with others
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        lifespan="on",
-        proxy_headers=False,
-        log_level="warning",
-        access_log=False,
-    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -42,7 +36,29 @@ async def _serve(app: Any) -> AsyncIterator[str]:
         sock.close()
 
 
+@contextlib.asynccontextmanager
+async def _serve(app: Any, **options: Any) -> AsyncIterator[str]:
+    config = uvicorn.Config(
+        app,
+        lifespan="on",
+        proxy_headers=False,
+        log_level="warning",
+        access_log=False,
+        **options,
+    )
+    async with _serve_config(config) as base_url:
+        yield base_url
+
+
 @pytest.fixture
 def serve_app() -> ServeApp:
-    """``async with serve_app(asgi_app) as base_url:`` runs the app on a real socket."""
+    """``async with serve_app(asgi_app, **uvicorn_options) as base_url:`` runs the app on
+    a real socket."""
     return _serve
+
+
+@pytest.fixture
+def serve_config() -> ServeConfig:
+    """``async with serve_config(uvicorn_config) as base_url:`` serves that configuration
+    (its host and port aside) on a real socket."""
+    return _serve_config

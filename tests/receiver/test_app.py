@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +15,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from thingspace_callbacks.receiver import (
+    DEFAULT_BODY_TIMEOUT,
     BodyCredentials,
     CallbackMessage,
     ConnectivityMessage,
@@ -138,7 +140,17 @@ async def test_wrong_or_missing_credentials_or_signature_is_401(
     assert recorder.messages == []
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1, 2]",
+        b"\xff\xfe",
+        b"\xef\xbb\xbf{}",  # UTF-8 with a byte order mark
+        "{}".encode("utf-16"),
+        "{}".encode("utf-16-le"),
+    ],
+)
 async def test_body_that_is_not_a_json_object_is_400(recorder: Recorder, body: bytes) -> None:
     receiver = Receiver(verify=[])
     receiver.add_handler("CarrierService", recorder)
@@ -168,35 +180,145 @@ async def test_declared_oversize_body_is_413_before_reading(recorder: Recorder) 
     assert len(recorder.messages) == 1
 
 
-async def test_oversize_streamed_body_is_413_without_reading_the_rest(recorder: Recorder) -> None:
-    receiver = Receiver(verify=[], max_body_size=1024)
-    receiver.add_handler("CarrierService", recorder)
-    chunks_sent = 0
+def _scope(*headers: tuple[bytes, bytes]) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": "POST",
+        "path": "/CarrierService",
+        "root_path": "",
+        "headers": list(headers),
+        "client": ("127.0.0.1", 1),
+    }
 
-    async def receive() -> dict[str, Any]:
-        nonlocal chunks_sent
-        chunks_sent += 1
-        # An endless chunked body: only a reader that stops can finish.
-        return {"type": "http.request", "body": b"x" * 512, "more_body": True}
 
+class EndlessBody:
+    """An ASGI ``receive`` for a body that never ends, counting what was read."""
+
+    def __init__(self, chunk: int = 512) -> None:
+        self.chunk = chunk
+        self.calls = 0
+
+    async def __call__(self) -> dict[str, Any]:
+        self.calls += 1
+        return {"type": "http.request", "body": b"x" * self.chunk, "more_body": True}
+
+
+async def _call(receiver: Receiver, scope: dict[str, Any], receive: Any) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
 
     async def send(event: Any) -> None:
         sent.append(event)
 
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/CarrierService",
-        "root_path": "",
-        "headers": [(b"transfer-encoding", b"chunked")],
-        "client": ("127.0.0.1", 1),
-    }
     with anyio.fail_after(5):
         await receiver(scope, receive, send)
-    assert sent[0]["status"] == 413
-    assert chunks_sent == 3  # 1536 bytes > 1024: stopped at the first chunk over the limit
+    return sent
+
+
+def _closes(start: dict[str, Any]) -> bool:
+    return (b"connection", b"close") in start["headers"]
+
+
+async def test_oversize_streamed_body_is_413_and_the_rest_is_drained_boundedly(
+    recorder: Recorder,
+) -> None:
+    receiver = Receiver(verify=[], max_body_size=1024)
+    receiver.add_handler("CarrierService", recorder)
+    body = EndlessBody()
+    sent = await _call(receiver, _scope((b"transfer-encoding", b"chunked")), body)
+
+    start, answer, end = sent
+    assert start["status"] == 413
+    assert _closes(start)
+    # Answered before draining, finished after: the 413 is out while the body still comes.
+    assert (answer["more_body"], end) == (
+        True,
+        {"type": "http.response.body", "body": b"", "more_body": False},
+    )
+    # 3 chunks (1536 bytes > 1024) to refuse it, then another 1024 bytes dropped, no more.
+    assert body.calls == 3 + 2
     assert recorder.messages == []
+
+
+@pytest.mark.parametrize(
+    ("declared", "expect", "drained"),
+    [
+        (1500, None, 3),  # within twice the limit: read to the end (the last chunk ends it)
+        (2049, None, 0),  # past twice the limit: cut off at once
+        (1500, b"100-continue", 0),  # the sender waits for a 100 that will not come
+    ],
+)
+async def test_declared_oversize_body_is_drained_only_when_worth_it(
+    recorder: Recorder, declared: int, expect: bytes | None, drained: int
+) -> None:
+    receiver = Receiver(verify=[], max_body_size=1024)
+    receiver.add_handler("CarrierService", recorder)
+    sent_chunks = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent_chunks
+        sent_chunks += 1
+        return {"type": "http.request", "body": b"x" * 512, "more_body": sent_chunks < 3}
+
+    headers = [(b"content-length", str(declared).encode())]
+    if expect is not None:
+        headers.append((b"expect", expect))
+    sent = await _call(receiver, _scope(*headers), receive)
+    assert sent[0]["status"] == 413
+    assert _closes(sent[0])
+    assert sent[-1]["more_body"] is False
+    assert sent_chunks == drained
+    assert recorder.messages == []
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_body_that_does_not_arrive_in_time_is_408_and_closes(backend: str) -> None:
+    recorder = Recorder()
+    receiver = Receiver(verify=[], body_timeout=0.2)
+    receiver.add_handler("CarrierService", recorder)
+
+    async def stalled() -> dict[str, Any]:
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async def main() -> tuple[list[dict[str, Any]], float]:
+        started = anyio.current_time()
+        sent = await _call(receiver, _scope((b"content-length", b"10")), stalled)
+        return sent, anyio.current_time() - started
+
+    sent, elapsed = anyio.run(main, backend=backend)
+    start, answer = sent
+    assert start["status"] == 408
+    assert _closes(start)
+    assert json.loads(answer["body"]) == {
+        "status": "rejected",
+        "detail": "body did not arrive within 0.2 s",
+    }
+    assert 0.18 <= elapsed < 2
+    assert recorder.messages == []
+
+
+async def test_body_timeout_covers_the_whole_body_not_each_chunk(recorder: Recorder) -> None:
+    receiver = Receiver(verify=[], body_timeout=0.3)
+    receiver.add_handler("CarrierService", recorder)
+
+    async def trickle() -> dict[str, Any]:
+        await anyio.sleep(0.05)  # each chunk is quick; all of them together are not
+        return {"type": "http.request", "body": b" ", "more_body": True}
+
+    sent = await _call(receiver, _scope(), trickle)
+    assert sent[0]["status"] == 408
+
+
+async def test_body_timeout_can_be_changed_or_removed(recorder: Recorder) -> None:
+    assert Receiver(verify=[]).body_timeout == DEFAULT_BODY_TIMEOUT == 10
+    unbounded = Receiver(verify=[], body_timeout=None)
+    unbounded.add_handler("CarrierService", recorder)
+    async with _client(unbounded) as http:
+        response = await http.post("/CarrierService", content=msg.encode(msg.m2m()))
+    assert response.status_code == 200
+    for wrong in (0, -1.0):
+        with pytest.raises(ValueError, match="body_timeout"):
+            Receiver(verify=[], body_timeout=wrong)
 
 
 async def test_default_body_limit_is_one_mebibyte(recorder: Recorder) -> None:

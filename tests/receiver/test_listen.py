@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging.config
 import os
 import socket
 import subprocess
@@ -11,14 +12,27 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import click
 import httpx
 import pytest
+import uvicorn
 from click.testing import CliRunner
 
-from thingspace_callbacks.cli.listen import build_receiver, listen, load_object, message_line
+from thingspace_callbacks._redact import MASK
+from thingspace_callbacks.cli.listen import (
+    DEFAULT_LIMIT_CONCURRENCY,
+    DEFAULT_MAX_HEADER_SIZE,
+    DEFAULT_TIMEOUT_KEEP_ALIVE,
+    build_receiver,
+    listen,
+    load_object,
+    message_line,
+    server_config,
+)
 from thingspace_callbacks.receiver import (
+    DEFAULT_BODY_TIMEOUT,
     AnyOf,
     BodyCredentials,
     HmacSignature,
@@ -124,11 +138,110 @@ def test_listen_is_a_subcommand_of_the_cli() -> None:
 
     result = CliRunner().invoke(main, ["listen", "--help"])
     assert result.exit_code == 0, result.output
-    for option in ("--port", "--handler", "--shared-secret", "--callback-password"):
+    for option in (
+        "--port",
+        "--handler",
+        "--shared-secret",
+        "--callback-password",
+        "--body-timeout",
+        "--timeout-keep-alive",
+        "--limit-concurrency",
+        "--max-header-size",
+    ):
         assert option in result.output
     bad = CliRunner().invoke(listen, ["--callback-username", "u"])
     assert bad.exit_code == 2
     assert "go together" in bad.output
+
+
+def test_server_config_bounds_connections_by_default() -> None:
+    receiver = build_receiver()
+    assert receiver.body_timeout == DEFAULT_BODY_TIMEOUT == 10
+    config = server_config(receiver, configure_logging=False)
+    assert config.app is receiver
+    assert (DEFAULT_TIMEOUT_KEEP_ALIVE, DEFAULT_LIMIT_CONCURRENCY, DEFAULT_MAX_HEADER_SIZE) == (
+        5,
+        256,
+        8192,
+    )
+    assert config.timeout_keep_alive == 5
+    assert config.limit_concurrency == 256
+    assert config.h11_max_incomplete_event_size == 8192
+    assert config.http == "h11"  # the header limit is h11's; httptools would ignore it
+    assert config.proxy_headers is False
+    assert build_receiver(body_timeout=0.5).body_timeout == 0.5
+
+
+class _RecordingServer:
+    configs: ClassVar[list[uvicorn.Config]] = []
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        self.configs.append(config)
+
+    def run(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ([], (DEFAULT_BODY_TIMEOUT, 5, 256, 8192)),
+        (
+            [
+                "--body-timeout",
+                "0.5",
+                "--timeout-keep-alive",
+                "2",
+                "--limit-concurrency",
+                "10",
+                "--max-header-size",
+                "4096",
+            ],
+            (0.5, 2, 10, 4096),
+        ),
+    ],
+    ids=["defaults", "options"],
+)
+def test_listen_applies_its_limits_to_the_server_it_runs(
+    monkeypatch: pytest.MonkeyPatch,
+    arguments: list[str],
+    expected: tuple[float, int, int, int],
+) -> None:
+    monkeypatch.setattr(uvicorn, "Server", _RecordingServer)
+    monkeypatch.setattr(_RecordingServer, "configs", [])
+    # Leave the test process's logging alone; what listen asks for is still recorded.
+    logging_configs: list[object] = []
+    monkeypatch.setattr(logging.config, "dictConfig", logging_configs.append)
+
+    result = CliRunner().invoke(listen, ["--port", "0", *arguments])
+
+    assert result.exit_code == 0, result.output
+    [config] = _RecordingServer.configs
+    receiver = config.app
+    assert isinstance(receiver, Receiver)
+    served = (
+        receiver.body_timeout,
+        config.timeout_keep_alive,
+        config.limit_concurrency,
+        config.h11_max_incomplete_event_size,
+    )
+    assert served == expected
+    assert config.http == "h11"
+    assert logging_configs  # uvicorn's logging, sent to stderr
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--body-timeout", "0"],
+        ["--timeout-keep-alive", "0"],
+        ["--limit-concurrency", "0"],
+        ["--max-header-size", "100"],
+    ],
+)
+def test_listen_refuses_limits_that_would_not_bound(arguments: list[str]) -> None:
+    result = CliRunner().invoke(listen, arguments)
+    assert result.exit_code == 2
 
 
 def _free_port() -> int:
@@ -196,7 +309,7 @@ def test_listen_prints_each_message_as_a_json_line(
         ("CarrierService", "ConnectivityMessage"),
         ("DeviceLocation", "LocationMessage"),
     ]
-    assert lines[0]["message"]["password"] == "**********"
+    assert lines[0]["message"]["password"] == MASK
     process.terminate()
     process.wait(timeout=10)
     assert process.stderr is not None

@@ -16,6 +16,7 @@ from thingspace_callbacks.receiver import (
     LocationMessage,
     MalformedMessageError,
     UpgradeStatus,
+    decode_body,
     parse_message,
 )
 
@@ -145,6 +146,36 @@ def test_bodies_that_are_not_a_json_object_are_malformed(body: bytes | str) -> N
         parse_message(body)
     assert isinstance(caught.value, ThingSpaceError)
     assert caught.value.status_code == 400
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (UTF8_BOM + b'{"a": 1}', "byte order mark"),
+        ('{"a": 1}'.encode("utf-16"), "not UTF-8"),  # with its BOM
+        ('{"a": 1}'.encode("utf-16-le"), "not valid JSON"),  # NULs are valid UTF-8
+        ('{"a": 1}'.encode("utf-16-be"), "not valid JSON"),
+        ('{"a": 1}'.encode("utf-32"), "not UTF-8"),
+        ('{"a": 1}'.encode("utf-32-le"), "not valid JSON"),
+        ('{"a": "caf\u00e9"}'.encode("latin-1"), "not UTF-8"),
+        ('\ufeff{"a": 1}', "byte order mark"),
+    ],
+    ids=["utf8-bom", "utf16", "utf16le", "utf16be", "utf32", "utf32le", "latin1", "str-bom"],
+)
+def test_bodies_that_are_not_plain_utf8_are_refused(body: bytes | str, reason: str) -> None:
+    with pytest.raises(MalformedMessageError, match=reason):
+        decode_body(body)
+    with pytest.raises(MalformedMessageError, match=reason):
+        parse_message(body)
+
+
+def test_json_loads_would_have_guessed_these_encodings() -> None:
+    # Why decode_body decodes first: json.loads detects UTF-16/32 and skips a UTF-8 BOM.
+    for encoding in ("utf-8-sig", "utf-16", "utf-16-le", "utf-32"):
+        assert json.loads('{"a": 1}'.encode(encoding)) == {"a": 1}
 
 
 def test_non_string_password_is_malformed_and_not_quoted() -> None:

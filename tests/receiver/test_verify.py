@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
 
 import pytest
 from pydantic import SecretStr
@@ -84,6 +85,63 @@ def test_body_credentials_verifier_reads_the_request_body() -> None:
 def test_signature_accepts_hex_and_base64(signature: str) -> None:
     verify_signature(BODY, signature, msg.SHARED_SECRET)
     verify_signature(BODY, signature, msg.SHARED_SECRET.encode())
+
+
+B64 = base64.b64encode(DIGEST).decode()
+B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _with_trailing_bits(encoded: str, bits: int) -> str:
+    # The 43rd character of a 32-byte digest carries 4 data bits and 2 unused ones.
+    index = B64_ALPHABET.index(encoded[42])
+    return encoded[:42] + B64_ALPHABET[(index & ~3) | bits] + encoded[43:]
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        _with_trailing_bits(B64, 1),
+        _with_trailing_bits(B64, 2),
+        _with_trailing_bits(B64, 3),
+        _with_trailing_bits(B64, 3).rstrip("="),
+        B64 + "=",  # too much padding
+        B64.rstrip("=") + "==",
+        B64[:20] + " " + B64[20:],  # embedded space
+        B64[:20] + "\n" + B64[20:],
+        "=" + B64.rstrip("="),  # padding in front
+        B64.replace("+", "-"),  # "-" beside "/": two alphabets in one signature
+        DIGEST.hex()[:10].upper() + DIGEST.hex()[10:],  # mixed-case hex
+        DIGEST.hex()[:32] + " " + DIGEST.hex()[32:],
+        DIGEST.hex() + "0",
+        DIGEST.hex()[:-1],
+        "0x" + DIGEST.hex(),
+        "sha256= " + DIGEST.hex(),  # a space after the prefix
+        "Sha256=" + DIGEST.hex(),
+        "sha256=sha256=" + DIGEST.hex(),
+        "sha1=" + DIGEST.hex(),
+        "\u0661" + DIGEST.hex()[1:],  # an Arabic-Indic digit one, not "1"
+        "\uff10" * 64,  # fullwidth zeros
+        "\n" + DIGEST.hex(),  # only spaces and tabs may surround it
+        DIGEST.hex() + "\u00a0",
+        "X" + DIGEST.hex(),
+        DIGEST.hex() + "X",
+        B64[:42] + "X",  # "X" ends no 32-byte digest: its unused bits are set
+        B64[:42] + "X=",
+    ],
+)
+def test_signature_refuses_non_canonical_encodings_of_the_right_digest(signature: str) -> None:
+    with pytest.raises(InvalidSignatureError):
+        verify_signature(BODY, signature, msg.SHARED_SECRET)
+
+
+def test_lenient_base64_would_have_accepted_those() -> None:
+    # What the refusals above guard against: the standard decoder ignores the unused
+    # bits, so four different strings decode to the right digest.
+    assert "+" in B64  # so the mixed-alphabet case above is one
+    assert "/" in B64
+    variants = {_with_trailing_bits(B64, bits) for bits in range(4)}
+    assert len(variants) == 4
+    assert {base64.b64decode(v) for v in variants} == {DIGEST}
 
 
 def test_sign_body_is_hex_hmac_sha256_of_the_raw_body() -> None:
@@ -202,3 +260,133 @@ def test_any_of_keeps_the_error_kind_when_all_agree() -> None:
     check(InboundRequest(body=b'{"username": "b", "password": "2"}'))
     with pytest.raises(InvalidCredentialsError):
         check(InboundRequest(body=b'{"username": "b", "password": "1"}'))
+
+
+# -- what the mutation session (nox -s mutants) showed no other test pinned down ----------
+
+
+def _refusal(call: Callable[[], None]) -> VerificationError:
+    with pytest.raises(VerificationError) as caught:
+        call()
+    return caught.value
+
+
+def test_refusals_say_what_was_wrong_and_nothing_more() -> None:
+    cases: list[tuple[Callable[[], None], type[VerificationError], str]] = [
+        (lambda: verify_signature(BODY, None, "s"), InvalidSignatureError, "message is not signed"),
+        (lambda: verify_signature(BODY, "", "s"), InvalidSignatureError, "message is not signed"),
+        (
+            lambda: verify_signature(BODY, "zz", "s"),
+            InvalidSignatureError,
+            "message signature is neither hex nor base64 SHA-256",
+        ),
+        (
+            lambda: verify_signature(BODY, "00" * 32, "s"),
+            InvalidSignatureError,
+            "message signature does not match",
+        ),
+        (
+            lambda: verify_credentials({}, username="u", password="p"),
+            InvalidCredentialsError,
+            "message username or password is missing or wrong",
+        ),
+        (
+            lambda: SourceAllowList()(InboundRequest(body=b"", client_host=None)),
+            ForbiddenSourceError,
+            "sender address is unknown",
+        ),
+        (
+            lambda: SourceAllowList()(InboundRequest(body=b"", client_host="203.0.113.9")),
+            ForbiddenSourceError,
+            "sender 203.0.113.9 is not on the allow-list",
+        ),
+    ]
+    for call, kind, message in cases:
+        error = _refusal(call)
+        assert type(error) is kind
+        assert str(error) == message
+
+
+def test_any_of_reports_each_refusal_once_under_the_common_kind() -> None:
+    mixed = AnyOf(BodyCredentials("a", "1"), BodyCredentials("b", "2"), HmacSignature("s"))
+    error = _refusal(lambda: mixed(InboundRequest(body=b'{"username": "a"}')))
+    assert type(error) is VerificationError  # the kinds differ: their common base
+    assert error.status_code == 401
+    assert str(error) == "message username or password is missing or wrong; message is not signed"
+    fenced = AnyOf(SourceAllowList(["192.0.2.1"]), SourceAllowList(["192.0.2.2"]))
+    same = _refusal(lambda: fenced(InboundRequest(body=b"", client_host="192.0.2.3")))
+    assert type(same) is ForbiddenSourceError
+    assert str(same) == "sender 192.0.2.3 is not on the allow-list"  # the same refusal, once
+
+
+def test_constructors_refuse_mistakes_with_exact_messages() -> None:
+    with pytest.raises(ValueError, match=r"^AnyOf needs at least one verifier$"):
+        AnyOf()
+    with pytest.raises(ValueError, match=r"^HmacSignature needs a non-empty shared secret$"):
+        HmacSignature(b"")
+    with pytest.raises(ValueError, match=r"^proxy_hops must be at least 1$"):
+        SourceAllowList(proxy_hops=0)
+    with pytest.raises(ValueError, match=r"^not an IP address or network: 'example\.com'$"):
+        SourceAllowList(["example.com"])
+
+
+def test_allow_list_takes_one_string_and_networks_with_host_bits() -> None:
+    SourceAllowList("192.0.2.1")(InboundRequest(body=b"", client_host="192.0.2.1"))
+    loose = SourceAllowList(["192.0.2.77/24"])  # host bits set: the network is meant
+    loose(InboundRequest(body=b"", client_host="192.0.2.5"))
+    with pytest.raises(ForbiddenSourceError):
+        loose(InboundRequest(body=b"", client_host="192.0.3.5"))
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "3.87.163.45:x",
+        "3.87.163.45:\u0663",  # an Arabic-Indic digit is not a port
+        "[::ffff:3.87.163.45]x",
+        "[::ffff:3.87.163.45]:8x",
+        "[::ffff:3.87.163.45]:x1",
+        "[::ffff:3.87.163.45",
+        "[::ffff:3.87.163.45]]:1",
+        "3.87.163.45/32",
+    ],
+)
+def test_an_address_followed_by_anything_but_a_port_is_unknown(host: str) -> None:
+    with pytest.raises(ForbiddenSourceError, match="unknown"):
+        SourceAllowList()(InboundRequest(body=b"", client_host=host))
+
+
+@pytest.mark.parametrize(
+    "host", ["3.87.163.45", "3.87.163.45:443", "[::ffff:3.87.163.45]", "[::ffff:3.87.163.45]:1"]
+)
+def test_an_address_may_carry_a_port(host: str) -> None:
+    SourceAllowList()(InboundRequest(body=b"", client_host=host))
+
+
+def test_lone_surrogates_are_compared_not_crashed_on() -> None:
+    # A JSON string may hold one ("\ud800"); it must be refused or accepted, not raise.
+    verify_credentials({"username": "u\ud800", "password": "p"}, username="u\ud800", password="p")
+    with pytest.raises(InvalidCredentialsError):
+        verify_credentials({"username": "u\udfff", "password": "p"}, username="u", password="p")
+    secret = "s\ud800"
+    signature = hmac.new(secret.encode("utf-8", "surrogatepass"), BODY, hashlib.sha256)
+    verify_signature(BODY, signature.hexdigest(), secret)
+    HmacSignature(secret)(
+        InboundRequest(body=BODY, headers={"X-ThingSpace-Signature": signature.hexdigest()})
+    )
+
+
+def test_reprs_name_the_configuration_but_no_secret() -> None:
+    assert repr(BodyCredentials(b"\xffuser", "pw")) == (
+        "BodyCredentials(username='\ufffduser', password='**********')"
+    )
+    assert repr(HmacSignature("s", header="X-Sig")) == (
+        "HmacSignature(secret='**********', header='X-Sig')"
+    )
+    allow = SourceAllowList(["192.0.2.0/24", "2001:db8::1"], trust_forwarded_for=True)
+    assert repr(allow) == (
+        "SourceAllowList([192.0.2.0/24, 2001:db8::1/128], trust_forwarded_for=True, proxy_hops=1)"
+    )
+    assert repr(AnyOf(HmacSignature("s"), allow)) == (
+        f"AnyOf(HmacSignature(secret='**********', header='X-ThingSpace-Signature'), {allow!r})"
+    )

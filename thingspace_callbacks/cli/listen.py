@@ -4,6 +4,14 @@ Without ``--handler`` every message is printed to stdout as one JSON line (crede
 masked), which is handy to see what ThingSpace sends; with ``--handler module:name``
 each message is passed to that async function, or ``name`` may be a configured
 :class:`~thingspace_callbacks.receiver.Receiver`, served as it is.
+
+The listener faces the Internet, so every connection is bounded. The receiver bounds
+each request's body (``--body-timeout``, 10 s, then 408; ``--max-body-size``, 1 MiB, then
+413); uvicorn, configured by :func:`server_config`, bounds the rest: an idle keep-alive
+connection is closed after ``--timeout-keep-alive`` (5 s), at most
+``--limit-concurrency`` (256) connections and requests are served at once (more are
+answered 503, which ThingSpace re-sends), and at most ``--max-header-size`` (8 KiB) of
+a request's line and headers is buffered before they end (more is answered 400).
 """
 
 from __future__ import annotations
@@ -15,12 +23,14 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
 from .._constants import RECEIVER_MAX_BODY_SIZE, SIGNATURE_HEADER, THINGSPACE_SOURCE_IPS
+from .._redact import redact
 from ..receiver import (
+    DEFAULT_BODY_TIMEOUT,
     AnyOf,
     BodyCredentials,
     CallbackMessage,
@@ -29,10 +39,33 @@ from ..receiver import (
     Receiver,
     SourceAllowList,
     Verifier,
-    redact,
 )
 
-__all__ = ["build_receiver", "listen", "load_object", "message_line"]
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = [
+    "DEFAULT_LIMIT_CONCURRENCY",
+    "DEFAULT_MAX_HEADER_SIZE",
+    "DEFAULT_TIMEOUT_KEEP_ALIVE",
+    "build_receiver",
+    "listen",
+    "load_object",
+    "message_line",
+    "server_config",
+]
+
+DEFAULT_TIMEOUT_KEEP_ALIVE = 5
+"""Seconds an idle keep-alive connection is kept open (uvicorn's own default)."""
+
+DEFAULT_LIMIT_CONCURRENCY = 256
+"""Connections and requests served at once; more are answered 503. ThingSpace sends
+from a handful of addresses; this leaves room for bursts (one message per device of a
+bulk request) while a flood of slow senders cannot take unbounded sockets and memory."""
+
+DEFAULT_MAX_HEADER_SIZE = 8 * 1024
+"""Bytes of a request's line and headers buffered before they end (h11's max incomplete
+event size); a ThingSpace message's headers are a few hundred bytes."""
 
 
 def load_object(reference: str) -> object:
@@ -79,47 +112,59 @@ def build_receiver(
     allow_thingspace_ips: bool = False,
     trust_forwarded_for: bool = False,
     max_body_size: int = RECEIVER_MAX_BODY_SIZE,
+    body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
 ) -> Receiver:
-    """The receiver ``listen`` serves, built from its options."""
+    """The receiver ``listen`` serves, built from its options.
+
+    A :class:`Receiver` named by ``handler`` is served as it is, with its own
+    verification, ``max_body_size`` and ``body_timeout``.
+    """
     target = load_object(handler) if handler else None
-    verification_given = bool(
-        username or password or shared_secret or allow_ips or allow_thingspace_ips
-    )
     if isinstance(target, Receiver):
-        if verification_given:
+        if username or password or shared_secret or allow_ips or allow_thingspace_ips:
             raise click.UsageError(
                 "--handler names a Receiver, which has its own verification; "
                 "drop the verification options"
             )
         return target
-    if bool(username) != bool(password):
-        raise click.UsageError("--callback-username and --callback-password go together")
-
-    verifiers: list[Verifier] = []
-    if allow_ips or allow_thingspace_ips:
-        addresses = [*allow_ips, *(THINGSPACE_SOURCE_IPS if allow_thingspace_ips else ())]
-        try:
-            verifiers.append(SourceAllowList(addresses, trust_forwarded_for=trust_forwarded_for))
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--allow-ip") from None
-    proofs: list[Verifier] = []
-    if username and password:
-        proofs.append(BodyCredentials(username, password))
-    if shared_secret:
-        proofs.append(HmacSignature(shared_secret, header=signature_header))
-    if len(proofs) == 1:
-        verifiers.extend(proofs)
-    elif proofs:
-        # One listener for credentialed (M2M, FOTA) and signed (Location) families.
-        verifiers.append(AnyOf(*proofs))
-
-    receiver = Receiver(verify=verifiers, max_body_size=max_body_size)
+    verifiers = [
+        *_source_checks(allow_ips, allow_thingspace_ips, trust_forwarded_for),
+        *_proofs(username, password, shared_secret, signature_header),
+    ]
+    receiver = Receiver(verify=verifiers, max_body_size=max_body_size, body_timeout=body_timeout)
     callback = cast(Handler, target) if target is not None else _print_message
     try:
         receiver.on_any()(callback)
     except TypeError as exc:
         raise click.BadParameter(str(exc), param_hint="--handler") from None
     return receiver
+
+
+def _source_checks(
+    allow_ips: Sequence[str], allow_thingspace_ips: bool, trust_forwarded_for: bool
+) -> list[Verifier]:
+    if not (allow_ips or allow_thingspace_ips):
+        return []
+    addresses = [*allow_ips, *(THINGSPACE_SOURCE_IPS if allow_thingspace_ips else ())]
+    try:
+        return [SourceAllowList(addresses, trust_forwarded_for=trust_forwarded_for)]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--allow-ip") from None
+
+
+def _proofs(
+    username: str | None, password: str | None, shared_secret: str | None, header: str
+) -> list[Verifier]:
+    """What a message must prove: the listener credentials, the signature, or (one
+    listener for credentialed M2M/FOTA and signed Location families) either."""
+    if bool(username) != bool(password):
+        raise click.UsageError("--callback-username and --callback-password go together")
+    proofs: list[Verifier] = []
+    if username and password:
+        proofs.append(BodyCredentials(username, password))
+    if shared_secret:
+        proofs.append(HmacSignature(shared_secret, header=header))
+    return [AnyOf(*proofs)] if len(proofs) > 1 else proofs
 
 
 def _log_config(default: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +174,52 @@ def _log_config(default: dict[str, Any]) -> dict[str, Any]:
         if handler.get("stream") == "ext://sys.stdout":
             handler["stream"] = "ext://sys.stderr"
     return config
+
+
+def server_config(
+    receiver: Receiver,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 9001,
+    timeout_keep_alive: int = DEFAULT_TIMEOUT_KEEP_ALIVE,
+    limit_concurrency: int = DEFAULT_LIMIT_CONCURRENCY,
+    max_header_size: int = DEFAULT_MAX_HEADER_SIZE,
+    log_level: str = "info",
+    configure_logging: bool = True,
+) -> uvicorn.Config:
+    """The uvicorn configuration ``listen`` serves ``receiver`` with.
+
+    Args:
+        timeout_keep_alive: seconds an idle keep-alive connection stays open.
+        limit_concurrency: connections and requests at once; more are answered 503.
+        max_header_size: bytes of a request's line and headers buffered before they
+            end (h11's max incomplete event size); more is answered 400.
+        configure_logging: send uvicorn's logs to stderr (stdout carries the printed
+            messages); ``False`` leaves logging as it is.
+    """
+    try:
+        import uvicorn
+    except ImportError:  # pragma: no cover - depends on the installed extras
+        raise click.ClickException(
+            'listen needs uvicorn: pip install "thingspace-callbacks[receiver]"'
+        ) from None
+    return uvicorn.Config(
+        receiver,
+        host=host,
+        port=port,
+        # h11 explicitly: the header limit is h11's, and "auto" would pick httptools
+        # where it is installed, which ignores it.
+        http="h11",
+        timeout_keep_alive=timeout_keep_alive,
+        limit_concurrency=limit_concurrency,
+        h11_max_incomplete_event_size=max_header_size,
+        # The receiver decides whether X-Forwarded-For is trusted (--trust-forwarded-for);
+        # uvicorn's default would rewrite the peer address from it for local proxies.
+        proxy_headers=False,
+        lifespan="on",
+        log_level=log_level,
+        log_config=_log_config(uvicorn.config.LOGGING_CONFIG) if configure_logging else None,
+    )
 
 
 @click.command("listen")
@@ -201,6 +292,38 @@ def _log_config(default: dict[str, Any]) -> dict[str, Any]:
     help="Largest body accepted, in bytes (larger: 413).",
 )
 @click.option(
+    "--body-timeout",
+    metavar="SECONDS",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_BODY_TIMEOUT,
+    show_default=True,
+    help="Time a request's body may take to arrive (later: 408, connection closed).",
+)
+@click.option(
+    "--timeout-keep-alive",
+    metavar="SECONDS",
+    type=click.IntRange(min=1),
+    default=DEFAULT_TIMEOUT_KEEP_ALIVE,
+    show_default=True,
+    help="Close a keep-alive connection idle this long.",
+)
+@click.option(
+    "--limit-concurrency",
+    metavar="N",
+    type=click.IntRange(min=1),
+    default=DEFAULT_LIMIT_CONCURRENCY,
+    show_default=True,
+    help="Connections and requests served at once (more: 503).",
+)
+@click.option(
+    "--max-header-size",
+    metavar="BYTES",
+    type=click.IntRange(min=1024),
+    default=DEFAULT_MAX_HEADER_SIZE,
+    show_default=True,
+    help="Most bytes of request line and headers buffered before they end (more: 400).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -218,19 +341,27 @@ def listen(
     allow_thingspace_ips: bool,
     trust_forwarded_for: bool,
     max_body_size: int,
+    body_timeout: float,
+    timeout_keep_alive: int,
+    limit_concurrency: int,
+    max_header_size: int,
     log_level: str,
 ) -> None:
     """Receive ThingSpace callback messages on HOST:PORT (any path).
 
     Messages are verified, parsed and deduplicated; each is acknowledged only after the
-    handler returned. Needs the receiver extra: pip install "thingspace-callbacks[receiver]".
+    handler returned.
+
+    \b
+    Every connection is bounded (defaults in brackets):
+      --body-timeout        time for the body to arrive [10 s], then 408
+      --max-body-size       body size [1 MiB], then 413
+      --timeout-keep-alive  idle keep-alive connection [5 s], then closed
+      --limit-concurrency   connections and requests at once [256], then 503
+      --max-header-size     unfinished request line and headers [8 KiB], then 400
+
+    Needs the receiver extra: pip install "thingspace-callbacks[receiver]".
     """
-    try:
-        import uvicorn
-    except ImportError:  # pragma: no cover - depends on the installed extras
-        raise click.ClickException(
-            'listen needs uvicorn: pip install "thingspace-callbacks[receiver]"'
-        ) from None
     receiver = build_receiver(
         handler=handler,
         username=username,
@@ -241,6 +372,7 @@ def listen(
         allow_thingspace_ips=allow_thingspace_ips,
         trust_forwarded_for=trust_forwarded_for,
         max_body_size=max_body_size,
+        body_timeout=body_timeout,
     )
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -254,17 +386,17 @@ def listen(
         )
     where = "printing each message as a JSON line" if handler is None else f"handler {handler}"
     click.echo(f"listening on http://{host}:{port}/ ({where})", err=True)
-    config = uvicorn.Config(
+    config = server_config(
         receiver,
         host=host,
         port=port,
-        # The receiver decides whether X-Forwarded-For is trusted (--trust-forwarded-for);
-        # uvicorn's default would rewrite the peer address from it for local proxies.
-        proxy_headers=False,
-        lifespan="on",
+        timeout_keep_alive=timeout_keep_alive,
+        limit_concurrency=limit_concurrency,
+        max_header_size=max_header_size,
         log_level=log_level,
-        log_config=_log_config(uvicorn.config.LOGGING_CONFIG),
     )
+    import uvicorn  # importable: server_config checked
+
     uvicorn.Server(config).run()
 
 

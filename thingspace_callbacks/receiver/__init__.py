@@ -3,9 +3,10 @@
 :class:`Receiver` is an ASGI app that verifies each message (:class:`BodyCredentials`,
 :class:`HmacSignature`, :class:`SourceAllowList`), parses it into a typed model
 (:func:`parse_message`), drops re-sends of messages already handled, and awaits your
-handler; it acknowledges only after the handler succeeded. Serving it needs an ASGI
-server (``pip install "thingspace-callbacks[receiver]"``); the verification and parsing
-pieces need nothing beyond the core SDK.
+handler, which receives only the message model it declares; it acknowledges only after
+the handler succeeded, and bounds how long and how large each request may be. Serving
+it needs an ASGI server (``pip install "thingspace-callbacks[receiver]"``); the
+verification and parsing pieces need nothing beyond the core SDK.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from __future__ import annotations
 from .._constants import SHARED_SECRET_HEADER as SHARED_SECRET_HEADER
 from .._constants import SIGNATURE_HEADER as SIGNATURE_HEADER
 from .._constants import THINGSPACE_SOURCE_IPS as THINGSPACE_SOURCE_IPS
+from .._redact import redact as redact
+from .._redact import redact_url as redact_url
+from ._app import DEFAULT_BODY_TIMEOUT as DEFAULT_BODY_TIMEOUT
 from ._app import DeliveryOutcome as DeliveryOutcome
 from ._app import Handler as Handler
 from ._app import Receiver as Receiver
@@ -23,8 +27,10 @@ from ._errors import ForbiddenSourceError as ForbiddenSourceError
 from ._errors import InvalidCredentialsError as InvalidCredentialsError
 from ._errors import InvalidSignatureError as InvalidSignatureError
 from ._errors import MalformedMessageError as MalformedMessageError
+from ._errors import MessageTypeError as MessageTypeError
 from ._errors import PayloadTooLargeError as PayloadTooLargeError
 from ._errors import ReceiverError as ReceiverError
+from ._errors import RequestTimeoutError as RequestTimeoutError
 from ._errors import VerificationError as VerificationError
 from ._models import CallbackMessage as CallbackMessage
 from ._models import ConnectivityMessage as ConnectivityMessage
@@ -39,7 +45,6 @@ from ._models import LocationMessage as LocationMessage
 from ._models import PositionData as PositionData
 from ._models import UpgradeInfo as UpgradeInfo
 from ._models import UpgradeStatus as UpgradeStatus
-from ._models import redact as redact
 from ._parse import CONNECTIVITY_SERVICES as CONNECTIVITY_SERVICES
 from ._parse import decode_body as decode_body
 from ._parse import parse_message as parse_message
@@ -55,6 +60,7 @@ from ._verify import verify_signature as verify_signature
 
 __all__ = (
     "CONNECTIVITY_SERVICES",
+    "DEFAULT_BODY_TIMEOUT",
     "SHARED_SECRET_HEADER",
     "SIGNATURE_HEADER",
     "THINGSPACE_SOURCE_IPS",
@@ -80,10 +86,12 @@ __all__ = (
     "LocationError",
     "LocationMessage",
     "MalformedMessageError",
+    "MessageTypeError",
     "PayloadTooLargeError",
     "PositionData",
     "Receiver",
     "ReceiverError",
+    "RequestTimeoutError",
     "SourceAllowList",
     "UpgradeInfo",
     "UpgradeStatus",
@@ -93,6 +101,7 @@ __all__ = (
     "default_dedupe_key",
     "parse_message",
     "redact",
+    "redact_url",
     "sign_body",
     "verify_credentials",
     "verify_signature",

@@ -4,6 +4,10 @@ callback messages to async handlers.
 Delivery is at least once: a message is acknowledged (200) only after its handler
 returned, so ThingSpace re-sends it when the handler failed (500), and a re-send of a
 handled message is acknowledged without calling the handler again.
+
+Reading a request is bounded here rather than left to the ASGI server, so the bounds
+hold under any server: the body must arrive within ``body_timeout`` (else 408) and fit
+in ``max_body_size`` (else 413); both answers close the connection.
 """
 
 from __future__ import annotations
@@ -12,21 +16,33 @@ import functools
 import inspect
 import json
 import logging
+import types
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import anyio
 
 from .._constants import LOGGER_NAME, RECEIVER_MAX_BODY_SIZE
 from ._dedupe import DedupeStore, InMemoryDedupeStore, default_dedupe_key
-from ._errors import PayloadTooLargeError, ReceiverError, VerificationError
+from ._errors import (
+    MessageTypeError,
+    PayloadTooLargeError,
+    ReceiverError,
+    RequestTimeoutError,
+    VerificationError,
+)
 from ._models import CallbackMessage
 from ._parse import parse_message
 from ._request import InboundRequest
 from ._verify import Verifier
 
-__all__ = ["DeliveryOutcome", "Handler", "Receiver"]
+__all__ = ["DEFAULT_BODY_TIMEOUT", "DeliveryOutcome", "Handler", "Receiver"]
+
+DEFAULT_BODY_TIMEOUT = 10.0
+"""Seconds a request's body may take to arrive, from the end of its headers. ThingSpace
+messages are a few kilobytes; even a full ``max_body_size`` (1 MiB) arrives in time at
+about 100 kB/s."""
 
 logger = logging.getLogger(f"{LOGGER_NAME}.receiver")
 
@@ -50,7 +66,8 @@ class DeliveryOutcome:
     """What the receiver did with one delivery, and the HTTP status it answers with."""
 
     status_code: int
-    """200 handled or duplicate; 400/401/403/413 rejected; 404 no route; 500 failed."""
+    """200 handled or duplicate; 400/401/403/408/413/422 rejected; 404 no route;
+    405 not a POST; 500 failed."""
 
     status: Status
     """``"accepted"`` (handler succeeded), ``"duplicate"`` (handled before),
@@ -68,12 +85,17 @@ class DeliveryOutcome:
         return 200 <= self.status_code < 300
 
 
+Models = tuple[type[CallbackMessage], ...]
+
+
 @dataclass(frozen=True)
 class _Route:
     path: str
     service: str | None
     handler: Handler
     verifiers: tuple[Verifier, ...]
+    models: Models | None
+    """The message models the handler declared; ``None`` when it takes any message."""
 
 
 def _check_async(handler: object) -> None:
@@ -87,6 +109,54 @@ def _check_async(handler: object) -> None:
         or (callable(target) and inspect.iscoroutinefunction(type(target).__call__))
     ):
         raise TypeError(f"handler {handler!r} must be an async function (async def)")
+
+
+_ANY_MESSAGE: tuple[object, ...] = (inspect.Parameter.empty, Any, object, CallbackMessage)
+_POSITIONAL = (
+    inspect.Parameter.POSITIONAL_ONLY,
+    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    inspect.Parameter.VAR_POSITIONAL,
+)
+
+
+def _declared_models(handler: object) -> Models | None:
+    # Read once at registration, so a handler whose annotation names no message model
+    # fails there instead of answering 500 to every message.
+    try:
+        signature = inspect.signature(handler, eval_str=True)  # type: ignore[arg-type]
+    except ValueError:
+        return None  # no signature to read (some builtins): it takes what it gets
+    except Exception as exc:
+        raise TypeError(
+            f"cannot read the message type of handler {handler!r}: {exc} (annotations are "
+            "evaluated in the handler's module, so the model must be importable there)"
+        ) from None
+    positional = [p for p in signature.parameters.values() if p.kind in _POSITIONAL]
+    if not positional:
+        raise TypeError(f"handler {handler!r} must take the message as a positional argument")
+    annotation = positional[0].annotation
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, types.UnionType):
+        members = get_args(annotation)
+    else:
+        members = (annotation,)
+    models: list[type[CallbackMessage]] = []
+    for member in members:
+        if any(member is anything for anything in _ANY_MESSAGE):
+            return None
+        if member is type(None):
+            continue  # "Message | None": nothing is ever delivered as None
+        if not (isinstance(member, type) and issubclass(member, CallbackMessage)):
+            raise TypeError(
+                f"handler {handler!r} declares its message as {annotation!r}; annotate it "
+                "with a message model (e.g. ConnectivityMessage), a union of models, or "
+                "CallbackMessage to take any message"
+            )
+        models.append(member)
+    if not models:
+        raise TypeError(f"handler {handler!r} declares no message model")
+    return tuple(models)
 
 
 def _normalise_path(path: str) -> str:
@@ -111,6 +181,40 @@ class Receiver:
     Serve it with any ASGI server (``uvicorn module:receiver``), mount it in a
     Starlette or FastAPI app, or run ``thingspace-callbacks listen``.
 
+    **What a handler receives.** The annotation of the handler's message parameter is
+    its contract, read once at registration: a handler annotated
+    ``ConnectivityMessage`` is only ever called with a ``ConnectivityMessage``. A
+    message that does not parse as the declared model (say ``callbackCount`` is not a
+    number) is answered **422** and the handler is not called; the answer names the
+    fields at fault (never their values) and is logged as an error. Verizon documents
+    no difference between a 4xx and a 5xx: anything but a 2xx is re-sent, a bounded
+    number of times (Connectivity Management: 4 attempts in all, then the message is
+    archived for 30 days and Verizon support can re-send it by request ID). Each
+    re-send is refused the same way without running the handler, so the message ends
+    refused instead of failing the handler with an ``AttributeError`` on every attempt.
+    To receive it anyway, opt in to the fallback by declaring it:
+    ``message: ConnectivityMessage | GenericMessage`` is called with a
+    :class:`GenericMessage` holding every field when the body does not fit
+    ``ConnectivityMessage``. A union of models is tried with the model the service
+    names first and :class:`GenericMessage` last. An unannotated handler, or one
+    annotated :class:`CallbackMessage`, takes any message: the most specific model that
+    fits, else a :class:`GenericMessage`. An annotation that names no message model is
+    a ``TypeError`` at registration.
+
+    **Slow and oversized requests.** These bounds are applied by the receiver itself,
+    so they hold under any ASGI server:
+
+    * The body must arrive within ``body_timeout`` seconds of the request's headers
+      (default 10 s), or the request is answered **408** with ``Connection: close``
+      and the handler is not called: a sender trickling its body is cut off.
+    * A body larger than ``max_body_size`` (default 1 MiB; declared by
+      ``Content-Length`` or counted while it streams) is answered **413** with
+      ``Connection: close`` and the handler is not called. The answer is sent at
+      once; then, for a body of up to twice ``max_body_size``, the rest of the body is
+      read and dropped (within the same ``body_timeout``) before the connection
+      closes, so that a sender still sending receives the 413 instead of a
+      connection reset. Larger bodies are cut off after that much.
+
     Args:
         verify: verifiers every message must pass, unless a route has its own. Required,
             so accepting unauthenticated messages is a visible choice (``verify=[]``).
@@ -118,8 +222,10 @@ class Receiver:
             :class:`InMemoryDedupeStore`, ``False`` turns deduplication off.
         dedupe_key: computes a message's identity from its route path and decoded
             body; the default ignores ``callbackCount`` and the credentials.
-        max_body_size: the largest body read, in bytes; larger ones are answered 413
-            without being read in full.
+        max_body_size: the largest body read, in bytes (default 1 MiB); larger ones are
+            answered 413 without being read in full.
+        body_timeout: seconds the whole body may take to arrive (default 10); later
+            ones are answered 408. ``None`` removes the limit, leaving it to the server.
     """
 
     def __init__(
@@ -129,9 +235,12 @@ class Receiver:
         dedupe: DedupeStore | bool = True,
         dedupe_key: DedupeKey = default_dedupe_key,
         max_body_size: int = RECEIVER_MAX_BODY_SIZE,
+        body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
     ) -> None:
         if max_body_size < 1:
             raise ValueError("max_body_size must be a positive number of bytes")
+        if body_timeout is not None and not body_timeout > 0:
+            raise ValueError("body_timeout must be a positive number of seconds, or None")
         self.verifiers: tuple[Verifier, ...] = tuple(verify)
         self.dedupe_store: DedupeStore | None
         if dedupe is True:
@@ -142,6 +251,7 @@ class Receiver:
             self.dedupe_store = dedupe
         self.dedupe_key = dedupe_key
         self.max_body_size = max_body_size
+        self.body_timeout = body_timeout
         self._routes: dict[str, _Route] = {}
         self._fallback: _Route | None = None
         self._inflight: dict[str, anyio.Event] = {}
@@ -157,12 +267,19 @@ class Receiver:
     ) -> Callable[[HandlerT], HandlerT]:
         """Decorator: handle messages for ``service`` POSTed to ``path``.
 
+        The handler is called only with the message model its parameter is annotated
+        with (see :class:`Receiver`).
+
         Args:
             service: the service name, e.g. ``"CarrierService"`` or ``"DeviceLocation"``;
                 it selects the message model and becomes ``message.service``.
             path: where ThingSpace POSTs (the path of the URL you registered); default
                 ``"/" + service``.
             verify: verifiers for this route instead of the receiver's.
+
+        Raises:
+            TypeError: the handler is not async, or its annotation names no message
+                model.
         """
 
         def register(handler: HandlerT) -> HandlerT:
@@ -183,11 +300,12 @@ class Receiver:
         if not isinstance(service, str) or not service.strip():
             raise ValueError("service must be a non-empty service name")
         _check_async(handler)
+        models = _declared_models(handler)
         route_path = _normalise_path(path if path is not None else service)
         if route_path in self._routes:
             raise ValueError(f"path {route_path!r} already has a handler")
         verifiers = self.verifiers if verify is None else tuple(verify)
-        self._routes[route_path] = _Route(route_path, service, handler, verifiers)
+        self._routes[route_path] = _Route(route_path, service, handler, verifiers, models)
 
     def on_any(self, *, verify: Sequence[Verifier] | None = None) -> Callable[[HandlerT], HandlerT]:
         """Decorator: handle messages POSTed to any path that has no handler of its own.
@@ -199,8 +317,9 @@ class Receiver:
             if self._fallback is not None:
                 raise ValueError("the receiver already has an on_any handler")
             _check_async(handler)
+            models = _declared_models(handler)
             verifiers = self.verifiers if verify is None else tuple(verify)
-            self._fallback = _Route("", None, handler, verifiers)
+            self._fallback = _Route("", None, handler, verifiers, models)
             return handler
 
         return register
@@ -219,7 +338,7 @@ class Receiver:
             return None
         service = path.rsplit("/", 1)[-1] or None
         fallback = self._fallback
-        return _Route(path, service, fallback.handler, fallback.verifiers)
+        return _Route(path, service, fallback.handler, fallback.verifiers, fallback.models)
 
     # -- processing ---------------------------------------------------------------
 
@@ -236,7 +355,7 @@ class Receiver:
         try:
             for verify in route.verifiers:
                 verify(request)
-            message = parse_message(request.json(), service=route.service)
+            message = parse_message(request.json(), service=route.service, model=route.models)
         except ReceiverError as exc:
             return self._rejected(request, exc)
         except Exception:
@@ -248,7 +367,10 @@ class Receiver:
         return await self._run_once(route, message, key)
 
     def _rejected(self, request: InboundRequest, error: ReceiverError) -> DeliveryOutcome:
-        logger.warning(
+        # A message refused for its shape is lost once ThingSpace stops re-sending it,
+        # so it is an error to look at; the other refusals are the sender's problem.
+        logger.log(
+            logging.ERROR if isinstance(error, MessageTypeError) else logging.WARNING,
             "rejected callback to %s from %s: %s (%s)",
             request.path,
             request.client_host,
@@ -331,26 +453,30 @@ class Receiver:
         ]
         client = scope.get("client")
         client_host: str | None = client[0] if client else None
+        unread = InboundRequest(body=b"", client_host=client_host, path=path)
+        deadline = None if self.body_timeout is None else anyio.current_time() + self.body_timeout
+        declared = _content_length(headers)
         try:
-            body = await self._read_body(headers, receive)
+            if declared is not None and declared > self.max_body_size:
+                raise PayloadTooLargeError(f"body is larger than {self.max_body_size} bytes")
+            with anyio.fail_after(self.body_timeout):
+                body = await self._read_body(receive)
+        except TimeoutError:
+            late = RequestTimeoutError(f"body did not arrive within {self.body_timeout:g} s")
+            await _respond(send, self._rejected(unread, late), extra_headers=[_CLOSE])
+            return
         except PayloadTooLargeError as exc:
-            unread = InboundRequest(body=b"", client_host=client_host, path=path)
-            await _respond(send, self._rejected(unread, exc))
+            await self._refuse_oversize(
+                send, receive, exc, unread, deadline, self._drain_budget(declared, headers)
+            )
             return
         if body is None:
             return  # the sender hung up; nobody to answer
         request = InboundRequest(body=body, headers=headers, client_host=client_host, path=path)
         await _respond(send, await self.process(request))
 
-    async def _read_body(self, headers: list[tuple[str, str]], receive: Receive) -> bytes | None:
+    async def _read_body(self, receive: Receive) -> bytes | None:
         limit = self.max_body_size
-        too_large = PayloadTooLargeError(f"body is larger than {limit} bytes")
-        for name, value in headers:
-            declared = value.strip()
-            if name.lower() != "content-length" or not (declared.isascii() and declared.isdigit()):
-                continue
-            if int(declared) > limit:
-                raise too_large
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -360,10 +486,70 @@ class Receiver:
             chunk: bytes = event.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise too_large
+                raise PayloadTooLargeError(f"body is larger than {limit} bytes")
             chunks.append(chunk)
             if not event.get("more_body", False):
                 return b"".join(chunks)
+
+    def _drain_budget(self, declared: int | None, headers: Sequence[tuple[str, str]]) -> int:
+        # Bodies up to twice the limit are read to their end, so their senders get the
+        # 413; a declared size past that would be cut off anyway, and a 100-continue
+        # sender whose declared size was refused has not sent the body and will not.
+        if declared is None:
+            return self.max_body_size  # about as much again as was read before refusing
+        if declared > 2 * self.max_body_size or _expects_continue(headers):
+            return 0
+        return declared
+
+    async def _refuse_oversize(
+        self,
+        send: Send,
+        receive: Receive,
+        error: PayloadTooLargeError,
+        unread: InboundRequest,
+        deadline: float | None,
+        budget: int,
+    ) -> None:
+        # Closing a socket with unread data makes the kernel send a reset, so a sender
+        # still writing its body gets a write error instead of reading the 413. So the
+        # answer goes out first, the rest of the body is read and dropped (bounded in
+        # bytes and time), and only then is the response finished and the socket closed.
+        outcome = self._rejected(unread, error)
+        await _respond(send, outcome, extra_headers=[_CLOSE], more_body=True)
+        if budget > 0:
+            remaining = None if deadline is None else max(deadline - anyio.current_time(), 0)
+            with anyio.move_on_after(remaining):
+                await _discard(receive, budget)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+_CLOSE = (b"connection", b"close")
+
+
+def _content_length(headers: Sequence[tuple[str, str]]) -> int | None:
+    for name, value in headers:
+        declared = value.strip()
+        if name.lower() == "content-length" and declared.isascii() and declared.isdigit():
+            return int(declared)
+    return None
+
+
+def _expects_continue(headers: Sequence[tuple[str, str]]) -> bool:
+    return any(
+        name.lower() == "expect" and value.strip().lower() == "100-continue"
+        for name, value in headers
+    )
+
+
+async def _discard(receive: Receive, budget: int) -> None:
+    discarded = 0
+    while discarded < budget:
+        event = await receive()
+        if event["type"] == "http.disconnect":
+            return
+        discarded += len(event.get("body", b""))
+        if not event.get("more_body", False):
+            return
 
 
 def _route_path(scope: Scope) -> str:
@@ -387,6 +573,7 @@ async def _respond(
     outcome: DeliveryOutcome,
     *,
     extra_headers: Sequence[tuple[bytes, bytes]] = (),
+    more_body: bool = False,
 ) -> None:
     body = _status_body(outcome)
     headers = [
@@ -395,7 +582,7 @@ async def _respond(
         *extra_headers,
     ]
     await send({"type": "http.response.start", "status": outcome.status_code, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": body, "more_body": more_body})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

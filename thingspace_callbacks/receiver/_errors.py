@@ -4,7 +4,9 @@
 
     ThingSpaceError
     └── ReceiverError
-        ├── MalformedMessageError      400  the body is not a JSON object
+        ├── MalformedMessageError      400  the body is not a UTF-8 JSON object
+        │   └── MessageTypeError       422  it does not fit the handler's message type
+        ├── RequestTimeoutError        408  the body did not arrive in time
         ├── PayloadTooLargeError       413  the body is over the size limit
         └── VerificationError          401  the message did not prove where it came from
             ├── InvalidCredentialsError    401  body username/password wrong or missing
@@ -26,8 +28,10 @@ __all__ = [
     "InvalidCredentialsError",
     "InvalidSignatureError",
     "MalformedMessageError",
+    "MessageTypeError",
     "PayloadTooLargeError",
     "ReceiverError",
+    "RequestTimeoutError",
     "VerificationError",
 ]
 
@@ -41,6 +45,20 @@ class ReceiverError(ThingSpaceError):
 
 class MalformedMessageError(ReceiverError, ValueError):
     """The body is not UTF-8 JSON, or not a JSON object (answered 400)."""
+
+
+class MessageTypeError(MalformedMessageError):
+    """The body is a JSON object but does not fit the message model the handler declared,
+    e.g. a field of the wrong type (answered 422, the handler is not called)."""
+
+    status_code: ClassVar[int] = 422
+
+
+class RequestTimeoutError(ReceiverError):
+    """The body did not arrive within the receiver's ``body_timeout`` (answered 408 and
+    the connection closed)."""
+
+    status_code: ClassVar[int] = 408
 
 
 class PayloadTooLargeError(ReceiverError):

@@ -3,7 +3,7 @@
 Every model keeps the fields it does not declare (``message.model_extra``), so nothing
 ThingSpace adds is lost, and every declared field is optional because Verizon publishes
 examples rather than a schema. ``password`` is a :class:`~pydantic.SecretStr` on every
-message, and ``repr()`` masks credential-like keys among the undeclared fields too.
+message, and ``repr()`` masks credential-like keys at every level, declared or not.
 
 Field names follow ``spec/callback-protocol-facts.md``; where Verizon's page could not be
 read in full the model declares only what is known and keeps the rest as extra fields.
@@ -11,11 +11,12 @@ read in full the model declares only what is known and keeps the rest as extra f
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PrivateAttr, SecretStr
 
+from .._redact import MASK, is_sensitive_key, redact
 from ..models._base import OpenEnum, ThingSpaceModel
 
 __all__ = [
@@ -34,9 +35,6 @@ __all__ = [
     "UpgradeStatus",
 ]
 
-_MASK = "**********"
-_SENSITIVE_KEYS = frozenset({"password", "secret", "token", "sharedsecret", "apikey", "api_key"})
-
 
 def _scalar_to_str(value: object) -> object:
     # ThingSpace examples quote numbers ("x": "33.45") but nothing promises it; accept
@@ -50,27 +48,14 @@ Text = Annotated[str, BeforeValidator(_scalar_to_str)]
 """A string field that also accepts a JSON number."""
 
 
-def redact(value: Any) -> Any:
-    """``value`` with the values of credential-like keys (password, secret, token ...)
-    replaced by a mask, at any depth."""
-    if isinstance(value, Mapping):
-        return {
-            key: _MASK if str(key).lower() in _SENSITIVE_KEYS else redact(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [redact(item) for item in value]
-    return value
-
-
 class _MessagePart(ThingSpaceModel):
-    """A nested object of a message; masks credential-like undeclared fields in repr."""
+    """A nested object of a message; ``repr()`` masks credential-like fields (declared or
+    not) and URL userinfo, as :func:`~thingspace_callbacks.receiver.redact` does."""
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        extra = self.model_extra or {}
         for name, value in super().__repr_args__():
-            if name is not None and name.lower() in _SENSITIVE_KEYS and name in extra:
-                yield name, _MASK
+            if name is not None and is_sensitive_key(name) and value not in (None, ""):
+                yield name, MASK
             else:
                 yield name, redact(value)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar, overload
 
 from pydantic import ValidationError
 
-from ._errors import MalformedMessageError
+from ._errors import MalformedMessageError, MessageTypeError
 from ._models import (
     CallbackMessage,
     ConnectivityMessage,
@@ -19,6 +19,11 @@ from ._models import (
 )
 
 __all__ = ["CONNECTIVITY_SERVICES", "decode_body", "parse_message"]
+
+M = TypeVar("M", bound=CallbackMessage)
+
+_MAX_PROBLEMS = 5
+"""How many field problems a :class:`MessageTypeError` lists."""
 
 CONNECTIVITY_SERVICES = frozenset(
     {
@@ -78,13 +83,26 @@ _SHAPE_MARKERS: tuple[tuple[type[CallbackMessage], frozenset[str]], ...] = (
 def decode_body(body: bytes | str) -> dict[str, Any]:
     """The JSON object in ``body``.
 
+    Bytes must be UTF-8 without a byte order mark, as RFC 8259 requires of JSON sent
+    between systems. UTF-16 and UTF-32 bodies (which ``json.loads`` would detect and
+    decode) and bodies starting with a BOM are refused rather than guessed at.
+
     Raises:
         MalformedMessageError: the body is not UTF-8 JSON, or not a JSON object.
     """
+    if isinstance(body, bytes):
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedMessageError("body is not UTF-8") from None
+    else:
+        text = body
+    if text.startswith("\ufeff"):
+        raise MalformedMessageError("body starts with a byte order mark; UTF-8 has none")
     try:
-        payload: object = json.loads(body)
+        payload: object = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        # ValueError covers bad JSON, bad UTF-8 and over-long integer literals.
+        # ValueError covers bad JSON and over-long integer literals.
         raise MalformedMessageError("body is not valid JSON") from exc
     if not isinstance(payload, dict):
         raise MalformedMessageError(
@@ -93,38 +111,103 @@ def decode_body(body: bytes | str) -> dict[str, Any]:
     return payload
 
 
+@overload
 def parse_message(
-    data: bytes | str | Mapping[str, Any], *, service: str | None = None
+    data: bytes | str | Mapping[str, Any], *, service: str | None = None, model: type[M]
+) -> M: ...
+
+
+@overload
+def parse_message(
+    data: bytes | str | Mapping[str, Any],
+    *,
+    service: str | None = None,
+    model: Sequence[type[CallbackMessage]] | None = None,
+) -> CallbackMessage: ...
+
+
+def parse_message(
+    data: bytes | str | Mapping[str, Any],
+    *,
+    service: str | None = None,
+    model: type[CallbackMessage] | Sequence[type[CallbackMessage]] | None = None,
 ) -> CallbackMessage:
     """Parse a callback body into a message model.
 
-    The model is chosen by ``service`` when it names a known service, otherwise by keys
-    only one family uses; a body that fits no model (or fails the chosen model's field
-    types) becomes a :class:`GenericMessage` holding every field, so no message is lost
-    for being unfamiliar.
+    Without ``model``, the model is chosen by ``service`` when it names a known service,
+    otherwise by keys only one family uses; a body that fits no model (or fails the
+    chosen model's field types) becomes a :class:`GenericMessage` holding every field,
+    so no message is lost for being unfamiliar.
+
+    With ``model`` (what the receiver passes for a handler that declared its message
+    type), the result is an instance of that model or of one of those models, never of
+    another: the one ``service`` or the body's keys point at is tried first and
+    :class:`GenericMessage`, if listed, last.
 
     Args:
         data: the raw body, or an already decoded JSON object.
         service: the service the message was delivered for (e.g. ``"CarrierService"``);
             it becomes ``message.service``.
+        model: the model, or models, the message must be.
 
     Raises:
         MalformedMessageError: the body is not a JSON object, or its ``username`` or
             ``password`` is not a string.
+        MessageTypeError: the body does not fit ``model`` (only with ``model``).
     """
     payload = decode_body(data) if isinstance(data, (bytes, str)) else dict(data)
+    if model is None:
+        message = _parse_any(payload, service)
+    else:
+        models = (model,) if isinstance(model, type) else tuple(model)
+        message = _parse_as(payload, service, models)
+    message._service = service
+    return message
+
+
+def _parse_any(payload: dict[str, Any], service: str | None) -> CallbackMessage:
     kind = _kind_for(payload, service)
     try:
-        message: CallbackMessage = kind.model_validate(payload)
+        return kind.model_validate(payload)
     except (ValidationError, RecursionError):
         try:
-            message = GenericMessage.model_validate(payload)
+            return GenericMessage.model_validate(payload)
         except (ValidationError, RecursionError):
             # Only the credential fields are typed on a GenericMessage. No chaining: a
             # ValidationError quotes the input, which here is a credential.
             raise MalformedMessageError("message username or password is not a string") from None
-    message._service = service
-    return message
+
+
+def _parse_as(
+    payload: dict[str, Any], service: str | None, models: tuple[type[CallbackMessage], ...]
+) -> CallbackMessage:
+    if not models:
+        raise ValueError("model must name at least one message model")
+    preferred = _kind_for(payload, service)
+    # GenericMessage fits every object, so it can only be the last resort.
+    ordered = sorted(models, key=lambda m: (m is GenericMessage, not issubclass(m, preferred)))
+    problems: str | None = None
+    for kind in ordered:
+        try:
+            return kind.model_validate(payload)
+        except ValidationError as exc:
+            problems = problems or _describe(exc)
+        except RecursionError:
+            problems = problems or "nested too deeply"
+    names = " | ".join(kind.__name__ for kind in ordered)
+    raise MessageTypeError(f"message does not fit {names}: {problems}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    # Locations and messages only: the input values may be credentials.
+    errors = exc.errors(include_input=False, include_url=False, include_context=False)
+    described = [
+        f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+        for error in errors[:_MAX_PROBLEMS]
+    ]
+    if len(errors) > _MAX_PROBLEMS:
+        described.append(f"and {len(errors) - _MAX_PROBLEMS} more")
+    return "; ".join(described)
 
 
 def _kind_for(payload: Mapping[str, Any], service: str | None) -> type[CallbackMessage]:

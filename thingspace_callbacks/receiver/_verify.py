@@ -17,10 +17,10 @@ verifiers accepts. The plain functions (:func:`verify_credentials`,
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
@@ -96,28 +96,50 @@ def sign_body(body: bytes, secret: SecretLike) -> str:
     return hmac.new(_secret_bytes(secret), body, hashlib.sha256).hexdigest()
 
 
+_DIGEST_SIZE = hashlib.sha256().digest_size
+_PREFIXES = ("sha256=", "SHA256=")
+_HEX = re.compile(r"[0-9a-f]{64}|[0-9A-F]{64}")
+# 32 bytes are 43 base64 characters plus one "=" of padding; each alphabet on its own.
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{43}=?")
+_BASE64_URL = re.compile(r"[A-Za-z0-9_-]{43}=?")
+
+
 def _decode_signature(value: str) -> bytes | None:
-    text = value.strip()
-    if text[:7].lower() == "sha256=":
-        text = text[7:].strip()
-    try:
-        if len(text) == 64:
-            return bytes.fromhex(text)
-    except ValueError:
-        pass  # 64 characters but not hex: try base64
-    try:
-        padded = text + "=" * (-len(text) % 4)
-        raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
-    except (ValueError, binascii.Error):
-        return None
-    return raw if len(raw) == hashlib.sha256().digest_size else None
+    # Each accepted text stands for exactly one digest and each digest has few texts:
+    # a signature that decodes only because a decoder is lenient (stray padding bits,
+    # mixed alphabets or case, embedded spaces) is refused, not normalised.
+    text = value.strip(" \t")
+    for prefix in _PREFIXES:
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+            break
+    if _HEX.fullmatch(text):
+        return bytes.fromhex(text)
+    for pattern, altchars in ((_BASE64, b"+/"), (_BASE64_URL, b"-_")):
+        if pattern.fullmatch(text):
+            raw = base64.b64decode(text.rstrip("=") + "=", altchars=altchars, validate=True)
+            canonical = base64.b64encode(raw, altchars=altchars).decode("ascii")
+            # The last character carries 2 unused bits; lenient decoding ignores them.
+            if canonical.rstrip("=") != text.rstrip("="):
+                return None
+            return raw
+    return None
 
 
 def verify_signature(body: bytes, signature: str | None, secret: SecretLike) -> None:
     """Check an HMAC-SHA256 signature of the raw ``body``.
 
-    ``signature`` may be hex or base64 (standard or URL-safe, padding optional), with
-    or without a ``sha256=`` prefix.
+    The signature is decoded to its 32 bytes and compared with the expected digest in
+    constant time. It may be sent, optionally after ``sha256=`` (or ``SHA256=``) and
+    surrounded by spaces, as
+
+    * hex: 64 digits, all lower case or all upper case;
+    * base64, standard (``+/``) or URL-safe (``-_``) alphabet, with or without its
+      ``=`` padding.
+
+    Anything else is refused, including encodings a lenient decoder would accept for
+    the same bytes: mixed-case hex, mixed alphabets, characters outside the alphabet,
+    and base64 whose unused trailing bits are not zero.
 
     Raises:
         InvalidSignatureError: the signature is missing, malformed or does not match.
@@ -184,10 +206,17 @@ class HmacSignature:
 
 def _parse_address(text: str) -> _IPAddress | None:
     text = text.strip()
-    if text.startswith("["):  # "[v6]:port"
-        text = text[1:].partition("]")[0]
+    port = ""
+    if text.startswith("["):  # "[v6]" or "[v6]:port"
+        text, bracket, after = text[1:].partition("]")
+        if not bracket or (after and not after.startswith(":")):
+            return None
+        port = after[1:]
     elif text.count(":") == 1:  # "v4:port"
-        text = text.partition(":")[0]
+        text, _, port = text.partition(":")
+    # Anything after the address must be a port, or the entry is not an address at all.
+    if port and not (port.isascii() and port.isdigit()):
+        return None
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
