@@ -10,7 +10,8 @@ import math
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import TypeVar, cast
+from types import TracebackType
+from typing import TYPE_CHECKING, TypeVar, cast
 from urllib.parse import urlsplit
 
 import anyio
@@ -21,7 +22,10 @@ from redis.exceptions import NoScriptError, RedisError
 from .._constants import LOGGER_NAME
 from .._errors import RequestValidationError
 
-__all__ = ["RETRY_INTERVAL", "Connection", "Script", "Unavailable", "log"]
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["RETRY_INTERVAL", "ClosingResource", "Connection", "Script", "Unavailable", "log"]
 
 log = logging.getLogger(LOGGER_NAME + ".redis")
 
@@ -174,3 +178,26 @@ def _address(redis: Redis | str) -> str:
         return str(settings["path"])
     host = settings.get("host", "localhost")
     return f"{host}:{settings.get('port', 6379)}/{settings.get('db', 0)}"
+
+
+class ClosingResource:
+    """What the Redis-backed classes share: ``aclose()`` and ``async with`` close the
+    Redis client they made from a URL (for the running event loop); a client given to
+    them is left open."""
+
+    _connection: Connection
+
+    async def aclose(self) -> None:
+        """Close the Redis client made from a URL; a client given is left open."""
+        await self._connection.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 import anyio
@@ -11,10 +10,10 @@ from redis.exceptions import ResponseError
 
 from .._checks import seconds, text
 from .._ratelimit import Limiter, RateLimiter
-from ._connection import Connection, Script, Unavailable
+from ._connection import ClosingResource, Connection, Script, Unavailable
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    pass
 
 __all__ = ["RedisRateLimiter"]
 
@@ -37,7 +36,7 @@ may go (``(burst - 1) * interval``). Takes a slot and returns 0, or returns how 
 wait before one is free without taking anything."""
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(ClosingResource):
     """Let at most ``rate`` calls per second through, and ``burst`` at once, across every
     process that uses the same Redis, ``prefix`` and ``key``. Pass it wherever a
     :class:`RateLimiter` goes: ``AsyncThingSpaceClient(rate_limit=...)``,
@@ -129,22 +128,6 @@ class RedisRateLimiter:
             # Counted as Redis failing: the fallback paces the call, never nothing.
             raise ResponseError(f"the rate limit script answered {type(wait).__name__}")
         return wait
-
-    async def aclose(self) -> None:
-        """Close the Redis client the limiter made from a URL (for the running event
-        loop); a client given to it is left open."""
-        await self._connection.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         return (

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import secrets
 import time
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
@@ -14,11 +13,10 @@ from redis.asyncio import Redis
 from .._auth.tokens import SharedTokenStore, Token
 from .._checks import seconds
 from ._codec import FINGERPRINT_SIZE, Codec
-from ._connection import Connection, Script, Unavailable
+from ._connection import ClosingResource, Connection, Script, Unavailable
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
-    from typing_extensions import Self
 
 __all__ = ["RedisTokenStore"]
 
@@ -47,7 +45,7 @@ return 0
 """Compare-and-delete of a lock. KEYS[1]: the lock; ARGV[1]: the lease that took it."""
 
 
-class RedisTokenStore(SharedTokenStore):
+class RedisTokenStore(ClosingResource, SharedTokenStore):
     """Keeps the SDK's tokens in Redis, so that every process and machine using the same
     Redis (and ``prefix``) acts as one client: one token request and one login however
     many start at once, and one renewal when ThingSpace refuses a token::
@@ -176,22 +174,6 @@ class RedisTokenStore(SharedTokenStore):
         except Unavailable:
             return True
         return bool(swapped)
-
-    async def aclose(self) -> None:
-        """Close the Redis client the store made from a URL (for the running event
-        loop); a client given to it is left open."""
-        await self._connection.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def _token_key(self, key: str) -> str:
         return f"{self.prefix}token:{key}"
