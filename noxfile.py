@@ -1,6 +1,9 @@
-"""Developer sessions: ``nox -s tests lint typecheck``, ``nox -s bench``, ``nox -s demo``."""
+"""Developer sessions: ``nox -s tests lint typecheck``, ``nox -s bench``, ``nox -s demo``,
+``nox -s mutants``, ``nox -s docs``, ``nox -s package``."""
 
 from __future__ import annotations
+
+import shutil
 
 import nox
 
@@ -46,3 +49,45 @@ def demo(session: nox.Session) -> None:
     """The README's first command: the CLI demo against the embedded sandbox."""
     session.install(".[cli,sandbox]")
     session.run("thingspace-callbacks", "demo")
+
+
+@nox.session(python=PYTHON)
+def mutants(session: nox.Session) -> None:
+    """Mutation testing (mutmut, configured in pyproject's ``[tool.mutmut]``) of the
+    callback verifiers and the client's status-to-error mapping; not run in CI. Every
+    surviving mutant of ``receiver/_verify.py`` is a change to signature, credential or
+    source checking that no test notices: look at each with ``mutmut show NAME``."""
+    session.install("-e", ".[dev]", "mutmut>=3.3")
+    # A fresh copy each time: mutmut reuses a stale mutants/ tree and its results.
+    shutil.rmtree("mutants", ignore_errors=True)
+    session.run(
+        "mutmut",
+        "run",
+        "thingspace_callbacks.receiver._verify.*",
+        "thingspace_callbacks._errors.x_status_error_class__mutmut_*",
+        "thingspace_callbacks._errors.x_make_status_error__mutmut_*",
+        *session.posargs,
+    )
+    session.run("mutmut", "results")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """The documentation site: ``mkdocs build --strict`` into ``site/`` (git-ignored),
+    regenerating the CLI's pictures first. ``nox -s docs -- serve`` serves it instead
+    (http://127.0.0.1:8000), rebuilding on every change."""
+    session.install("-e", ".[docs]")
+    session.env["NO_MKDOCS_2_WARNING"] = "1"  # Material's banner about MkDocs 2.0
+    if session.posargs[:1] == ["serve"]:
+        session.run("mkdocs", "serve", "--strict", *session.posargs[1:])
+    else:
+        session.run("mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def package(session: nox.Session) -> None:
+    """Build the sdist and the wheel, ``twine check`` them, install the wheel with the
+    ``cli,sandbox`` extras in a fresh venv and use it from outside the checkout (what
+    ``.ci/run`` does; ``scripts/check_package.py``)."""
+    session.install("build>=1.2", "twine>=7")
+    session.run("python", "scripts/check_package.py", *session.posargs)

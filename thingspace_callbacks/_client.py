@@ -218,8 +218,9 @@ class AsyncThingSpaceClient:
         Takes every per-call option (``timeout``, ``max_retries``, ``deadline``,
         ``max_response_size``, ``extra_headers``: added to the copy's headers) and the
         client settings that can differ per copy (``retry_policy``; ``rate_limit``,
-        where ``None`` removes the limit). The copy shares the connection pool, the credentials and the
-        closed state: closing either closes both. Making one is cheap::
+        where ``None`` removes the limit). The copy shares the connection pool, the
+        credentials and the closed state: closing either closes both. Making one is
+        cheap::
 
             patient = client.with_options(max_retries=5, deadline=120)
             await patient.location.list("0252012345-00001")

@@ -55,6 +55,7 @@ class Families(Protocol):
     @property
     def account_number(self) -> AccountNumber: ...
 
+
 _Body = Mapping[str, Any]
 
 

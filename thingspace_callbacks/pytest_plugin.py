@@ -16,11 +16,16 @@ arguments go to ``Sandbox(...)``::
     async def test_something(thingspace_client): ...
 
 The fixtures are synchronous, so they work with any async test runner (pytest-asyncio,
-anyio, trio).
+anyio, trio). A project with none needs nothing more: an ``async def`` test that uses
+one of these fixtures (or the marker) and that no other plugin runs is run by this
+plugin on asyncio (``anyio.run``), so the example above passes in a project with no
+async configuration at all.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["thingspace_client", "thingspace_sandbox", "thingspace_sandbox_server"]
 
 _MARKER = "thingspace_sandbox"
+_FIXTURES = frozenset({"thingspace_sandbox", "thingspace_client", "thingspace_sandbox_server"})
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,6 +47,31 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{_MARKER}(**options): keyword arguments for the thingspace_sandbox fixture's "
         "Sandbox(...)",
     )
+
+
+@pytest.hookimpl
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run an ``async def`` test that uses this plugin's fixtures or marker when no
+    async plugin claimed it (pytest itself would fail it: "async def functions are
+    not natively supported").
+
+    Plugins that run async tests either take the call first (anyio's hook is
+    ``tryfirst``) or hand pytest a synchronous wrapper (pytest-asyncio, pytest-trio),
+    so this only sees the tests nothing else would run; other async tests are left to
+    pytest's own error.
+    """
+    function = pyfuncitem.obj
+    if not inspect.iscoroutinefunction(function):
+        return None
+    uses_plugin = _FIXTURES.intersection(pyfuncitem.fixturenames)
+    if not uses_plugin and pyfuncitem.get_closest_marker(_MARKER) is None:
+        return None
+    import anyio
+
+    funcargs = pyfuncitem.funcargs
+    arguments = {name: funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    anyio.run(functools.partial(function, **arguments))
+    return True
 
 
 @pytest.fixture
