@@ -3,7 +3,7 @@ environment holds the sandbox's credentials and root."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import pytest
 from click.testing import CliRunner, Result
@@ -24,7 +24,7 @@ class Cli:
 
     def __init__(self, server: SandboxServer) -> None:
         self.server = server
-        self.env = {
+        self.env: dict[str, str | None] = {
             "THINGSPACE_BASE_URL": server.base_url,
             "THINGSPACE_CLIENT_ID": SANDBOX_CLIENT_ID,
             "THINGSPACE_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
@@ -32,12 +32,13 @@ class Cli:
             "THINGSPACE_PASSWORD": SANDBOX_PASSWORD,
         }
 
-    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
+    def __call__(self, *args: str, env: Mapping[str, str | None] | None = None) -> Result:
         return invoke(args, env={**self.env, **(env or {})})
 
 
-def invoke(args: Sequence[str], env: dict[str, str] | None = None) -> Result:
-    """Run the command line in process; stdout and stderr are kept apart."""
+def invoke(args: Sequence[str], env: Mapping[str, str | None] | None = None) -> Result:
+    """Run the command line in process; stdout and stderr are kept apart. A variable
+    set to ``None`` in ``env`` is removed for the run."""
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
 

@@ -1,10 +1,12 @@
-"""``thingspace-callbacks bulk`` against a served sandbox: results files, resume after a
-crash, Ctrl-C, failures and exit codes."""
+"""``thingspace-callbacks bulk`` against a served sandbox: results files and the work
+they record, resume after a crash (and its refusals), Ctrl-C again and again, failures
+and exit codes."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,6 +30,7 @@ from thingspace_callbacks.sandbox import (
 )
 
 HOOK = "https://listener.example.com/hooks/location"
+WORK = ("operation", "family", "service", "url", "callbackUsername", "baseUrl")
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +99,15 @@ def test_register_writes_one_line_per_account(server: SandboxServer, tmp_path: P
     assert sorted(line["account"] for line in written) == accounts.read_text().split()
     assert all(line["ok"] and line["attempts"] == 1 for line in written)
     assert written[0]["value"]["serviceName"] == "Location"
+    # Each line records the work it did, not only the account.
+    assert {key: written[0][key] for key in WORK} == {
+        "operation": "register",
+        "family": "location",
+        "service": "Location",
+        "url": HOOK,
+        "callbackUsername": None,
+        "baseUrl": server.base_url,
+    }
     assert len(server.sandbox.registrations("location")) == 30
 
 
@@ -173,7 +185,44 @@ def test_fail_fast_stops_early(server: SandboxServer, tmp_path: Path) -> None:
     summary = json.loads(outcome.stdout)
     assert summary["stoppedAtFirstFailure"] is True
     assert summary["accounts"] < 10
-    assert len(lines(results)) == summary["accounts"]
+    assert summary["accounts"] == summary["succeeded"] + summary["failed"] + summary["cancelled"]
+    # Accounts cancelled in flight have no outcome, so no line.
+    written = lines(results)
+    assert len(written) == summary["succeeded"] + summary["failed"]
+    assert all(line["error"]["type"] == "InternalServerError" for line in written)
+
+
+def work_line(server: SandboxServer, account: str, ok: bool, **changes: Any) -> dict[str, Any]:
+    """A results line as a run of ``register_args`` writes it."""
+    line: dict[str, Any] = {
+        "account": account,
+        "ok": ok,
+        "operation": "register",
+        "family": "location",
+        "service": "Location",
+        "url": HOOK,
+        "callbackUsername": None,
+        "baseUrl": server.base_url,
+        "attempts": 1,
+        "elapsed": 0.01,
+    }
+    line.update({"value": {}} if ok else {"error": {"type": "X"}})
+    line.update(changes)
+    return line
+
+
+def one_line_per_account(path: Path) -> dict[str, dict[str, Any]]:
+    written = lines(path)
+    by_account = {line["account"]: line for line in written}
+    assert len(by_account) == len(written), "an account has more than one line"
+    return by_account
+
+
+def assert_all_done(path: Path, names: list[str]) -> None:
+    """``path`` holds exactly one line per account of ``names``, each a success."""
+    final = one_line_per_account(path)
+    assert sorted(final) == sorted(names)
+    assert all(line["ok"] for line in final.values())
 
 
 def test_resume_after_a_crash_repeats_nothing_that_succeeded(
@@ -183,61 +232,198 @@ def test_resume_after_a_crash_repeats_nothing_that_succeeded(
     names = accounts.read_text().split()
     results = tmp_path / "run.jsonl"
     # What a crashed run leaves: some successes, a failure, and a line cut short.
-    done = names[:8]
-    crashed = [
-        {
-            "account": a,
-            "ok": True,
-            "operation": "register",
-            "family": "location",
-            "service": "Location",
-            "attempts": 1,
-            "elapsed": 0.01,
-            "value": {},
-        }
-        for a in done
-    ]
-    crashed.append(
-        {
-            "account": names[8],
-            "ok": False,
-            "operation": "register",
-            "family": "location",
-            "service": "Location",
-            "attempts": 1,
-            "elapsed": 0.01,
-            "error": {"type": "X"},
-        }
-    )
-    # A success of another command does not count for this one.
-    crashed.append(
-        {
-            "account": names[9],
-            "ok": True,
-            "operation": "unregister",
-            "family": "location",
-            "service": "Location",
-            "attempts": 1,
-            "elapsed": 0.01,
-            "value": {},
-        }
-    )
+    crashed = [work_line(server, a, True) for a in names[:8]]
+    crashed.append(work_line(server, names[8], False))
     results.write_text("".join(json.dumps(line) + "\n" for line in crashed) + '{"account": "00000')
 
     outcome = bulk(server, *register_args(accounts, results, "--resume", "--json"))
 
     assert outcome.exit_code == 0, outcome.stderr
     summary = json.loads(outcome.stdout)
-    assert summary["skipped"] == 8
-    assert summary["accounts"] == 12
+    assert (summary["skipped"], summary["accounts"], summary["succeeded"]) == (8, 12, 12)
     assert server.sandbox.calls["location.register"] == 12
     registered = {r.account for r in server.sandbox.registrations("location")}
-    assert registered == set(names) - set(done)
-    text = results.read_text().splitlines()
-    assert text[len(crashed)] == '{"account": "00000'  # the torn line stays on its own
-    parsed = [json.loads(line) for i, line in enumerate(text) if i != len(crashed)]
-    succeeded = [p["account"] for p in parsed if p["ok"] and p["operation"] == "register"]
-    assert sorted(succeeded) == names  # every account succeeded exactly once
+    assert registered == set(names[8:])
+    # Compacted: one line per account, its final outcome; the torn line is gone.
+    assert_all_done(results, names)
+
+
+def test_resume_refuses_a_file_written_for_another_url(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    accounts = accounts_file(tmp_path, 30)
+    results = tmp_path / "run.jsonl"
+    first = bulk(server, *register_args(accounts, results, "--url", "https://a.example.com/h"))
+    assert first.exit_code == 0, first.stderr
+    before = results.read_bytes()
+
+    again = bulk(
+        server, *register_args(accounts, results, "--url", "https://b.example.com/h", "--resume")
+    )
+
+    assert again.exit_code == 2
+    assert "url 'https://a.example.com/h' there, 'https://b.example.com/h' now" in again.stderr
+    assert "Nothing was done" in again.stderr
+    assert server.sandbox.calls["location.register"] == 30
+    assert results.read_bytes() == before
+    assert {r.url for r in server.sandbox.registrations("location")} == {"https://a.example.com/h"}
+
+
+@pytest.mark.parametrize(
+    ("recorded", "named"),
+    [
+        ({"service": "DeviceLocation"}, "service 'DeviceLocation' there, 'Location' now"),
+        ({"operation": "unregister"}, "operation 'unregister' there, 'register' now"),
+        ({"family": "diagnostics"}, "family 'diagnostics' there, 'location' now"),
+        ({"baseUrl": "https://thingspace.verizon.com/api"}, "baseUrl "),
+        ({"callbackUsername": "hook-user"}, "callbackUsername 'hook-user' there, None now"),
+    ],
+)
+def test_resume_refuses_other_work_and_names_it(
+    server: SandboxServer, tmp_path: Path, recorded: dict[str, Any], named: str
+) -> None:
+    accounts = accounts_file(tmp_path, 3)
+    names = accounts.read_text().split()
+    results = tmp_path / "run.jsonl"
+    results.write_text(
+        json.dumps(work_line(server, names[0], True))
+        + "\n"
+        + json.dumps(work_line(server, names[1], True, **recorded))
+        + "\n"
+    )
+
+    outcome = bulk(server, *register_args(accounts, results, "--resume"))
+
+    assert outcome.exit_code == 2
+    assert named in outcome.stderr
+    assert server.sandbox.calls["location.register"] == 0
+
+
+def test_resume_refuses_lines_that_do_not_record_their_work(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    accounts = accounts_file(tmp_path, 2)
+    results = tmp_path / "run.jsonl"
+    # An earlier version's line: no url, no baseUrl.
+    old = {"account": accounts.read_text().split()[0], "ok": True, "operation": "register",
+           "family": "location", "service": "Location", "attempts": 1, "value": {}}  # fmt: skip
+    results.write_text(json.dumps(old) + "\n")
+
+    outcome = bulk(server, *register_args(accounts, results, "--resume"))
+
+    assert outcome.exit_code == 2
+    assert f"url None there, {HOOK!r} now" in outcome.stderr
+    assert server.sandbox.calls["location.register"] == 0
+
+
+def name_args(accounts: Path, results: Path, *extra: str) -> list[str]:
+    return [
+        "register", "account-name", str(accounts), "--service", "CarrierService",
+        "--url", HOOK, "--callback-username", "hook-user", "--results", str(results), *extra,
+    ]  # fmt: skip
+
+
+PASSWORD = "hook-pass-123"
+
+
+@pytest.fixture
+def registered_with_a_password(server: SandboxServer, tmp_path: Path) -> tuple[Path, Path]:
+    """Three account-name listeners registered with a callback password: the accounts
+    file and the results file."""
+    accounts = accounts_file(tmp_path, 3)
+    results = tmp_path / "run.jsonl"
+    first = bulk(server, *name_args(accounts, results, "--callback-password", PASSWORD))
+    assert first.exit_code == 0, first.stderr
+    return accounts, results
+
+
+def test_a_callback_password_is_recorded_only_as_a_digest(
+    server: SandboxServer, registered_with_a_password: tuple[Path, Path]
+) -> None:
+    accounts, results = registered_with_a_password
+    text = results.read_text()
+
+    same = bulk(
+        server, *name_args(accounts, results, "--resume", "--json", "--callback-password", PASSWORD)
+    )
+
+    assert PASSWORD not in text
+    (digest,) = {line["callbackPassword"] for line in lines(results)}
+    assert digest.startswith("pbkdf2_sha256$")
+    assert {line["callbackUsername"] for line in lines(results)} == {"hook-user"}
+    assert same.exit_code == 0, same.stderr
+    assert json.loads(same.stdout)["skipped"] == 3
+    assert server.sandbox.calls["account_name.register"] == 3
+
+
+@pytest.mark.parametrize("password", [["--callback-password", "hook-pass-456"], []])
+def test_resume_refuses_another_callback_password(
+    server: SandboxServer, registered_with_a_password: tuple[Path, Path], password: list[str]
+) -> None:
+    accounts, results = registered_with_a_password
+
+    refused = bulk(server, *name_args(accounts, results, "--resume", *password))
+
+    assert refused.exit_code == 2
+    assert "callbackPassword differs" in refused.stderr
+    assert "hook-pass" not in refused.stderr
+    assert server.sandbox.calls["account_name.register"] == 3
+
+
+def test_userinfo_of_a_url_is_masked_and_digested(server: SandboxServer, tmp_path: Path) -> None:
+    accounts = accounts_file(tmp_path, 2)
+    results = tmp_path / "run.jsonl"
+    url = "https://hook:s3cret@hooks.example.com/location"
+    first = bulk(server, *register_args(accounts, results, "--url", url))
+    assert first.exit_code == 0, first.stderr
+
+    other = bulk(server, *register_args(
+        accounts, results, "--url", "https://hook:other@hooks.example.com/location", "--resume"
+    ))  # fmt: skip
+
+    assert "s3cret" not in results.read_text()
+    line = lines(results)[0]
+    assert line["url"] == "https://***@hooks.example.com/location"
+    assert line["urlDigest"].startswith("pbkdf2_sha256$")
+    assert other.exit_code == 2
+    assert "urlDigest differs" in other.stderr
+
+
+def test_a_retried_failure_ends_with_one_line(server: SandboxServer, tmp_path: Path) -> None:
+    server.sandbox.faults = Faults(error_rate=0.5, error_status=500, seed=7)
+    accounts = accounts_file(tmp_path, 40)
+    results = tmp_path / "run.jsonl"
+    first = CliRunner().invoke(
+        main,
+        ["--max-retries", "0", "bulk", *register_args(accounts, results, "--json")],
+        env=environment(server),
+        catch_exceptions=False,
+    )
+    failed = json.loads(first.stdout)["failed"]
+    assert first.exit_code == 1
+    assert 0 < failed < 40
+    server.sandbox.faults = Faults()
+
+    resumed = bulk(server, *register_args(accounts, results, "--resume", "--json"))
+
+    assert resumed.exit_code == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert (summary["skipped"], summary["succeeded"]) == (40 - failed, failed)
+    assert_all_done(results, accounts.read_text().split())
+
+
+def test_an_account_listed_twice_is_done_once(server: SandboxServer, tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.txt"
+    accounts.write_text("0000000001-00001\n0000000002-00001\n0000000001-00001\n")
+    results = tmp_path / "run.jsonl"
+
+    outcome = bulk(server, *register_args(accounts, results, "--json"))
+
+    assert outcome.exit_code == 0, outcome.stderr
+    summary = json.loads(outcome.stdout)
+    assert (summary["accounts"], summary["duplicates"]) == (2, 1)
+    assert sorted(one_line_per_account(results)) == ["0000000001-00001", "0000000002-00001"]
+    assert server.sandbox.calls["location.register"] == 2
 
 
 def test_an_existing_results_file_needs_resume(server: SandboxServer, tmp_path: Path) -> None:
@@ -327,46 +513,93 @@ def test_listener_passwords_are_masked_in_results(server: SandboxServer, tmp_pat
     assert lines(results)[0]["value"][0]["password"] == "********"
 
 
-@pytest.mark.integration
-def test_ctrl_c_flushes_what_is_done_and_resume_finishes(
-    server: SandboxServer, tmp_path: Path
-) -> None:
-    server.sandbox.faults = Faults(latency=0.05)
-    accounts = accounts_file(tmp_path, 300)
-    results = tmp_path / "run.jsonl"
-    command = [
-        sys.executable,
-        "-m",
-        "thingspace_callbacks",
-        "bulk",
-        *register_args(accounts, results, "-c", "4", "--no-progress"),
-    ]
-    env = {**os.environ, **environment(server)}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+BAR = re.compile(r"(\d+)/(\d+) (\d+) failed (\d+) cancelled")
+
+
+def line_count(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def run_until(
+    command: list[str], env: dict[str, str], results: Path, stop_after: int | None
+) -> tuple[int, dict[str, Any], str]:
+    """Run ``command``; with ``stop_after``, send SIGINT once that many more lines are in
+    ``results``. Returns (exit code, --json summary, stderr)."""
+    before = line_count(results)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
-        deadline = time.monotonic() + 30
-        while not results.exists() or len(results.read_text().splitlines()) < 8:
-            assert time.monotonic() < deadline, "the run never got going"
-            assert process.poll() is None, process.communicate()
-            time.sleep(0.02)
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+        if stop_after is not None:
+            deadline = time.monotonic() + 30
+            while line_count(results) < before + stop_after:
+                assert time.monotonic() < deadline, "the run never got going"
+                assert process.poll() is None, process.communicate()
+                time.sleep(0.01)
+            process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 130, stderr.decode()
-    assert b"rerun with --resume" in stderr
-    first = lines(results)  # every line is whole JSON
-    assert len(first) < 300
-    succeeded = {line["account"] for line in first if line["ok"]}
-    cancelled = [line for line in first if not line["ok"]]
-    assert all(line["error"]["type"] == "FanOutCancelledError" for line in cancelled)
-    calls_before = server.sandbox.calls["location.register"]
+            process.wait()
+    return process.returncode, json.loads(stdout), stderr
 
-    server.sandbox.faults = Faults()
-    resumed = subprocess.run([*command, "--resume"], env=env, capture_output=True, timeout=60)
 
-    assert resumed.returncode == 0, resumed.stderr.decode()
-    assert server.sandbox.calls["location.register"] - calls_before == 300 - len(succeeded)
-    final = [line["account"] for line in lines(results) if line["ok"]]
-    assert sorted(final) == accounts.read_text().split()
+def check_counts(summary: dict[str, Any], stderr: str) -> None:
+    """The bar, the summary and the closing line say the same."""
+    assert summary["accounts"] == summary["succeeded"] + summary["failed"] + summary["cancelled"]
+    *_, bar = (m for m in BAR.finditer(stderr))
+    done, _, failed, cancelled = (int(n) for n in bar.groups())
+    assert (done, failed, cancelled) == (
+        summary["succeeded"] + summary["failed"],
+        summary["failed"],
+        summary["cancelled"],
+    )
+    if summary["interrupted"]:
+        assert (
+            f"Interrupted: {done} accounts done ({failed} failed), {cancelled} cancelled" in stderr
+        )
+
+
+def check_run(
+    command: list[str], env: dict[str, str], results: Path, stop_after: int | None
+) -> int:
+    """One run, stopped by Ctrl-C after ``stop_after`` more lines (``None``: not
+    stopped), and what it must leave: one line per account, each a success, and counts
+    that agree. Returns how many accounts it cancelled."""
+    before = one_line_per_account(results) if results.exists() else {}
+
+    code, summary, stderr = run_until(command, env, results, stop_after)
+
+    assert code == (130 if stop_after is not None else 0), stderr
+    assert summary["interrupted"] is (stop_after is not None)
+    assert (summary["failed"], summary["skipped"]) == (0, len(before))
+    check_counts(summary, stderr)
+    after = one_line_per_account(results)
+    assert len(after) == len(before) + summary["succeeded"]
+    assert all(line["ok"] and line["url"] == HOOK for line in after.values())
+    return int(summary["cancelled"])
+
+
+@pytest.mark.integration
+def test_interrupted_and_resumed_runs_end_with_one_line_per_account(tmp_path: Path) -> None:
+    accounts = accounts_file(tmp_path, 3000)
+    names = accounts.read_text().split()
+    results = tmp_path / "run.jsonl"
+    with Sandbox(faults=Faults(latency=(0.002, 0.01))).serve() as served:
+        command = [
+            sys.executable, "-m", "thingspace_callbacks", "bulk",
+            *register_args(accounts, results, "-c", "8", "--progress", "--json"),
+        ]  # fmt: skip
+        env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+        env.update(environment(served))
+        # Ctrl-C early, later, just after starting; then let it finish.
+        cancelled = check_run(command, env, results, 400)
+        for stop_after in (900, 30, None):
+            cancelled += check_run([*command, "--resume"], env, results, stop_after)
+        registered = served.sandbox.registrations("location")
+
+    assert cancelled > 0  # Ctrl-C caught calls in flight, which later runs redid
+    assert_all_done(results, names)
+    assert sorted(r.account for r in registered) == names
+    assert {r.url for r in registered} == {HOOK}

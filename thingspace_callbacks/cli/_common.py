@@ -1,16 +1,22 @@
 """Helpers every command shares: the client from flags and environment, output as a
 table or JSON, and errors turned into one-line messages and exit codes.
 
-Exit codes: 0 success, 1 the API or the network failed, 2 bad usage or arguments.
+Exit codes: 0 success, 1 the API or the network failed, 2 bad usage or arguments, 3 a
+package extra is missing.
+
+Messages are for someone at a shell, not in Python: the SDK's advice to call a method
+is replaced by what to do on the command line, credential keywords are named by their
+options, and a 401 to a command run without any credentials says where they come from.
 """
 
 from __future__ import annotations
 
 import json
-import sys
+import os
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -19,19 +25,30 @@ from pydantic import BaseModel, SecretStr
 
 from .._errors import APIError, APIStatusError, RequestValidationError, ThingSpaceError
 from .._redact import redact
+from . import EXIT_MISSING_EXTRA, missing_extra
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     from .._client import AsyncThingSpaceClient
 
 __all__ = [
+    "CREDENTIALS_HINT",
     "EXIT_API_ERROR",
+    "EXIT_MISSING_EXTRA",
     "EXIT_USAGE",
     "APIFailure",
+    "MissingExtra",
     "Settings",
     "UsageFailure",
     "call",
+    "error_data",
+    "error_message",
     "get_settings",
     "json_option",
+    "make_console",
     "mask_secrets",
     "open_client",
     "output",
@@ -43,6 +60,36 @@ _T = TypeVar("_T")
 
 EXIT_API_ERROR = 1
 EXIT_USAGE = 2
+
+CREDENTIALS_HINT = (
+    "no credentials were given: pass --client-id/--client-secret and "
+    "--username/--password (or --access-token/--m2m-token) before the command, or set "
+    "THINGSPACE_CLIENT_ID, THINGSPACE_CLIENT_SECRET, THINGSPACE_USERNAME and "
+    "THINGSPACE_PASSWORD"
+)
+"""Appended to a 401 answering a command that sent no credentials at all."""
+
+_OPTIONS = {
+    "client_id": "--client-id",
+    "client_secret": "--client-secret",
+    "username": "--username",
+    "password": "--password",
+    "access_token": "--access-token",
+    "m2m_token": "--m2m-token",
+}
+"""The option for each of the SDK's credential keywords."""
+
+_KEYWORD = re.compile(r"'(" + "|".join(_OPTIONS) + r")'")
+
+_SDK_ADVICE = (
+    # The SDK's refused login: a CLI user has no client object, and each run is a new
+    # process that logs in afresh.
+    (re.compile(r"call client\.auth\.reset\(\)"), "run the command again"),
+    (re.compile(r"client\.auth\.reset\(\)"), "running the command again"),
+)
+
+_UNWRAPPED_WIDTH = 100_000
+"""Console width when output is not a terminal: tables keep each row on one line."""
 
 
 @dataclass
@@ -65,6 +112,9 @@ class Settings:
     m2m_token: SecretStr | None = None
     timeout: float | None = None
     max_retries: int | None = None
+    without_credentials: bool = field(default=False, compare=False)
+    """Set by :func:`open_client`: the client it opened sends no credentials at all
+    (neither options nor variables gave any), which a 401 then explains."""
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :class:`AsyncThingSpaceClient` (unset ones left out)."""
@@ -110,6 +160,18 @@ class UsageFailure(click.ClickException):
     exit_code = EXIT_USAGE
 
 
+class MissingExtra(click.ClickException):
+    """A package a command needs is not installed: exit code 3, one line naming the
+    ``pip install`` that adds it."""
+
+    exit_code = EXIT_MISSING_EXTRA
+
+    def __init__(self, command: str, package: str, extra: str | None) -> None:
+        super().__init__(missing_extra(command, package, extra))
+        self.package = package
+        self.extra = extra
+
+
 def get_settings() -> Settings:
     """The current invocation's :class:`Settings` (defaults outside the main group)."""
     ctx = click.get_current_context(silent=True)
@@ -139,27 +201,52 @@ async def open_client(settings: Settings | None = None) -> AsyncIterator[AsyncTh
     """A client for ``settings``: bound to a fresh in-process sandbox with ``--sandbox``,
     else to ThingSpace (or ``--base-url``) with the credentials given."""
     settings = settings or get_settings()
-    client: AsyncThingSpaceClient
-    if settings.sandbox:
-        try:
-            from ..sandbox import Sandbox
-        except ModuleNotFoundError as exc:
-            raise UsageFailure(
-                f"--sandbox needs the {exc.name!r} package; install it with: "
-                "pip install 'thingspace-callbacks[sandbox]'"
-            ) from None
-        options: dict[str, Any] = {}
-        if settings.timeout is not None:
-            options["timeout"] = settings.timeout
-        if settings.max_retries is not None:
-            options["max_retries"] = settings.max_retries
-        client = Sandbox().client(**options)
-    else:
-        from .._client import AsyncThingSpaceClient
+    client = _sandbox_client(settings) if settings.sandbox else _client(settings)
+    from .._auth import NoAuth
 
-        client = AsyncThingSpaceClient(**settings.client_kwargs())
+    settings.without_credentials = isinstance(client.auth, NoAuth)
     async with client:
         yield client
+
+
+def _sandbox_client(settings: Settings) -> AsyncThingSpaceClient:
+    try:
+        from ..sandbox import Sandbox
+    except ModuleNotFoundError as exc:
+        package = (exc.name or "").partition(".")[0] or "?"
+        raise MissingExtra("--sandbox", package, "sandbox") from None
+    options: dict[str, Any] = {}
+    if settings.timeout is not None:
+        options["timeout"] = settings.timeout
+    if settings.max_retries is not None:
+        options["max_retries"] = settings.max_retries
+    return Sandbox().client(**options)
+
+
+def _client(settings: Settings) -> AsyncThingSpaceClient:
+    from .._client import AsyncThingSpaceClient
+    from .._transport import fast_transport_available
+
+    try:
+        # The command owns its event loop (asyncio), so aiohttp's transport, several
+        # times cheaper per request under bulk fan-out, is safe to use when installed.
+        return AsyncThingSpaceClient(
+            **settings.client_kwargs(), speedups=fast_transport_available()
+        )
+    except RequestValidationError as exc:
+        # Only credentials are checked here, and the SDK names them by keyword.
+        raise UsageFailure(_KEYWORD.sub(lambda m: _OPTIONS[m[1]], str(exc))) from None
+
+
+def error_message(exc: ThingSpaceError, *, without_credentials: bool = False) -> str:
+    """``exc`` as one line for someone at a shell: no advice meant for Python code, and
+    for a 401 to a command that sent no credentials, where they come from."""
+    message = exc.message if isinstance(exc, APIError) else str(exc)
+    for pattern, replacement in _SDK_ADVICE:
+        message = pattern.sub(replacement, message)
+    if without_credentials and isinstance(exc, APIStatusError) and exc.status_code == 401:
+        message = f"{message}; {CREDENTIALS_HINT}"
+    return message
 
 
 def run(main: Callable[[], Awaitable[_T]]) -> _T:
@@ -168,15 +255,13 @@ def run(main: Callable[[], Awaitable[_T]]) -> _T:
     settings = get_settings()
     try:
         return anyio.run(main)
-    except RequestValidationError as exc:
-        _print_error_json(settings, exc)
-        raise UsageFailure(str(exc)) from None
-    except APIError as exc:
-        _print_error_json(settings, exc)
-        raise APIFailure(exc.message) from None
     except ThingSpaceError as exc:
-        _print_error_json(settings, exc)
-        raise APIFailure(str(exc)) from None
+        message = error_message(exc, without_credentials=settings.without_credentials)
+        if settings.json:
+            click.echo(json.dumps({"error": error_data(exc, message=message)}, indent=2))
+        if isinstance(exc, RequestValidationError):
+            raise UsageFailure(message) from None
+        raise APIFailure(message) from None
 
 
 def call(operation: Callable[[AsyncThingSpaceClient], Awaitable[_T]]) -> _T:
@@ -190,9 +275,10 @@ def call(operation: Callable[[AsyncThingSpaceClient], Awaitable[_T]]) -> _T:
     return run(main)
 
 
-def error_data(exc: ThingSpaceError) -> dict[str, Any]:
-    """What ``--json`` prints for an error."""
-    data: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
+def error_data(exc: ThingSpaceError, *, message: str | None = None) -> dict[str, Any]:
+    """What ``--json`` prints for an error; ``message`` replaces the exception's own
+    (:func:`error_message` gives the one the CLI shows)."""
+    data: dict[str, Any] = {"type": type(exc).__name__, "message": message or str(exc)}
     if isinstance(exc, APIStatusError):
         data.update(
             status=exc.status_code,
@@ -203,9 +289,18 @@ def error_data(exc: ThingSpaceError) -> dict[str, Any]:
     return data
 
 
-def _print_error_json(settings: Settings, exc: ThingSpaceError) -> None:
-    if settings.json:
-        click.echo(json.dumps({"error": error_data(exc)}, indent=2))
+def make_console(*, stderr: bool = False) -> Console:
+    """A rich console for stdout (or stderr) that never hard-wraps output that is not a
+    terminal: one line per event, so logs grep. Tables then take ``$COLUMNS`` when it
+    is set, else as much width as their rows need; on a terminal, its width."""
+    from rich.console import Console
+
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:
+        console.soft_wrap = True
+        if not os.environ.get("COLUMNS", "").isdigit():
+            console.width = _UNWRAPPED_WIDTH
+    return console
 
 
 def to_data(value: object) -> Any:
@@ -235,11 +330,14 @@ def output(
     empty: str = "Nothing to show.",
     show_secrets: bool = False,
     columns: Sequence[str] | None = None,
+    wrap: str | None = None,
 ) -> None:
     """Print ``value`` as a table, or as JSON with ``--json``.
 
     A list becomes one row per item, a mapping or model a field/value table. Passwords
-    and shared secrets are masked unless ``show_secrets``.
+    and shared secrets are masked unless ``show_secrets``. Cells too wide for the
+    terminal fold rather than being cut; ``wrap`` names the one column of a list that
+    gives way, the others keeping their width.
     """
     data = to_data(value)
     if not show_secrets:
@@ -247,30 +345,43 @@ def output(
     if get_settings().json:
         click.echo(json.dumps(data, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+    console = make_console()
+    if isinstance(data, list) and not data:
+        console.print(_text(empty))
+    elif isinstance(data, (list, Mapping)):
+        console.print(_table(data, title=title, columns=columns, wrap=wrap))
+    else:
+        console.print(_text(data))
 
-    console = Console(file=sys.stdout, highlight=False, soft_wrap=False)
-    if not console.is_terminal:
-        console.width = 200  # keep rows on one line when piped
-    if isinstance(data, list):
-        if not data:
-            console.print(Text(empty))
-            return
-        names = list(columns or _union_keys(data))
-        table = Table(*names, title=title)
-        for item in data:
-            row = item if isinstance(item, Mapping) else {"value": item}
-            table.add_row(*(Text(_cell(row.get(name))) for name in names))
-    elif isinstance(data, Mapping):
+
+def _table(
+    data: list[Any] | Mapping[str, Any],
+    *,
+    title: str | None,
+    columns: Sequence[str] | None,
+    wrap: str | None,
+) -> Table:
+    from rich.table import Table
+
+    if isinstance(data, Mapping):
         table = Table("field", "value", title=title)
         for name, item in data.items():
-            table.add_row(Text(str(name)), Text(_cell(item)))
-    else:
-        console.print(Text(_cell(data)))
-        return
-    console.print(table)
+            table.add_row(_text(name), _text(item))
+        return table
+    names = list(columns or _union_keys(data))
+    table = Table(title=title)
+    for name in names:
+        table.add_column(name, no_wrap=wrap is not None and name != wrap)
+    for item in data:
+        row = item if isinstance(item, Mapping) else {"value": item}
+        table.add_row(*(_text(row.get(name)) for name in names))
+    return table
+
+
+def _text(value: object) -> Text:
+    from rich.text import Text
+
+    return Text(_cell(value), overflow="fold")
 
 
 def _union_keys(rows: Sequence[object]) -> list[str]:

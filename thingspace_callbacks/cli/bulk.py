@@ -1,10 +1,24 @@
 """``thingspace-callbacks bulk``: register, list or remove listeners on many accounts.
 
-Accounts come from a text or CSV file (or ``-`` for stdin), read lazily. Each result
-is appended to ``--results FILE`` (JSON lines) as it arrives, so a run stopped by
-Ctrl-C or a crash loses nothing, and ``--resume`` skips the accounts that already
-succeeded. Exit codes: 0 every account succeeded, 1 some failed, 2 bad usage,
-130 interrupted.
+Accounts come from a text or CSV file (or ``-`` for stdin), read lazily; an account
+listed twice is done once. Each final outcome is appended to ``--results FILE`` (JSON
+lines) as it arrives, so a run stopped by Ctrl-C or a crash loses nothing.
+
+A results line records the work it did, not only the account: the operation, the
+family, the service, the listener URL (its userinfo masked, with ``urlDigest`` when it
+had one), the callback username, the API root (``baseUrl``) and, for a callback
+password, a salted PBKDF2 digest (``callbackPassword``), never the password. An account
+whose call was cancelled in flight (Ctrl-C, ``--fail-fast``) has no outcome: it is
+counted as cancelled, gets no line, and ``--resume`` does it.
+
+``--resume`` continues a run only if every line of FILE records the work asked for now;
+otherwise it refuses (exit 2) and says what differs, so it never skips an account whose
+recorded work is not the requested one. It skips the accounts whose last line
+succeeded, does the rest, and then rewrites FILE (a temporary file and ``os.replace``)
+to hold one line per account, its final outcome.
+
+Exit codes: 0 every account succeeded, 1 some failed, 2 bad usage, 3 a package extra is
+missing, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,11 +26,17 @@ from __future__ import annotations
 import contextlib
 import csv
 import functools
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import signal
+import stat
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -25,12 +45,16 @@ import click
 from pydantic import SecretStr
 
 from .._errors import ThingSpaceError
+from .._fanout import FanOutCancelledError
+from .._redact import redact_url
 from ._common import (
     EXIT_API_ERROR,
     UsageFailure,
     error_data,
+    error_message,
     get_settings,
     json_option,
+    make_console,
     mask_secrets,
     open_client,
     output,
@@ -44,7 +68,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from .._client import AsyncThingSpaceClient
-    from .._fanout import FanOutProgress, FanOutResult
+    from .._fanout import FanOut, FanOutResult
 
 __all__ = ["bulk"]
 
@@ -71,6 +95,15 @@ _HEADER_NAMES = frozenset(
 
 _FAILURES_SHOWN = 20
 
+WORK_KEYS = ("operation", "family", "service", "url", "callbackUsername", "baseUrl")
+"""What a results line records about the request, compared as they are by ``--resume``."""
+SECRET_KEYS = ("urlDigest", "callbackPassword")
+"""What a results line records as digests: compared by digesting the requested value."""
+
+_DIGEST_SCHEME = "pbkdf2_sha256"
+_DIGEST_ITERATIONS = 200_000
+"""Slow on purpose: a results file is shared more freely than the secret behind it."""
+
 
 # -- what to call ----------------------------------------------------------------------
 
@@ -88,23 +121,35 @@ class Plan:
 
     def check(self) -> None:
         """Refuse missing or meaningless arguments before anything runs."""
-        needs_service = self.operation != "list" and self.family not in _NO_SERVICE
-        if needs_service and not self.service:
-            raise UsageFailure(f"{self.family} {self.operation} needs --service NAME")
-        if self.family in _NO_SERVICE and self.service:
-            raise UsageFailure(f"{self.family} has one listener per account: drop --service")
+        self._check_service()
         if self.operation == "register" and not self.url:
             raise UsageFailure("register needs --url URL")
         if (self.callback_username or self.callback_password) and self.family != "account-name":
             raise UsageFailure("--callback-username/--callback-password are for account-name")
 
-    def matches(self, line: dict[str, Any]) -> bool:
-        """Whether a results-file line was written by the same command."""
-        return (
-            line.get("operation") == self.operation
-            and line.get("family") == self.family
-            and line.get("service") == self.service
-        )
+    def _check_service(self) -> None:
+        needs_service = self.operation != "list" and self.family not in _NO_SERVICE
+        if needs_service and not self.service:
+            raise UsageFailure(f"{self.family} {self.operation} needs --service NAME")
+        if self.family in _NO_SERVICE and self.service:
+            raise UsageFailure(f"{self.family} has one listener per account: drop --service")
+
+    def work(self, base_url: str) -> dict[str, Any]:
+        """The plain part of what a results line records (:data:`WORK_KEYS`)."""
+        return {
+            "operation": self.operation,
+            "family": self.family,
+            "service": self.service,
+            "url": redact_url(self.url) if self.url else None,
+            "callbackUsername": self.callback_username,
+            "baseUrl": redact_url(base_url),
+        }
+
+    def secrets(self) -> dict[str, str | None]:
+        """The secret part (:data:`SECRET_KEYS`), in clear: recorded only as digests."""
+        url = self.url if self.url and redact_url(self.url) != self.url else None
+        password = self.callback_password.get_secret_value() if self.callback_password else None
+        return {"urlDigest": url, "callbackPassword": password}
 
     def bind(self, client: AsyncThingSpaceClient) -> Callable[[str], Awaitable[object]]:
         """The per-account call for ``client``: every family speaks the same verbs, so
@@ -122,7 +167,77 @@ class Plan:
         return functools.partial(getattr(resource, self.operation), **arguments)
 
 
+def digest(secret: str, salt: str, iterations: int = _DIGEST_ITERATIONS) -> str:
+    """``secret`` as a results line records it: ``pbkdf2_sha256$ITERATIONS$SALT$HEX``."""
+    value = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt.encode(), iterations)
+    return f"{_DIGEST_SCHEME}${iterations}${salt}${value.hex()}"
+
+
+def _parse_digest(recorded: object) -> tuple[int, str] | None:
+    """The iterations and salt of a recorded digest; ``None`` if it is not one of ours
+    (or would take unreasonably long to check)."""
+    if not isinstance(recorded, str):
+        return None
+    scheme, _, rest = recorded.partition("$")
+    iterations, _, rest = rest.partition("$")
+    salt, _, _ = rest.partition("$")
+    if scheme != _DIGEST_SCHEME or not iterations.isdigit() or not salt:
+        return None
+    if not 0 < int(iterations) <= 10 * _DIGEST_ITERATIONS:
+        return None
+    return int(iterations), salt
+
+
+def _same_secret(recorded: object, secret: str | None) -> bool:
+    if recorded is None or secret is None:
+        return recorded is None and secret is None
+    parsed = _parse_digest(recorded)
+    if parsed is None:
+        return False
+    iterations, salt = parsed
+    return hmac.compare_digest(str(recorded), digest(secret, salt, iterations))
+
+
+@dataclass(frozen=True)
+class Work:
+    """What each results line of this run records about its request."""
+
+    fields: dict[str, Any]
+    """:data:`WORK_KEYS` and :data:`SECRET_KEYS` as written (secrets digested)."""
+
+    @classmethod
+    def of(cls, plan: Plan, base_url: str, salt: str) -> Work:
+        fields = plan.work(base_url)
+        for key, secret in plan.secrets().items():
+            if secret is not None:
+                fields[key] = digest(secret, salt)
+        return cls(fields)
+
+
+def differences(recorded: Mapping[str, Any], plan: Plan, base_url: str) -> list[str]:
+    """How the work a results line records differs from what ``plan`` asks for now."""
+    found = []
+    for key, wanted in plan.work(base_url).items():
+        if recorded.get(key) != wanted:
+            found.append(f"{key} {recorded.get(key)!r} there, {wanted!r} now")
+    for key, secret in plan.secrets().items():
+        if not _same_secret(recorded.get(key), secret):
+            found.append(f"{key} differs (it is recorded as a digest)")
+    return found
+
+
 # -- accounts in -----------------------------------------------------------------------
+
+
+@dataclass
+class Scan:
+    """What reading the accounts found besides the accounts to do."""
+
+    todo: int = 0
+    skipped: int = 0
+    """Accounts whose last results line succeeded (``--resume``)."""
+    duplicates: int = 0
+    """Accounts listed again after their first row."""
 
 
 class AccountFile:
@@ -141,8 +256,31 @@ class AccountFile:
         if column is not None and column.isdigit() and int(column) < 1:
             raise UsageFailure("--column numbers start at 1")
 
-    def read(self, skip: frozenset[str] = frozenset()) -> Iterator[str]:
-        """Yield every account not in ``skip``."""
+    def read(self, skip: frozenset[str] = frozenset(), scan: Scan | None = None) -> Iterator[str]:
+        """Yield every account once, except those in ``skip``; count in ``scan``."""
+        scan = scan if scan is not None else Scan()
+        seen: set[str] = set()
+        for account in self._rows():
+            if account in seen:
+                scan.duplicates += 1
+            elif account in skip:
+                seen.add(account)
+                scan.skipped += 1
+            else:
+                seen.add(account)
+                scan.todo += 1
+                yield account
+
+    def scan(self, skip: frozenset[str] = frozenset()) -> Scan | None:
+        """What :meth:`read` finds; ``None`` for stdin (read once only)."""
+        if self.path == "-":
+            return None
+        scan = Scan()
+        for _ in self.read(skip, scan):
+            pass
+        return scan
+
+    def _rows(self) -> Iterator[str]:
         stream: IO[str]
         if self.path == "-":
             stream = sys.stdin
@@ -151,26 +289,18 @@ class AccountFile:
         try:
             index: int | None = None
             for row in csv.reader(stream):
-                if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
+                if _is_blank(row):
                     continue
                 if index is None:
                     index, header = self._locate(row)
                     if header:
                         continue
-                if index >= len(row):
-                    continue
-                account = row[index].strip()
-                if account and account not in skip:
+                account = row[index].strip() if index < len(row) else ""
+                if account:
                     yield account
         finally:
             if stream is not sys.stdin:
                 stream.close()
-
-    def count(self, skip: frozenset[str] = frozenset()) -> int | None:
-        """How many accounts :meth:`read` yields; ``None`` for stdin (read once only)."""
-        if self.path == "-":
-            return None
-        return sum(1 for _ in self.read(skip))
 
     def _locate(self, first_row: list[str]) -> tuple[int, bool]:
         """The account column's index, and whether ``first_row`` is a header."""
@@ -186,6 +316,11 @@ class AccountFile:
         return index, header
 
 
+def _is_blank(row: list[str]) -> bool:
+    """Whether a row holds no account: empty, blank, or a ``#`` comment."""
+    return not row or not "".join(row).strip() or row[0].lstrip().startswith("#")
+
+
 def _normal(cell: str) -> str:
     return cell.strip().lower().replace("_", "").replace("-", "").replace(" ", "")
 
@@ -193,56 +328,111 @@ def _normal(cell: str) -> str:
 # -- results out -----------------------------------------------------------------------
 
 
-def succeeded_accounts(path: str, plan: Plan) -> frozenset[str]:
-    """Accounts a results file records as done by the same command. Lines cut short
-    by a crash are ignored."""
-    done: set[str] = set()
-    with open(path, encoding="utf-8", errors="replace") as lines:
-        for line in lines:
+def _lines(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The whole lines of a results file, numbered; lines cut short by a crash (and
+    anything else that is not a line of ours) are left out."""
+    # Split on "\n" only, as the binary pass of compact() does, so line numbers agree.
+    with open(path, encoding="utf-8", errors="replace", newline="\n") as lines:
+        for number, line in enumerate(lines):
             try:
                 data = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(data, dict) and data.get("ok") is True and plan.matches(data):
-                account = data.get("account")
-                if isinstance(account, str):
-                    done.add(account)
-    return frozenset(done)
+            if isinstance(data, dict) and isinstance(data.get("account"), str):
+                yield number, data
 
 
-def result_line(result: FanOutResult[str, object], plan: Plan) -> str:
-    """One JSON line for a result; secrets in answers are masked."""
-    data: dict[str, Any] = {
-        "account": result.account,
-        "ok": result.ok,
-        "operation": plan.operation,
-        "family": plan.family,
-        "service": plan.service,
-        "attempts": result.attempts,
-        "elapsed": round(result.elapsed, 6),
-    }
+@dataclass
+class Recorded:
+    """What an existing results file says."""
+
+    path: str
+    outcomes: dict[str, bool] = field(default_factory=dict)
+    """Each account's last outcome."""
+    works: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The distinct works recorded, by their JSON."""
+
+    @classmethod
+    def read(cls, path: str) -> Recorded:
+        recorded = cls(path)
+        for _, line in _lines(path):
+            recorded.outcomes[line["account"]] = line.get("ok") is True
+            work = {key: line.get(key) for key in (*WORK_KEYS, *SECRET_KEYS)}
+            recorded.works.setdefault(json.dumps(work, sort_keys=True), work)
+        return recorded
+
+    @property
+    def succeeded(self) -> frozenset[str]:
+        return frozenset(account for account, ok in self.outcomes.items() if ok)
+
+    @property
+    def salt(self) -> str | None:
+        """The salt of the digests already recorded, so that every line agrees."""
+        for work in self.works.values():
+            for key in SECRET_KEYS:
+                parsed = _parse_digest(work.get(key))
+                if parsed is not None:
+                    return parsed[1]
+        return None
+
+    def check(self, plan: Plan, base_url: str) -> None:
+        """Refuse to resume when any line records other work than ``plan``'s."""
+        for work in self.works.values():
+            found = differences(work, plan, base_url)
+            if found:
+                raise UsageFailure(
+                    f"{self.path!r} records another run ({'; '.join(found)}): --resume would "
+                    "skip work that was not done. Nothing was done; use another "
+                    "--results file, or repeat the recorded command to resume it"
+                )
+
+
+def compact(path: str) -> None:
+    """Rewrite a results file to one line per account, its last, in file order; torn
+    lines go. Atomic: a temporary file beside it replaces it."""
+    last = {line["account"]: number for number, line in _lines(path)}
+    keep = set(last.values())
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as target, open(path, "rb") as source:
+            for number, line in enumerate(source):
+                if number in keep:
+                    target.write(line if line.endswith(b"\n") else line + b"\n")
+            target.flush()
+            os.fsync(target.fileno())
+        os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def result_line(result: FanOutResult[str, object], work: Work, message: str) -> str:
+    """One JSON line for a final outcome; secrets in answers are masked."""
+    data: dict[str, Any] = {"account": result.account, "ok": result.ok, **work.fields}
+    data.update(attempts=result.attempts, elapsed=round(result.elapsed, 6))
     if result.ok:
         data["value"] = mask_secrets(to_data(result.value))
     else:
-        data["error"] = _error(result.error)
+        data["error"] = _error(result.error, message)
     return json.dumps(data, separators=(",", ":"), default=str) + "\n"
 
 
-def _error(exc: Exception | None) -> dict[str, Any]:
+def _error(exc: Exception | None, message: str) -> dict[str, Any]:
     if isinstance(exc, ThingSpaceError):
-        data = error_data(exc)
-        started = getattr(exc, "started", None)
-        if started is not None:
-            data["started"] = started
-        return data
-    return {"type": type(exc).__name__, "message": str(exc)}
+        return error_data(exc, message=message)
+    return {"type": type(exc).__name__, "message": message}
 
 
 class ResultSink:
-    """Appends result lines to a file (flushed line by line) or stdout (``-``)."""
+    """Appends result lines to a file (flushed line by line) or stdout (``-``); a sink
+    that continues a file compacts it when it closes, however the run ended."""
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, *, resuming: bool = False) -> None:
         self.path = path
+        self.resuming = resuming and path not in (None, "-")
         self._stream: IO[str] | None = None
 
     def __enter__(self) -> Self:
@@ -260,8 +450,11 @@ class ResultSink:
                 self._stream.flush()
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._stream is not None and self._stream is not sys.stdout:
-            self._stream.close()
+        if self._stream is None or self._stream is sys.stdout:
+            return
+        self._stream.close()
+        if self.resuming and self.path is not None:
+            compact(self.path)
 
 
 def _end_with_newline(path: str) -> None:
@@ -276,11 +469,37 @@ def _end_with_newline(path: str) -> None:
 # -- progress --------------------------------------------------------------------------
 
 
+@dataclass
+class Outcome:
+    """What a run did, for the bar and the summary (the same counts)."""
+
+    succeeded: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    """Taken up but stopped before an outcome (Ctrl-C, --fail-fast): no line, redone
+    by --resume."""
+    scan: Scan = field(default_factory=Scan)
+    interrupted: bool = False
+    stopped_at_once: bool = False
+    """A second Ctrl-C: the run stopped without waiting for what was in flight."""
+    aborted: bool = False
+    elapsed: float = 0.0
+
+    @property
+    def done(self) -> int:
+        """Accounts with a final outcome."""
+        return self.succeeded + self.failed
+
+    @property
+    def taken(self) -> int:
+        return self.succeeded + self.failed + self.cancelled
+
+
 class Display:
-    """A live progress bar on stderr (done, failed, rate, ETA), and failure notes."""
+    """A live progress bar on stderr (done, failed, cancelled, rate, ETA), and failure
+    notes."""
 
     def __init__(self, description: str, total: int | None, *, enabled: bool | None) -> None:
-        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -290,7 +509,7 @@ class Display:
             TimeRemainingColumn,
         )
 
-        self.console: Console = Console(stderr=True, highlight=False)
+        self.console: Console = make_console(stderr=True)
         if enabled is None:
             enabled = self.console.is_terminal
         self.progress: Progress = Progress(
@@ -298,6 +517,7 @@ class Display:
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("[red]{task.fields[failed]} failed[/red]"),
+            TextColumn("[yellow]{task.fields[cancelled]} cancelled[/yellow]"),
             TextColumn("{task.fields[rate]:.1f}/s"),
             TimeElapsedColumn(),
             TextColumn("ETA"),
@@ -305,19 +525,29 @@ class Display:
             console=self.console,
             disable=not enabled,
         )
-        self.task: TaskID = self.progress.add_task(description, total=total, failed=0, rate=0.0)
+        self.task: TaskID = self.progress.add_task(
+            description, total=total, failed=0, cancelled=0, rate=0.0
+        )
         self.failures_shown = 0
+        self.started = time.perf_counter()
 
-    def update(self, progress: FanOutProgress) -> None:
+    def refresh(self, outcome: Outcome) -> None:
+        elapsed = time.perf_counter() - self.started
         self.progress.update(
-            self.task, completed=progress.done, failed=progress.failed, rate=progress.rate
+            self.task,
+            completed=outcome.done,
+            failed=outcome.failed,
+            cancelled=outcome.cancelled,
+            rate=outcome.done / elapsed if elapsed > 0 else 0.0,
         )
 
-    def failure(self, result: FanOutResult[str, object]) -> None:
+    def failure(self, account: str, message: str) -> None:
         """Note a failed account on stderr (the first few; the file has them all)."""
+        from rich.text import Text
+
         self.failures_shown += 1
         if self.failures_shown <= _FAILURES_SHOWN:
-            self.console.print(f"[red]failed[/red] {result.account}: {result.error}", markup=True)
+            self.console.print(Text.assemble(("failed", "red"), f" {account}: {message}"))
         elif self.failures_shown == _FAILURES_SHOWN + 1:
             self.console.print("... more failures: see the results file")
 
@@ -347,16 +577,97 @@ class Options:
 
 
 @dataclass
-class Outcome:
-    """What a run did, for the summary."""
+class BulkRun:
+    """One run's parts, from the options to the open client."""
 
-    taken: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    skipped: int = 0
-    interrupted: bool = False
-    aborted: bool = False
-    elapsed: float = 0.0
+    plan: Plan
+    options: Options
+    source: AccountFile
+    recorded: Recorded | None
+    """The results file being resumed, if any."""
+    outcome: Outcome = field(default_factory=Outcome)
+
+    async def __call__(self) -> None:
+        settings = get_settings()
+        async with open_client(settings) as client:
+            work, done = self._prepare(client.base_url)
+            self.outcome.scan = self.source.scan(done) or Scan()
+            total = self.outcome.scan.todo if self.source.path != "-" else None
+            description = f"{self.plan.operation} {self.plan.family}"
+            with (
+                ResultSink(self.options.results, resuming=self.recorded is not None) as sink,
+                Display(description, total, enabled=self.options.progress) as display,
+            ):
+                fan_out = client.fan_out(
+                    self.source.read(done, self.outcome.scan if total is None else None),
+                    self.plan.bind(client),
+                    concurrency=self.options.concurrency,
+                    rate_limit=self.options.rate,
+                    fail_fast=self.options.fail_fast,
+                    total=total,
+                )
+                anonymous = settings.without_credentials
+                record = functools.partial(self._record, sink, display, work, anonymous)
+                await self._drive(fan_out, record)
+
+    def _prepare(self, base_url: str) -> tuple[Work, frozenset[str]]:
+        """The work each line records, and the accounts already done; refuses to resume
+        a file that records other work."""
+        recorded = self.recorded
+        if recorded is None:
+            return Work.of(self.plan, base_url, secrets.token_hex(16)), frozenset()
+        recorded.check(self.plan, base_url)
+        salt = recorded.salt or secrets.token_hex(16)
+        return Work.of(self.plan, base_url, salt), recorded.succeeded
+
+    def _record(
+        self,
+        sink: ResultSink,
+        display: Display,
+        work: Work,
+        anonymous: bool,
+        result: FanOutResult[str, object],
+    ) -> None:
+        outcome = self.outcome
+        if isinstance(result.error, FanOutCancelledError):
+            outcome.cancelled += 1
+        else:
+            message = _message(result.error, anonymous)
+            sink.write(result_line(result, work, message))
+            if result.ok:
+                outcome.succeeded += 1
+            else:
+                outcome.failed += 1
+                display.failure(result.account, message)
+        display.refresh(outcome)
+
+    async def _drive(
+        self,
+        fan_out: FanOut[str, object],
+        record: Callable[[FanOutResult[str, object]], None],
+    ) -> None:
+        outcome = self.outcome
+        with anyio.CancelScope() as scope:
+            async with anyio.create_task_group() as watch:
+                watch.start_soon(_stop_on_signal, scope, outcome)
+                try:
+                    async with fan_out as results:
+                        async for result in results:
+                            record(result)
+                finally:
+                    # Interrupted: what finished but was not handed out yet, and one
+                    # cancelled result per account still in flight.
+                    for result in fan_out.remaining():
+                        record(result)
+                watch.cancel_scope.cancel()
+        outcome.aborted = fan_out.aborted
+        outcome.elapsed = fan_out.elapsed
+
+
+def _message(error: Exception | None, anonymous: bool) -> str:
+    if isinstance(error, ThingSpaceError):
+        return error_message(error, without_credentials=anonymous)
+    return str(error)
 
 
 def execute(plan: Plan, options: Options) -> None:
@@ -364,70 +675,26 @@ def execute(plan: Plan, options: Options) -> None:
     account failed, 130 when interrupted."""
     plan.check()
     source = AccountFile(options.accounts, options.column)
-    results_path = options.results
-    done: frozenset[str] = frozenset()
-    if options.resume and results_path in (None, "-"):
+    task = BulkRun(plan, options, source, _recorded(options))
+    try:
+        run(task)
+    except KeyboardInterrupt:
+        task.outcome.interrupted = task.outcome.stopped_at_once = True
+    _report(plan, task.outcome, options.results)
+
+
+def _recorded(options: Options) -> Recorded | None:
+    """The results file ``--resume`` continues, if it exists; refuses to overwrite one."""
+    path = options.results
+    if options.resume and path in (None, "-"):
         raise UsageFailure("--resume needs --results FILE (the file of the earlier run)")
-    if results_path not in (None, "-") and os.path.exists(results_path):
-        if not options.resume:
-            raise UsageFailure(
-                f"{results_path!r} exists: pass --resume to continue that run, "
-                "or choose another --results file"
-            )
-        done = succeeded_accounts(results_path, plan)
-    total = source.count(done)
-    outcome = Outcome(skipped=_skipped(source, done) if done else 0)
-    settings = get_settings()
-    description = f"{plan.operation} {plan.family}"
-
-    async def main() -> None:
-        with (
-            ResultSink(results_path) as sink,
-            Display(description, total, enabled=options.progress) as display,
-        ):
-            async with open_client(settings) as client:
-                fan_out = client.fan_out(
-                    source.read(done),
-                    plan.bind(client),
-                    concurrency=options.concurrency,
-                    rate_limit=options.rate,
-                    fail_fast=options.fail_fast,
-                    on_progress=display.update,
-                    total=total,
-                )
-
-                def record(result: FanOutResult[str, object]) -> None:
-                    sink.write(result_line(result, plan))
-                    if not result.ok:
-                        display.failure(result)
-
-                with anyio.CancelScope() as scope:
-                    async with anyio.create_task_group() as watch:
-                        watch.start_soon(_stop_on_signal, scope, outcome)
-                        try:
-                            async with fan_out as results:
-                                async for result in results:
-                                    record(result)
-                        finally:
-                            # Interrupted: what finished but was not handed out yet, and
-                            # one "cancelled" line per account still in flight.
-                            for result in fan_out.remaining():
-                                record(result)
-                        watch.cancel_scope.cancel()
-                outcome.taken = fan_out.taken
-                outcome.succeeded = fan_out.succeeded
-                outcome.failed = fan_out.failed
-                outcome.aborted = fan_out.aborted
-                outcome.elapsed = fan_out.elapsed
-
-    run(main)
-    _report(plan, outcome, results_path)
-
-
-def _skipped(source: AccountFile, done: frozenset[str]) -> int:
-    if source.path == "-":
-        return 0
-    return sum(1 for account in source.read() if account in done)
+    if path is None or path == "-" or not os.path.exists(path):
+        return None
+    if not options.resume:
+        raise UsageFailure(
+            f"{path!r} exists: pass --resume to continue that run, or choose another --results file"
+        )
+    return Recorded.read(path)
 
 
 async def _stop_on_signal(scope: anyio.CancelScope, outcome: Outcome) -> None:
@@ -444,15 +711,18 @@ async def _stop_on_signal(scope: anyio.CancelScope, outcome: Outcome) -> None:
 
 
 def _report(plan: Plan, outcome: Outcome, results_path: str | None) -> None:
-    rate = outcome.taken / outcome.elapsed if outcome.elapsed > 0 else 0.0
+    rate = outcome.done / outcome.elapsed if outcome.elapsed > 0 else 0.0
     summary = {
         "operation": plan.operation,
         "family": plan.family,
         "service": plan.service,
+        "url": redact_url(plan.url) if plan.url else None,
         "accounts": outcome.taken,
         "succeeded": outcome.succeeded,
         "failed": outcome.failed,
-        "skipped": outcome.skipped,
+        "cancelled": outcome.cancelled,
+        "skipped": outcome.scan.skipped,
+        "duplicates": outcome.scan.duplicates,
         "interrupted": outcome.interrupted,
         "stoppedAtFirstFailure": outcome.aborted,
         "elapsed": round(outcome.elapsed, 3),
@@ -463,13 +733,28 @@ def _report(plan: Plan, outcome: Outcome, results_path: str | None) -> None:
         click.echo(json.dumps({"summary": summary}, separators=(",", ":")))
     else:
         output(summary, title=f"bulk {plan.operation} {plan.family}")
+    _exit(outcome, results_path)
+
+
+def _exit(outcome: Outcome, results_path: str | None) -> None:
+    to_file = results_path not in (None, "-")
+    cancelled = f", {outcome.cancelled} cancelled before they finished"
     if outcome.interrupted:
-        hint = " (rerun with --resume to finish)" if results_path not in (None, "-") else ""
-        click.echo(f"Interrupted: {outcome.taken} accounts handled{hint}", err=True)
+        how = " at once" if outcome.stopped_at_once else ""
+        hint = " (rerun with --resume to finish)" if to_file else ""
+        click.echo(
+            f"Interrupted{how}: {outcome.done} accounts done ({outcome.failed} failed)"
+            f"{cancelled}{hint}",
+            err=True,
+        )
         raise SystemExit(EXIT_INTERRUPTED)
     if outcome.failed:
-        where = f"; see {results_path}" if results_path not in (None, "-") else ""
-        click.echo(f"Error: {outcome.failed} of {outcome.taken} accounts failed{where}", err=True)
+        where = f"; see {results_path}" if to_file else ""
+        click.echo(
+            f"Error: {outcome.failed} of {outcome.done} accounts failed"
+            f"{cancelled if outcome.cancelled else ''}{where}",
+            err=True,
+        )
         raise SystemExit(EXIT_API_ERROR)
 
 
@@ -503,14 +788,21 @@ def _shared_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--results",
             metavar="FILE",
-            help="Append one JSON line per account to FILE as results arrive ('-': stdout).",
+            help="Append one JSON line per account's final outcome to FILE as results "
+            "arrive ('-': stdout).",
         ),
         click.option(
             "--resume",
             is_flag=True,
-            help="Continue the run recorded in --results: skip accounts that succeeded.",
+            help="Continue the run recorded in --results FILE: refused if FILE records "
+            "other work; skips accounts whose last line succeeded, then rewrites FILE "
+            "to one line per account.",
         ),
-        click.option("--fail-fast", is_flag=True, help="Stop at the first failed account."),
+        click.option(
+            "--fail-fast",
+            is_flag=True,
+            help="Stop at the first failed account (those in flight are cancelled).",
+        ),
         click.option(
             "--progress/--no-progress",
             default=None,
@@ -541,14 +833,30 @@ def bulk() -> None:
     """Register, list or remove listeners on many accounts at once.
 
     ACCOUNTS_FILE holds one account per line, or is a CSV file (pick the column with
-    --column); '-' reads stdin. FAMILY is one of: location, diagnostics, firmware,
-    firmware-v3, account-name, account-number.
+    --column); '-' reads stdin. An account listed twice is done once. FAMILY is one
+    of: location, diagnostics, firmware, firmware-v3, account-name, account-number.
 
     \b
     thingspace-callbacks bulk register location accounts.csv \\
         --service Location --url https://example.com/hooks --results run.jsonl
     thingspace-callbacks bulk register location accounts.csv \\
         --service Location --url https://example.com/hooks --results run.jsonl --resume
+
+    --results FILE gets one JSON line per account as its final outcome arrives: the
+    account, ok, the work done (operation, family, service, url, callbackUsername,
+    baseUrl; a callback password, or a URL's userinfo, only as a salted digest),
+    attempts, elapsed, and the value or the error. An account cancelled in flight
+    (Ctrl-C, --fail-fast) is neither done nor failed: it is counted as cancelled and
+    gets no line.
+
+    --resume continues FILE only if it records the same work (else exit 2, saying
+    what differs); it skips the accounts whose last line succeeded, does the others
+    (failed and cancelled ones too), then rewrites FILE atomically to one line per
+    account, its final outcome.
+
+    Exit codes: 0 every account succeeded, 1 some failed, 2 bad usage (a refused
+    --resume too), 3 a package extra is missing, 130 interrupted (Ctrl-C or SIGTERM;
+    a second Ctrl-C stops without waiting for the calls in flight).
     """
 
 

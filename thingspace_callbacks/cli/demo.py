@@ -1,4 +1,9 @@
-"""``thingspace-callbacks demo``: the SDK's main job, start to end, against the sandbox."""
+"""``thingspace-callbacks demo``: the SDK's main job, start to end, against the sandbox.
+
+The table names each step as the command line does (``account-name register``), so
+that every row is a command the reader can run next; ``--json`` adds the SDK call
+behind it (``client.account_name.register``).
+"""
 
 from __future__ import annotations
 
@@ -9,52 +14,65 @@ import click
 
 from .._client import AsyncThingSpaceClient
 from .._errors import APIStatusError
-from ._common import get_settings, json_option, output, run, to_data
+from ._common import (
+    MissingExtra,
+    get_settings,
+    json_option,
+    make_console,
+    mask_secrets,
+    output,
+    run,
+    to_data,
+)
 
 __all__ = ["demo"]
 
 ACCOUNT = "0000123456-00001"
 """The account every demo step uses."""
-LISTENER = "https://listener.example.com/thingspace"
-"""Where the demo's listeners point (nothing is sent there)."""
+LISTENER = "https://hooks.example.com"
+"""Where the demo's listeners point (nothing is sent there); short, so that a result
+and its URL fit an 80-column terminal."""
+
+_HIDDEN = frozenset({"accountName", "accountId", "password", "httpHeaders", "createdOn"})
+"""Fields a result leaves out: the account is in the title, the rest is noise here."""
 
 
 Operation = Callable[[AsyncThingSpaceClient], Awaitable[object]]
 
 
 def _plan(a: str) -> list[tuple[str, str, Operation]]:
-    """The demo's calls in order: (step, sub-client call, the call)."""
+    """The demo's calls in order: (CLI family, CLI verb, the call)."""
     hook = LISTENER
     return [
-        ("register", "diagnostics.register", lambda c: c.diagnostics.register(
+        ("diagnostics", "register", lambda c: c.diagnostics.register(
             a, service="Diagnostics", url=f"{hook}/diagnostics")),
-        ("get", "diagnostics.get", lambda c: c.diagnostics.get(a)),
-        ("remove", "diagnostics.unregister", lambda c: c.diagnostics.unregister(a, "Diagnostics")),
-        ("register", "location.register", lambda c: c.location.register(
+        ("diagnostics", "get", lambda c: c.diagnostics.get(a)),
+        ("diagnostics", "unregister", lambda c: c.diagnostics.unregister(a, "Diagnostics")),
+        ("location", "register", lambda c: c.location.register(
             a, service="Location", url=f"{hook}/location")),
-        ("list", "location.list", lambda c: c.location.list(a)),
-        ("remove", "location.unregister", lambda c: c.location.unregister(a, "Location")),
-        ("list", "location.list", lambda c: c.location.list(a)),
-        ("register", "firmware.register", lambda c: c.firmware.register(a, url=f"{hook}/fota")),
-        ("get", "firmware.get", lambda c: c.firmware.get(a)),
-        ("remove", "firmware.unregister", lambda c: c.firmware.unregister(a)),
-        ("register", "firmware_v3.register", lambda c: c.firmware_v3.register(
+        ("location", "list", lambda c: c.location.list(a)),
+        ("location", "unregister", lambda c: c.location.unregister(a, "Location")),
+        ("location", "list", lambda c: c.location.list(a)),
+        ("firmware", "register", lambda c: c.firmware.register(a, url=f"{hook}/fota")),
+        ("firmware", "get", lambda c: c.firmware.get(a)),
+        ("firmware", "unregister", lambda c: c.firmware.unregister(a)),
+        ("firmware-v3", "register", lambda c: c.firmware_v3.register(
             a, url=f"{hook}/fota-v3")),
-        ("get", "firmware_v3.get", lambda c: c.firmware_v3.get(a)),
-        ("remove", "firmware_v3.unregister", lambda c: c.firmware_v3.unregister(a)),
-        ("register", "account_name.register", lambda c: c.account_name.register(
+        ("firmware-v3", "get", lambda c: c.firmware_v3.get(a)),
+        ("firmware-v3", "unregister", lambda c: c.firmware_v3.unregister(a)),
+        ("account-name", "register", lambda c: c.account_name.register(
             a, service="CarrierService", url=f"{hook}/carrier",
             username="listener", password="listener-password")),
-        ("list", "account_name.list", lambda c: c.account_name.list(a)),
-        ("remove", "account_name.unregister", lambda c: c.account_name.unregister(
+        ("account-name", "list", lambda c: c.account_name.list(a)),
+        ("account-name", "unregister", lambda c: c.account_name.unregister(
             a, "CarrierService")),
-        ("list", "account_name.list", lambda c: c.account_name.list(a)),
-        ("register", "account_number.register", lambda c: c.account_number.register(
+        ("account-name", "list", lambda c: c.account_name.list(a)),
+        ("account-number", "register", lambda c: c.account_number.register(
             a, service="BullseyeReporting", url=f"{hook}/hpl")),
-        ("list", "account_number.list", lambda c: c.account_number.list(a)),
-        ("remove", "account_number.unregister", lambda c: c.account_number.unregister(
+        ("account-number", "list", lambda c: c.account_number.list(a)),
+        ("account-number", "unregister", lambda c: c.account_number.unregister(
             a, "BullseyeReporting")),
-        ("list", "account_number.list", lambda c: c.account_number.list(a)),
+        ("account-number", "list", lambda c: c.account_number.list(a)),
     ]  # fmt: skip
 
 
@@ -72,8 +90,12 @@ def _describe(data: object) -> str:
     for keys in (("serviceName", "url"), ("name", "url"), ("serviceName", "endpoint")):
         if all(k in data for k in keys):
             return " -> ".join(str(data[k]) for k in keys)
-    shown = {k: v for k, v in data.items() if k not in ("password", "httpHeaders", "createdOn")}
+    shown = {k: v for k, v in data.items() if k not in _HIDDEN}
     return ", ".join(f"{k}={v}" for k, v in shown.items())
+
+
+def _call(family: str, step: str) -> str:
+    return f"client.{family.replace('-', '_')}.{step}"
 
 
 @click.command()
@@ -84,26 +106,22 @@ def demo() -> None:
     try:
         from ..sandbox import Sandbox
     except ModuleNotFoundError as exc:
-        raise click.UsageError(
-            f"the demo needs the {exc.name!r} package; install it with: "
-            "pip install 'thingspace-callbacks[sandbox]'"
-        ) from None
+        raise MissingExtra("demo", (exc.name or "?").partition(".")[0], "sandbox") from None
     sandbox = Sandbox()
 
     async def main() -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         async with sandbox.client() as client:
-            for step, call, operation in _plan(ACCOUNT):
+            for family, step, operation in _plan(ACCOUNT):
                 try:
                     result, ok = _summary(await operation(client)), True
                 except APIStatusError as exc:
                     result, ok = exc.message, False
-                family = call.partition(".")[0]
                 rows.append(
                     {
                         "family": family,
                         "step": step,
-                        "call": f"client.{call}",
+                        "call": _call(family, step),
                         "ok": ok,
                         "result": result,
                     }
@@ -111,18 +129,38 @@ def demo() -> None:
         return rows
 
     rows = run(main)
-    calls = sandbox.calls
+    calls = dict(sandbox.calls)
     if get_settings().json:
-        output({"account": ACCOUNT, "steps": rows, "sandboxCalls": dict(calls)})
+        # Only the steps can hold secrets; the call counts (one is named "token") are
+        # numbers, which masking would hide.
+        report = {"account": ACCOUNT, "steps": mask_secrets(rows), "sandboxCalls": calls}
+        output(report, show_secrets=True)
         return
-    output(rows, title=f"Callback listeners of account {ACCOUNT} (embedded sandbox)")
-    failed = sum(not row["ok"] for row in rows)
-    click.echo(
-        f"{len(rows)} calls, {failed} failed. The client fetched {calls['token']} OAuth "
-        f"token and opened {calls['login']} M2M session by itself."
+    output(
+        rows,
+        title=f"Callback listeners of account {ACCOUNT} (embedded sandbox)",
+        columns=("family", "step", "ok", "result"),
+        wrap="result",
     )
-    click.echo(
-        "Next: point the same commands at ThingSpace with THINGSPACE_CLIENT_ID, "
-        "THINGSPACE_CLIENT_SECRET, THINGSPACE_USERNAME and THINGSPACE_PASSWORD set, "
-        "e.g. thingspace-callbacks location list <account>."
+    _epilogue(len(rows), sum(not row["ok"] for row in rows), calls)
+
+
+def _epilogue(steps: int, failed: int, calls: dict[str, int]) -> None:
+    from rich.text import Text
+
+    console = make_console()
+    tokens, sessions = calls.get("token", 0), calls.get("login", 0)
+    console.print(
+        Text(
+            f"{steps} calls, {failed} failed. The client fetched {tokens} OAuth "
+            f"token{'' if tokens == 1 else 's'} and opened {sessions} M2M "
+            f"session{'' if sessions == 1 else 's'} by itself."
+        )
+    )
+    console.print(
+        Text(
+            "Next: point the same commands at ThingSpace with THINGSPACE_CLIENT_ID, "
+            "THINGSPACE_CLIENT_SECRET, THINGSPACE_USERNAME and THINGSPACE_PASSWORD set, "
+            "e.g. thingspace-callbacks location list <account>."
+        )
     )

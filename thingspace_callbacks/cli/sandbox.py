@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .._constants import SHARED_SECRET_HEADER, SIGNATURE_HEADER
+from ._common import MissingExtra
 
 __all__ = ["sandbox"]
 
@@ -91,10 +92,7 @@ def sandbox(
         )
         from ..sandbox._server import bind_socket, quiet_dropped_connections
     except ModuleNotFoundError as exc:
-        raise click.UsageError(
-            f"the sandbox needs the {exc.name!r} package; install it with: "
-            "pip install 'thingspace-callbacks[sandbox]'"
-        ) from None
+        raise MissingExtra("sandbox", (exc.name or "?").partition(".")[0], "sandbox") from None
     try:
         faults = Faults(
             latency=_latency(latency) if latency else 0.0,
