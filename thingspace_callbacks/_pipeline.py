@@ -234,43 +234,6 @@ class Pipeline:
             record_attempts(call.attempts)
         return _result(endpoint, outcome, call.attempts, started)
 
-    async def _send_authenticated(self, call: _Call) -> httpx.Response:
-        """Send with credentials; when the answer says they were refused and the
-        :class:`Auth` renewed them, replay. Replays are not failure retries."""
-        sent = await self.auth.auth_headers(self.auth_context)
-        response = await self._send_once(call, sent)
-        # One replay per distinct refusal: after a long pause both the bearer token (401)
-        # and the session (SessionToken.Expired) may have lapsed, and the gateway only
-        # reports the second once the first is fixed. The same refusal twice is final.
-        refusals: set[tuple[int, str | None]] = set()
-        while response.status_code in (400, 401) and len(refusals) < _MAX_AUTH_REPLAYS:
-            refusal = (response.status_code, error_fields(response)[0])
-            if refusal in refusals or not await self.auth.should_replay(
-                self.auth_context, response, sent
-            ):
-                break
-            refusals.add(refusal)
-            sent = await self.auth.auth_headers(self.auth_context)
-            response = await self._send_once(call, sent)
-        return response
-
-    async def _send_once(self, call: _Call, credentials: Mapping[str, str]) -> httpx.Response:
-        if self.rate_limiter is not None:
-            await self.rate_limiter.acquire()
-        request = self.http_client.build_request(
-            call.endpoint.method,
-            call.url,
-            params=call.params,
-            headers={**call.headers, **credentials} if credentials else call.headers,
-            content=call.content,
-            # The timeout as httpx stores it, worked out once per configuration rather
-            # than by httpx on every request.
-            extensions={"timeout": call.timeout},
-        )
-        return await fetch(
-            self.http_client, request, max_size=call.max_size, time_limit=call.time_limit
-        )
-
 
 class _Call:
     """One call's request, built once and sent by each attempt, and how many
@@ -328,15 +291,56 @@ class _Call:
         )
 
     async def attempt(self) -> Outcome:
-        """Send once (with any credential replays); failures are returned, not raised,
-        so the retry loop sees every outcome the same way."""
+        """Send once, with credentials; failures are returned, not raised, so the retry
+        loop sees every outcome the same way. When the answer says the credentials were
+        refused and the :class:`Auth` renewed them, the request is replayed within the
+        same attempt (a replay is not a retry)."""
         self.attempts += 1
+        pipeline = self.pipeline
+        auth, context = pipeline.auth, pipeline.auth_context
+        refusals: set[tuple[int, str | None]] | None = None
         try:
-            return await self.pipeline._send_authenticated(self)
+            while True:
+                sent = await auth.auth_headers(context)
+                if pipeline.rate_limiter is not None:
+                    await pipeline.rate_limiter.acquire()
+                response = await fetch(
+                    pipeline.http_client,
+                    self._request(sent),
+                    max_size=self.max_size,
+                    time_limit=self.time_limit,
+                )
+                # One replay per distinct refusal: after a long pause both the bearer
+                # token (401) and the session (SessionToken.Expired) may have lapsed, and
+                # the gateway reports the second only once the first is fixed. The same
+                # refusal twice is final.
+                if response.status_code not in (400, 401):
+                    return response
+                refusals = set() if refusals is None else refusals
+                refusal = (response.status_code, error_fields(response)[0])
+                if (
+                    len(refusals) >= _MAX_AUTH_REPLAYS
+                    or refusal in refusals
+                    or not await auth.should_replay(context, response, sent)
+                ):
+                    return response
+                refusals.add(refusal)
         except (httpx.RequestError, APIConnectionError) as exc:
             return exc
         except httpx.InvalidURL as exc:
             raise RequestValidationError(f"invalid request URL: {exc}") from None
+
+    def _request(self, credentials: Mapping[str, str]) -> httpx.Request:
+        return self.pipeline.http_client.build_request(
+            self.endpoint.method,
+            self.url,
+            params=self.params,
+            headers={**self.headers, **credentials} if credentials else self.headers,
+            content=self.content,
+            # The timeout as httpx stores it, worked out once per configuration rather
+            # than by httpx on every request.
+            extensions={"timeout": self.timeout},
+        )
 
 
 def _result(

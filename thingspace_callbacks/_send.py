@@ -102,29 +102,25 @@ async def _exchange(
 ) -> httpx.Response:
     response = await http_client.send(request, stream=True, follow_redirects=False)
     try:
-        await _read(response, max_size)
+        declared = response.headers.get("content-length", "")
+        if max_size is not None and declared.isdigit() and int(declared) > max_size:
+            raise ResponseTooLargeError(response, limit=max_size)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if max_size is not None and size > max_size:
+                raise ResponseTooLargeError(response, limit=max_size)
+            chunks.append(chunk)
     except BaseException:
         # Cancelled or refused mid-body: give the connection back, even while the
         # cancellation that got us here is still being delivered.
         with anyio.CancelScope(shield=True):
             await response.aclose()
         raise
-    return response
-
-
-async def _read(response: httpx.Response, max_size: int | None) -> None:
-    declared = response.headers.get("content-length", "")
-    if max_size is not None and declared.isdigit() and int(declared) > max_size:
-        raise ResponseTooLargeError(response, limit=max_size)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if max_size is not None and size > max_size:
-            raise ResponseTooLargeError(response, limit=max_size)
-        chunks.append(chunk)
     # What httpx's own `aread()` does, with the size checked on the way.
     response._content = b"".join(chunks)
+    return response
 
 
 def _limit_of(request: httpx.Request) -> float | None:

@@ -50,8 +50,6 @@ class AutoTransport(httpx.AsyncBaseTransport):
     :param limits: Connection pool limits, for either transport.
     """
 
-    __slots__ = ("_limits", "_transport")
-
     def __init__(self, *, limits: httpx.Limits) -> None:
         self._limits = limits
         self._transport: httpx.AsyncBaseTransport | None = None
@@ -67,6 +65,9 @@ class AutoTransport(httpx.AsyncBaseTransport):
         transport = self._transport
         if transport is None:
             transport = self._transport = self._choose()
+            # Later requests go straight to the chosen transport: this layer would only
+            # add a call to every one of them.
+            self.handle_async_request = transport.handle_async_request  # type: ignore[method-assign]
         return await transport.handle_async_request(request)
 
     async def aclose(self) -> None:
