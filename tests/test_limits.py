@@ -58,15 +58,16 @@ async def test_any_2xx_is_a_result(
     assert await client.account_name.list(ACCOUNT) == []
 
 
-async def test_a_declared_oversize_answer_is_refused_before_reading_and_not_retried(
+async def test_an_oversize_answer_is_refused_and_not_retried(
     client: AsyncThingSpaceClient, mock_api: respx.MockRouter
 ) -> None:
-    route = mock_api.get(LIST).respond(200, content=b"[]", headers={"Content-Length": "999"})
+    route = mock_api.get(LIST).respond(200, content=b"[" + b" " * 998 + b"]")
     with pytest.raises(ResponseTooLargeError) as caught:
         await client.location.list(ACCOUNT, max_response_size=10)
     assert route.call_count == 1
     assert (caught.value.limit, caught.value.status_code) == (10, 200)
-    assert caught.value.headers["content-length"] == "999"
+    assert caught.value.headers["content-length"] == "1000"
+    assert caught.value.response.content == b""  # nothing of the body is kept
 
 
 async def test_the_limit_counts_the_decoded_body(

@@ -213,7 +213,8 @@ class Pipeline:
         )
         deadline = check_deadline(options["deadline"]) if "deadline" in options else self.deadline
         budget = retrier.policy.budget
-        started = time.perf_counter()
+        # Only a debug log line needs the time.
+        started = time.perf_counter() if log.isEnabledFor(logging.DEBUG) else 0.0
         try:
             if deadline is None:
                 outcome = await retrier.run(call.attempt, max_retries=max_retries, budget=budget)

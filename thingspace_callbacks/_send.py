@@ -102,9 +102,9 @@ async def _exchange(
 ) -> httpx.Response:
     response = await http_client.send(request, stream=True, follow_redirects=False)
     try:
-        declared = response.headers.get("content-length", "")
-        if max_size is not None and declared.isdigit() and int(declared) > max_size:
-            raise ResponseTooLargeError(response, limit=max_size)
+        # Counted as it arrives rather than trusted from Content-Length: a decoded
+        # (decompressed) body can be far larger than declared, and a chunked one
+        # declares nothing.
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
