@@ -1,10 +1,16 @@
-"""Message identity for deduplication, and the in-memory store."""
+"""Message identity for deduplication, and the in-memory store and its claims."""
 
 from __future__ import annotations
 
 import pytest
 
-from thingspace_callbacks.receiver import DedupeStore, InMemoryDedupeStore, default_dedupe_key
+from thingspace_callbacks.receiver import (
+    Claim,
+    ClaimingDedupeStore,
+    DedupeStore,
+    InMemoryDedupeStore,
+    default_dedupe_key,
+)
 
 from . import _messages as msg
 
@@ -46,3 +52,63 @@ async def test_in_memory_store_forgets_the_least_recently_used() -> None:
 def test_in_memory_store_needs_room() -> None:
     with pytest.raises(ValueError, match="max_entries"):
         InMemoryDedupeStore(max_entries=0)
+
+
+async def test_in_memory_store_hands_out_one_claim_per_key() -> None:
+    store = InMemoryDedupeStore()
+    assert isinstance(store, ClaimingDedupeStore)
+    claim = await store.claim("a")
+    assert isinstance(claim, Claim)
+    assert claim.key == "a"
+    assert await store.claim("a") == "busy"
+    assert isinstance(await store.claim("b"), Claim)
+    await store.complete(claim)
+    assert await store.claim("a") == "done"
+    assert await store.contains("a")
+
+
+async def test_a_released_claim_can_be_claimed_again_but_not_released_twice() -> None:
+    store = InMemoryDedupeStore()
+    first = await store.claim("a")
+    assert isinstance(first, Claim)
+    await store.release(first)
+    second = await store.claim("a")
+    assert isinstance(second, Claim)
+    assert second.token != first.token
+    await store.release(first)  # stale: leaves the newer claim alone
+    assert await store.claim("a") == "busy"
+    assert not await store.contains("a")
+
+
+async def test_in_memory_claims_go_through_contains_and_add() -> None:
+    class Persistent(InMemoryDedupeStore):
+        """A subclass written before claims existed, keeping its keys elsewhere."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.kept: set[str] = {"old"}
+
+        async def contains(self, key: str) -> bool:
+            return key in self.kept
+
+        async def add(self, key: str) -> None:
+            self.kept.add(key)
+
+    store = Persistent()
+    assert await store.claim("old") == "done"
+    claim = await store.claim("new")
+    assert isinstance(claim, Claim)
+    await store.complete(claim)
+    assert store.kept == {"old", "new"}
+
+
+def test_a_contains_add_store_is_not_a_claiming_one() -> None:
+    class Legacy:
+        async def contains(self, key: str) -> bool:
+            return False
+
+        async def add(self, key: str) -> None:
+            pass
+
+    assert isinstance(Legacy(), DedupeStore)
+    assert not isinstance(Legacy(), ClaimingDedupeStore)

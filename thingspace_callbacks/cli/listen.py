@@ -12,6 +12,11 @@ connection is closed after ``--timeout-keep-alive`` (5 s), at most
 ``--limit-concurrency`` (256) connections and requests are served at once (more are
 answered 503, which ThingSpace re-sends), and at most ``--max-header-size`` (8 KiB) of
 a request's line and headers is buffered before they end (more is answered 400).
+
+Messages are deduplicated in the process by default; ``--dedupe redis://HOST:PORT/DB``
+shares that through Redis (the ``redis`` extra), so that replicas behind one URL handle
+each message once: a copy another replica is handling is answered 409, and while Redis
+does not answer every message is answered 503 so that ThingSpace re-sends it later.
 """
 
 from __future__ import annotations
@@ -40,11 +45,15 @@ from ..receiver import (
     SourceAllowList,
     Verifier,
 )
+from ._common import MissingExtra
 
 if TYPE_CHECKING:
     import uvicorn
 
+    from ..redis import RedisDedupeStore
+
 __all__ = [
+    "DEFAULT_DEDUPE_CLAIM_TTL",
     "DEFAULT_LIMIT_CONCURRENCY",
     "DEFAULT_MAX_HEADER_SIZE",
     "DEFAULT_TIMEOUT_KEEP_ALIVE",
@@ -62,6 +71,10 @@ DEFAULT_LIMIT_CONCURRENCY = 256
 """Connections and requests served at once; more are answered 503. ThingSpace sends
 from a handful of addresses; this leaves room for bursts (one message per device of a
 bulk request) while a flood of slow senders cannot take unbounded sockets and memory."""
+
+DEFAULT_DEDUPE_CLAIM_TTL = 60.0
+"""Seconds a replica's claim on a message lives with ``--dedupe`` unless its handler
+finishes first; a replica that dies mid-handler holds the message back this long."""
 
 DEFAULT_MAX_HEADER_SIZE = 8 * 1024
 """Bytes of a request's line and headers buffered before they end (h11's max incomplete
@@ -113,31 +126,65 @@ def build_receiver(
     trust_forwarded_for: bool = False,
     max_body_size: int = RECEIVER_MAX_BODY_SIZE,
     body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+    dedupe: str | None = None,
+    dedupe_claim_ttl: float = DEFAULT_DEDUPE_CLAIM_TTL,
 ) -> Receiver:
     """The receiver ``listen`` serves, built from its options.
 
     A :class:`Receiver` named by ``handler`` is served as it is, with its own
-    verification, ``max_body_size`` and ``body_timeout``.
+    verification, deduplication, ``max_body_size`` and ``body_timeout``. ``dedupe``
+    is a Redis URL to deduplicate through, with a
+    :class:`~thingspace_callbacks.redis.RedisDedupeStore` whose ``claim_ttl`` is
+    ``dedupe_claim_ttl``; only then is ``thingspace_callbacks.redis`` imported.
     """
     target = load_object(handler) if handler else None
     if isinstance(target, Receiver):
-        if username or password or shared_secret or allow_ips or allow_thingspace_ips:
-            raise click.UsageError(
-                "--handler names a Receiver, which has its own verification; "
-                "drop the verification options"
-            )
+        verification = (username, password, shared_secret, allow_ips, allow_thingspace_ips)
+        _check_served_as_is(verification=any(verification), dedupe=bool(dedupe))
         return target
     verifiers = [
         *_source_checks(allow_ips, allow_thingspace_ips, trust_forwarded_for),
         *_proofs(username, password, shared_secret, signature_header),
     ]
-    receiver = Receiver(verify=verifiers, max_body_size=max_body_size, body_timeout=body_timeout)
+    receiver = Receiver(
+        verify=verifiers,
+        dedupe=_dedupe_store(dedupe, dedupe_claim_ttl) if dedupe else True,
+        max_body_size=max_body_size,
+        body_timeout=body_timeout,
+    )
     callback = cast(Handler, target) if target is not None else _print_message
     try:
         receiver.on_any()(callback)
     except TypeError as exc:
         raise click.BadParameter(str(exc), param_hint="--handler") from None
     return receiver
+
+
+def _check_served_as_is(*, verification: bool, dedupe: bool) -> None:
+    if verification:
+        raise click.UsageError(
+            "--handler names a Receiver, which has its own verification; "
+            "drop the verification options"
+        )
+    if dedupe:
+        raise click.UsageError(
+            "--handler names a Receiver, which has its own deduplication; "
+            "drop --dedupe and pass dedupe=RedisDedupeStore(...) to it"
+        )
+
+
+def _dedupe_store(url: str, claim_ttl: float) -> RedisDedupeStore:
+    try:
+        from ..redis import RedisDedupeStore
+    except ModuleNotFoundError as exc:
+        package = (exc.name or "").partition(".")[0] or "redis"
+        raise MissingExtra("listen --dedupe", package, "redis") from None
+    from .._errors import RequestValidationError
+
+    try:
+        return RedisDedupeStore(url, claim_ttl=claim_ttl)
+    except RequestValidationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--dedupe") from None
 
 
 def _source_checks(
@@ -200,9 +247,7 @@ def server_config(
     try:
         import uvicorn
     except ImportError:  # pragma: no cover - depends on the installed extras
-        raise click.ClickException(
-            'listen needs uvicorn: pip install "thingspace-callbacks[receiver]"'
-        ) from None
+        raise MissingExtra("listen", "uvicorn", "receiver") from None
     return uvicorn.Config(
         receiver,
         host=host,
@@ -300,6 +345,22 @@ def server_config(
     help="Time a request's body may take to arrive (later: 408, connection closed).",
 )
 @click.option(
+    "--dedupe",
+    metavar="REDIS_URL",
+    envvar="THINGSPACE_DEDUPE_REDIS",
+    show_envvar=True,
+    help="Deduplicate through this Redis (redis://HOST:PORT/DB), so that replicas handle "
+    "each message once; needs the redis extra.",
+)
+@click.option(
+    "--dedupe-claim-ttl",
+    metavar="SECONDS",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_DEDUPE_CLAIM_TTL,
+    show_default=True,
+    help="With --dedupe: how long a replica's claim on a message lives; keep handlers shorter.",
+)
+@click.option(
     "--timeout-keep-alive",
     metavar="SECONDS",
     type=click.IntRange(min=1),
@@ -342,6 +403,8 @@ def listen(
     trust_forwarded_for: bool,
     max_body_size: int,
     body_timeout: float,
+    dedupe: str | None,
+    dedupe_claim_ttl: float,
     timeout_keep_alive: int,
     limit_concurrency: int,
     max_header_size: int,
@@ -350,7 +413,9 @@ def listen(
     """Receive ThingSpace callback messages on HOST:PORT (any path).
 
     Messages are verified, parsed and deduplicated; each is acknowledged only after the
-    handler returned.
+    handler returned. With --dedupe, replicas sharing the Redis handle each message once:
+    a copy another replica is handling is answered 409, and while Redis does not answer
+    messages are answered 503 (with Retry-After); ThingSpace re-sends both.
 
     \b
     Every connection is bounded (defaults in brackets):
@@ -373,6 +438,8 @@ def listen(
         trust_forwarded_for=trust_forwarded_for,
         max_body_size=max_body_size,
         body_timeout=body_timeout,
+        dedupe=dedupe,
+        dedupe_claim_ttl=dedupe_claim_ttl,
     )
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -384,8 +451,7 @@ def listen(
             "accepting every message",
             err=True,
         )
-    where = "printing each message as a JSON line" if handler is None else f"handler {handler}"
-    click.echo(f"listening on http://{host}:{port}/ ({where})", err=True)
+    # Before the banner: without uvicorn there is nothing to announce.
     config = server_config(
         receiver,
         host=host,
@@ -395,6 +461,10 @@ def listen(
         max_header_size=max_header_size,
         log_level=log_level,
     )
+    where = "printing each message as a JSON line" if handler is None else f"handler {handler}"
+    if dedupe:
+        where += f"; deduplicating through {receiver.dedupe_store!r}"
+    click.echo(f"listening on http://{host}:{port}/ ({where})", err=True)
     import uvicorn  # importable: server_config checked
 
     uvicorn.Server(config).run()

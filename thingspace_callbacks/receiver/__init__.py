@@ -2,9 +2,11 @@
 
 :class:`Receiver` is an ASGI app that verifies each message (:class:`BodyCredentials`,
 :class:`HmacSignature`, :class:`SourceAllowList`), parses it into a typed model
-(:func:`parse_message`), drops re-sends of messages already handled, and awaits your
-handler, which receives only the message model it declares; it acknowledges only after
-the handler succeeded, and bounds how long and how large each request may be. Serving
+(:func:`parse_message`), drops re-sends of messages already handled (in this process,
+or across processes with a :class:`ClaimingDedupeStore` such as
+``thingspace_callbacks.redis.RedisDedupeStore``), and awaits your handler, which
+receives only the message model it declares; it acknowledges only after the handler
+succeeded, and bounds how long and how large each request may be. Serving
 it needs an ASGI server (``pip install "thingspace-callbacks[receiver]"``); the
 verification and parsing pieces need nothing beyond the core SDK.
 """
@@ -17,9 +19,13 @@ from .._constants import THINGSPACE_SOURCE_IPS as THINGSPACE_SOURCE_IPS
 from .._redact import redact as redact
 from .._redact import redact_url as redact_url
 from ._app import DEFAULT_BODY_TIMEOUT as DEFAULT_BODY_TIMEOUT
+from ._app import UNAVAILABLE_RETRY_AFTER as UNAVAILABLE_RETRY_AFTER
 from ._app import DeliveryOutcome as DeliveryOutcome
 from ._app import Handler as Handler
 from ._app import Receiver as Receiver
+from ._dedupe import Claim as Claim
+from ._dedupe import ClaimingDedupeStore as ClaimingDedupeStore
+from ._dedupe import ClaimOutcome as ClaimOutcome
 from ._dedupe import DedupeStore as DedupeStore
 from ._dedupe import InMemoryDedupeStore as InMemoryDedupeStore
 from ._dedupe import default_dedupe_key as default_dedupe_key
@@ -64,9 +70,13 @@ __all__ = (
     "SHARED_SECRET_HEADER",
     "SIGNATURE_HEADER",
     "THINGSPACE_SOURCE_IPS",
+    "UNAVAILABLE_RETRY_AFTER",
     "AnyOf",
     "BodyCredentials",
     "CallbackMessage",
+    "Claim",
+    "ClaimOutcome",
+    "ClaimingDedupeStore",
     "ConnectivityMessage",
     "DedupeStore",
     "DeliveryOutcome",

@@ -3,7 +3,9 @@ callback messages to async handlers.
 
 Delivery is at least once: a message is acknowledged (200) only after its handler
 returned, so ThingSpace re-sends it when the handler failed (500), and a re-send of a
-handled message is acknowledged without calling the handler again.
+handled message is acknowledged without calling the handler again. With a
+:class:`ClaimingDedupeStore` shared between processes, one process at a time handles a
+message: the others answer 409 (busy) or, while the store is unreachable, 503.
 
 Reading a request is bounded here rather than left to the ASGI server, so the bounds
 hold under any server: the body must arrive within ``body_timeout`` (else 408) and fit
@@ -24,7 +26,14 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 import anyio
 
 from .._constants import LOGGER_NAME, RECEIVER_MAX_BODY_SIZE
-from ._dedupe import DedupeStore, InMemoryDedupeStore, default_dedupe_key
+from ._dedupe import (
+    Claim,
+    ClaimingDedupeStore,
+    ClaimOutcome,
+    DedupeStore,
+    InMemoryDedupeStore,
+    default_dedupe_key,
+)
 from ._errors import (
     MessageTypeError,
     PayloadTooLargeError,
@@ -37,12 +46,31 @@ from ._parse import parse_message
 from ._request import InboundRequest
 from ._verify import Verifier
 
-__all__ = ["DEFAULT_BODY_TIMEOUT", "DeliveryOutcome", "Handler", "Receiver"]
+__all__ = [
+    "DEFAULT_BODY_TIMEOUT",
+    "UNAVAILABLE_RETRY_AFTER",
+    "DeliveryOutcome",
+    "Handler",
+    "Receiver",
+]
 
 DEFAULT_BODY_TIMEOUT = 10.0
 """Seconds a request's body may take to arrive, from the end of its headers. ThingSpace
 messages are a few kilobytes; even a full ``max_body_size`` (1 MiB) arrives in time at
 about 100 kB/s."""
+
+UNAVAILABLE_RETRY_AFTER = 30
+"""The ``Retry-After`` (seconds) of a 503 answered while a claiming dedupe store cannot
+be reached. Verizon does not say whether ThingSpace honours it (it documents re-sends
+5 minutes apart); spacing its few attempts out gives a store time to come back."""
+
+_SETTLE_TIMEOUT = 10.0
+"""Seconds a claiming store gets to complete or release a claim once the request is
+being cancelled (a server shutting down)."""
+
+_STORE_UNREACHABLE = (ConnectionError, TimeoutError)
+"""What a store raises when it cannot be reached; it reports such outages itself, so
+the receiver logs them without a traceback."""
 
 logger = logging.getLogger(f"{LOGGER_NAME}.receiver")
 
@@ -58,7 +86,7 @@ HandlerT = TypeVar("HandlerT", bound=Callable[..., Awaitable[Any]])
 
 DedupeKey = Callable[[str, Mapping[str, Any]], str]
 
-Status = Literal["accepted", "duplicate", "rejected", "failed", "not_found"]
+Status = Literal["accepted", "duplicate", "busy", "unavailable", "rejected", "failed", "not_found"]
 
 
 @dataclass(frozen=True)
@@ -67,17 +95,22 @@ class DeliveryOutcome:
 
     status_code: int
     """200 handled or duplicate; 400/401/403/408/413/422 rejected; 404 no route;
-    405 not a POST; 500 failed."""
+    405 not a POST; 409 busy; 500 failed; 503 unavailable."""
 
     status: Status
     """``"accepted"`` (handler succeeded), ``"duplicate"`` (handled before),
-    ``"rejected"``, ``"failed"`` (handler raised) or ``"not_found"``."""
+    ``"busy"`` (another process holds the message's claim), ``"unavailable"`` (the
+    dedupe store could not be reached), ``"rejected"``, ``"failed"`` (handler raised)
+    or ``"not_found"``."""
 
     detail: str | None = None
     """Why it was rejected or failed (never a credential)."""
 
     message: CallbackMessage | None = None
     """The parsed message, when parsing got that far."""
+
+    retry_after: int | None = None
+    """Seconds after which to send again, answered as ``Retry-After`` (with a 503)."""
 
     @property
     def acknowledged(self) -> bool:
@@ -215,10 +248,29 @@ class Receiver:
       closes, so that a sender still sending receives the 413 instead of a
       connection reset. Larger bodies are cut off after that much.
 
+    **Many processes.** Given a :class:`ClaimingDedupeStore` that processes share
+    (``RedisDedupeStore`` from ``thingspace_callbacks.redis``), a message is claimed
+    before its handler runs, and one process at a time holds the claim; the claim is
+    completed when the handler returns and released when it raises. A copy that
+    arrives meanwhile at another process is not handled there:
+
+    * the message was handled: **200** ``duplicate``;
+    * another process holds its claim: **409** ``busy``. ThingSpace re-sends it; by
+      then it was handled (200 ``duplicate``, the handler not run again) or its handler
+      failed and released the claim (handled then);
+    * the store cannot be reached: **503** ``unavailable`` with ``Retry-After``
+      (:data:`UNAVAILABLE_RETRY_AFTER`); the handler is not run, ThingSpace re-sends.
+
+    Within one process, a re-send that arrives while the first copy is being handled
+    waits for it instead, whatever the store. A store with only ``contains``/``add``
+    (a :class:`DedupeStore`) is asked before and told after; a failing one is passed
+    over (the message is handled).
+
     Args:
         verify: verifiers every message must pass, unless a route has its own. Required,
             so accepting unauthenticated messages is a visible choice (``verify=[]``).
-        dedupe: where handled messages are remembered; ``True`` (the default) is an
+        dedupe: where handled messages are remembered: a :class:`ClaimingDedupeStore`
+            or a :class:`DedupeStore`; ``True`` (the default) is an
             :class:`InMemoryDedupeStore`, ``False`` turns deduplication off.
         dedupe_key: computes a message's identity from its route path and decoded
             body; the default ignores ``callbackCount`` and the credentials.
@@ -232,7 +284,7 @@ class Receiver:
         self,
         *,
         verify: Sequence[Verifier],
-        dedupe: DedupeStore | bool = True,
+        dedupe: ClaimingDedupeStore | DedupeStore | bool = True,
         dedupe_key: DedupeKey = default_dedupe_key,
         max_body_size: int = RECEIVER_MAX_BODY_SIZE,
         body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
@@ -242,7 +294,7 @@ class Receiver:
         if body_timeout is not None and not body_timeout > 0:
             raise ValueError("body_timeout must be a positive number of seconds, or None")
         self.verifiers: tuple[Verifier, ...] = tuple(verify)
-        self.dedupe_store: DedupeStore | None
+        self.dedupe_store: ClaimingDedupeStore | DedupeStore | None
         if dedupe is True:
             self.dedupe_store = InMemoryDedupeStore()
         elif dedupe is False:
@@ -399,24 +451,70 @@ class Receiver:
             await running.wait()
         done = self._inflight[key] = anyio.Event()
         try:
-            try:
-                seen = await store.contains(key)
-            except Exception:
-                logger.exception("dedupe store lookup failed; handling the message anyway")
-                seen = False
-            if seen:
-                logger.info("duplicate callback to %s acknowledged", route.path)
-                return DeliveryOutcome(200, "duplicate", message=message)
-            outcome = await self._run(route, message)
-            if outcome.acknowledged:
-                try:
-                    await store.add(key)
-                except Exception:
-                    logger.exception("dedupe store update failed; a re-send will be handled")
-            return outcome
+            if isinstance(store, ClaimingDedupeStore):
+                return await self._run_claimed(store, route, message, key)
+            return await self._run_unclaimed(store, route, message, key)
         finally:
             del self._inflight[key]
             done.set()
+
+    async def _run_unclaimed(
+        self, store: DedupeStore, route: _Route, message: CallbackMessage, key: str
+    ) -> DeliveryOutcome:
+        try:
+            seen = await store.contains(key)
+        except Exception:
+            logger.exception("dedupe store lookup failed; handling the message anyway")
+            seen = False
+        if seen:
+            logger.info("duplicate callback to %s acknowledged", route.path)
+            return DeliveryOutcome(200, "duplicate", message=message)
+        outcome = await self._run(route, message)
+        if outcome.acknowledged:
+            try:
+                await store.add(key)
+            except Exception:
+                logger.exception("dedupe store update failed; a re-send will be handled")
+        return outcome
+
+    async def _run_claimed(
+        self, store: ClaimingDedupeStore, route: _Route, message: CallbackMessage, key: str
+    ) -> DeliveryOutcome:
+        # Unlike a lookup, a claim that cannot be made is not passed over: handling the
+        # message anyway could run it beside the process that holds its claim.
+        try:
+            claim = await store.claim(key)
+        except Exception as exc:
+            # Info: nothing is lost (ThingSpace re-sends), and the store warns of outages.
+            _log_store_failure(
+                f"claiming a callback to {route.path} failed; answered 503",
+                exc,
+                level=logging.INFO,
+            )
+            return DeliveryOutcome(
+                503,
+                "unavailable",
+                "deduplication is unavailable; send again later",
+                message,
+                retry_after=UNAVAILABLE_RETRY_AFTER,
+            )
+        if not isinstance(claim, Claim):
+            return _claim_refused(route, message, claim)
+        released = (
+            f"releasing the claim on a callback to {route.path}",
+            "re-sends are answered 409 until the claim lapses",
+        )
+        try:
+            outcome = await self._run(route, message)
+        except BaseException:
+            await _settle(store.release, claim, *released)
+            raise
+        if outcome.acknowledged:
+            handled = f"recording a handled callback to {route.path}"
+            await _settle(store.complete, claim, handled, "a re-send may be handled again")
+        else:
+            await _settle(store.release, claim, *released)
+        return outcome
 
     async def _run(self, route: _Route, message: CallbackMessage) -> DeliveryOutcome:
         try:
@@ -523,6 +621,43 @@ class Receiver:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
+def _claim_refused(
+    route: _Route, message: CallbackMessage, answer: ClaimOutcome
+) -> DeliveryOutcome:
+    if answer == "done":
+        logger.info("duplicate callback to %s acknowledged", route.path)
+        return DeliveryOutcome(200, "duplicate", message=message)
+    if answer == "busy":
+        logger.info("callback to %s is being handled by another process: answered 409", route.path)
+        return DeliveryOutcome(409, "busy", "another process is handling this message", message)
+    logger.error("dedupe store answered a claim with %r; answered 503", answer)
+    return DeliveryOutcome(
+        503, "unavailable", "deduplication failed", message, retry_after=UNAVAILABLE_RETRY_AFTER
+    )
+
+
+async def _settle(
+    record: Callable[[Claim], Awaitable[None]], claim: Claim, doing: str, consequence: str
+) -> None:
+    # Shielded (and bounded instead): a request cancelled now, by a server shutting
+    # down, would otherwise leave the claim to lapse on its own, so that a handled
+    # message could be handled again, or a failed one waited claim_ttl to be re-sent.
+    with anyio.CancelScope(shield=True, deadline=anyio.current_time() + _SETTLE_TIMEOUT) as scope:
+        try:
+            await record(claim)
+        except Exception as exc:
+            _log_store_failure(f"{doing} failed; {consequence}", exc)
+    if scope.cancelled_caught:
+        logger.warning("%s took over %g s; gave up: %s", doing, _SETTLE_TIMEOUT, consequence)
+
+
+def _log_store_failure(what: str, error: Exception, *, level: int = logging.WARNING) -> None:
+    if isinstance(error, _STORE_UNREACHABLE):
+        logger.log(level, "%s: the dedupe store is unreachable (%s)", what, type(error).__name__)
+    else:
+        logger.error("%s", what, exc_info=error)
+
+
 _CLOSE = (b"connection", b"close")
 
 
@@ -581,6 +716,8 @@ async def _respond(
         (b"content-length", str(len(body)).encode()),
         *extra_headers,
     ]
+    if outcome.retry_after is not None:
+        headers.append((b"retry-after", str(outcome.retry_after).encode()))
     await send({"type": "http.response.start", "status": outcome.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": more_body})
 
