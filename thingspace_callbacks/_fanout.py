@@ -95,6 +95,12 @@ class FanOutResult(Generic[_A, _T]):
     index: int
     """The account's position in the input (0-based)."""
 
+    @property
+    def cancelled(self) -> bool:
+        """Whether the fan-out stopped before the call finished: neither a success nor
+        a failure (``error`` is a :class:`FanOutCancelledError`)."""
+        return isinstance(self.error, FanOutCancelledError)
+
     def unwrap(self) -> _T:
         """Return ``value``, or raise ``error``."""
         if self.error is not None:
@@ -107,15 +113,18 @@ class FanOutProgress:
     """A snapshot of a running fan-out, passed to ``on_progress``."""
 
     done: int
-    """Results handed out so far (``succeeded + failed``)."""
+    """Results handed out so far (``succeeded + failed + cancelled``)."""
     succeeded: int
     failed: int
+    """Results whose call raised (not counting cancelled ones)."""
     in_flight: int
     """Accounts taken from the input whose result is not handed out yet."""
     elapsed: float
     """Seconds since the fan-out started."""
     total: int | None
     """How many accounts there are, when known (``total=`` or ``len(accounts)``)."""
+    cancelled: int = 0
+    """Results of calls the fan-out stopped before they finished."""
 
     @property
     def rate(self) -> float:
@@ -139,10 +148,10 @@ class FanOutReport(Generic[_A, _T]):
     """Whether ``fail_fast`` stopped the run before the input was exhausted."""
     elapsed: float = 0.0
     """Seconds the whole fan-out took."""
-    _failed: list[FanOutResult[_A, _T]] = field(init=False, repr=False, compare=False)
+    _unsuccessful: list[FanOutResult[_A, _T]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_failed", [r for r in self.results if not r.ok])
+        object.__setattr__(self, "_unsuccessful", [r for r in self.results if not r.ok])
 
     @property
     def succeeded(self) -> list[FanOutResult[_A, _T]]:
@@ -151,13 +160,18 @@ class FanOutReport(Generic[_A, _T]):
 
     @property
     def failed(self) -> list[FanOutResult[_A, _T]]:
-        """The results whose call raised (or was cancelled)."""
-        return list(self._failed)
+        """The results whose call raised (not the cancelled ones)."""
+        return [r for r in self._unsuccessful if not r.cancelled]
+
+    @property
+    def cancelled(self) -> list[FanOutResult[_A, _T]]:
+        """The results of calls the fan-out stopped before they finished."""
+        return [r for r in self._unsuccessful if r.cancelled]
 
     @property
     def ok(self) -> bool:
         """True when every account succeeded and the run was not aborted."""
-        return not self._failed and not self.aborted
+        return not self._unsuccessful and not self.aborted
 
     def __len__(self) -> int:
         return len(self.results)
@@ -260,6 +274,7 @@ class FanOut(Generic[_A, _T]):
         self._next_index = 0
         self._succeeded = 0
         self._failed = 0
+        self._cancelled_count = 0
         self._started_at = 0.0
         self._ended_at: float | None = None
         self._iterator: Iterator[_A] | None = None
@@ -275,7 +290,7 @@ class FanOut(Generic[_A, _T]):
     @property
     def done(self) -> int:
         """Results handed out so far (iterated, or returned by :meth:`remaining`)."""
-        return self._succeeded + self._failed
+        return self._succeeded + self._failed + self._cancelled_count
 
     @property
     def succeeded(self) -> int:
@@ -284,8 +299,13 @@ class FanOut(Generic[_A, _T]):
 
     @property
     def failed(self) -> int:
-        """Results handed out without ``ok``."""
+        """Results handed out whose call raised (not counting cancelled ones)."""
         return self._failed
+
+    @property
+    def cancelled(self) -> int:
+        """Results handed out for calls the fan-out stopped before they finished."""
+        return self._cancelled_count
 
     @property
     def taken(self) -> int:
@@ -295,7 +315,7 @@ class FanOut(Generic[_A, _T]):
     @property
     def in_flight(self) -> int:
         """Accounts taken from the input whose result is not handed out yet."""
-        return self._next_index - self._succeeded - self._failed
+        return self._next_index - self.done
 
     @property
     def aborted(self) -> bool:
@@ -320,6 +340,7 @@ class FanOut(Generic[_A, _T]):
             in_flight=self.in_flight,
             elapsed=self.elapsed,
             total=self._total,
+            cancelled=self._cancelled_count,
         )
 
     def remaining(self) -> list[FanOutResult[_A, _T]]:
@@ -500,6 +521,8 @@ class FanOut(Generic[_A, _T]):
     def _count(self, result: FanOutResult[_A, _T]) -> None:
         if result.ok:
             self._succeeded += 1
+        elif result.cancelled:
+            self._cancelled_count += 1
         else:
             self._failed += 1
 

@@ -155,6 +155,24 @@ async def test_fail_fast_report() -> None:
     assert [r.ok for r in report] == [True, True, True, False]
     assert report.aborted
     assert not report.ok
+    assert [r.account for r in report.failed] == [3]
+    assert report.cancelled == []
+
+
+async def test_a_report_keeps_cancelled_apart_from_failed() -> None:
+    gate = Gate()  # no account is ever released: the failure of 1 cancels the others
+
+    async def boom(account: int) -> int:
+        if account == 1:
+            raise LookupError("no such account")
+        return await gate(account)
+
+    report = await FanOut(Source(limit=4), boom, concurrency=4, fail_fast=True).collect()
+    assert [r.account for r in report.failed] == [1]
+    assert report.cancelled  # the calls in flight when account 1 failed
+    assert 1 not in {r.account for r in report.cancelled}
+    assert all(r.cancelled for r in report.cancelled)
+    assert len(report.succeeded) + len(report.failed) + len(report.cancelled) == len(report)
 
 
 async def test_cancelling_the_fan_out_cancels_calls_and_reports_every_account() -> None:
@@ -179,8 +197,13 @@ async def test_cancelling_the_fan_out_cancels_calls_and_reports_every_account() 
     assert sorted(gate.cancelled) == sorted(set(gate.started) - {0, 1})
     rest = fan_out.remaining()
     assert all(isinstance(r.error, FanOutCancelledError) for r in rest)
+    assert all(r.cancelled and not r.ok for r in rest)
     assert sorted(r.index for r in got + rest) == list(range(taken))
     assert fan_out.remaining() == []
+    # Cancelled is neither a success nor a failure, in the counters and the snapshot.
+    assert (fan_out.succeeded, fan_out.failed, fan_out.cancelled) == (2, 0, len(rest))
+    assert fan_out.progress.cancelled == len(rest)
+    assert fan_out.progress.done == fan_out.done == taken
 
 
 async def test_leaving_the_block_early_stops_the_run() -> None:

@@ -38,7 +38,7 @@ def quiet_dropped_connections() -> None:
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening-ready TCP socket bound to ``host:port`` (``port=0`` picks a free one)."""
+    """A listening TCP socket bound to ``host:port`` (``port=0`` picks a free one)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says
     # TCP, and without it every keep-alive answer waits ~40 ms for a delayed ACK.
@@ -46,6 +46,10 @@ def bind_socket(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # Listening already, before the server runs: whoever is told the address (the
+        # banner of `thingspace-callbacks sandbox`) may connect at once; the kernel
+        # queues the connection until the server accepts it.
+        sock.listen(2048)
     except OSError:
         sock.close()
         raise
