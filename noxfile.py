@@ -37,10 +37,12 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """The benchmarks in benchmarks/ (fan-out, per-call overhead, memory, import), each
-    printing its figures and ratios. ``nox -s bench -- --quick`` is a smoke run."""
+    """The benchmarks in benchmarks/ (fan-out, per-call overhead in CPU time and in
+    instructions, memory, import), each printing its figures and ratios. ``nox -s bench
+    -- --quick`` is a smoke run; the instruction counts need valgrind."""
     session.install("-e", ".[dev]")
-    for script in ("bench_fanout", "bench_overhead", "bench_memory", "bench_import"):
+    scripts = ("bench_fanout", "bench_overhead", "bench_instructions", "bench_memory")
+    for script in (*scripts, "bench_import"):
         session.run("python", "-m", f"benchmarks.{script}", *session.posargs)
 
 

@@ -1,0 +1,111 @@
+"""Per-call cost in CPU instructions, counted by valgrind, SDK vs bare httpx on the same
+transport: the same comparison as ``bench_overhead.py``, but a count that does not move
+with the machine's load (timing a 2-core shared machine varies by more than the few
+percent being measured).
+
+Each client makes ``--calls`` sequential registrations against the local server
+(its own process, not counted); the figure per call is the difference between a run
+of ``--calls`` and a run of ``--calls // 4`` calls, divided by the difference in calls,
+so start-up and warm-up cancel out. Needs valgrind (Debian's ``valgrind`` package).
+
+    python -m benchmarks.bench_instructions               # 400 calls per client
+    python -m benchmarks.bench_instructions --quick       # 40 (smoke run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import re
+import shutil
+import subprocess
+import sys
+
+import anyio
+
+from thingspace_callbacks import AsyncThingSpaceClient, ThingSpaceAuth
+from thingspace_callbacks._transport import fast_transport_available
+
+from ._common import LISTENER_URL, TOKEN, accounts, bare_client, bare_register, machine
+from ._server import serve_in_subprocess
+
+TARGETS = {"fast": 1.05, "default": 1.02}
+
+
+async def _calls(kind: str, api_root: str, fast: bool, count: int) -> None:
+    async with (
+        AsyncThingSpaceClient(
+            base_url=api_root, speedups=fast, auth=ThingSpaceAuth(access_token=TOKEN)
+        ) as client,
+        bare_client(fast=fast) as bare,
+    ):
+        call = (
+            functools.partial(client.location.register, service="Location", url=LISTENER_URL)
+            if kind == "sdk"
+            else functools.partial(bare_register, bare, api_root)
+        )
+        for account in accounts(30 + count):  # the first 30 open the connection
+            await call(account)
+
+
+def _count(kind: str, api_root: str, transport: str, calls: int) -> int:
+    """Instructions of one process making ``calls`` calls (plus start-up)."""
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        "-m",
+        "benchmarks.bench_instructions",
+        "--run",
+        kind,
+        api_root,
+        transport,
+        str(calls),
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stderr
+    found = re.search(r"Collected : (\d+)", output)
+    if found is None:
+        raise RuntimeError(f"valgrind printed no count:\n{output[-2000:]}")
+    return int(found.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=400)
+    parser.add_argument("--quick", action="store_true", help="a tiny smoke run (40 calls)")
+    parser.add_argument("--run", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run:  # one measured process, started under valgrind by _count
+        kind, api_root, transport, calls = args.run
+        anyio.run(_calls, kind, api_root, transport == "fast", int(calls))
+        return
+    if shutil.which("valgrind") is None:
+        print("# instructions: valgrind is not installed (apt-get install valgrind); skipped")
+        return
+    calls = 40 if args.quick else args.calls
+    low = calls // 4
+    print(f"# instructions: {calls} sequential calls per client, counted by valgrind; {machine()}")
+    transports = ["default", "fast"] if fast_transport_available() else ["default"]
+    with serve_in_subprocess(0.0) as server:
+        api_root = f"{server.url}/api"
+        for transport in transports:
+            per_call = {
+                kind: (
+                    _count(kind, api_root, transport, calls)
+                    - _count(kind, api_root, transport, low)
+                )
+                / (calls - low)
+                for kind in ("sdk", "bare")
+            }
+            ratio = per_call["sdk"] / per_call["bare"]
+            print(
+                f"{transport + ' transport':18} SDK {per_call['sdk'] / 1000:8.1f}k instr/call, "
+                f"bare httpx {per_call['bare'] / 1000:8.1f}k: {ratio:.3f}x   "
+                f"(target <= {TARGETS[transport]:.2f}x)",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
