@@ -16,31 +16,12 @@ The SDK itself never imports this module, nor ``redis``.
 from __future__ import annotations
 
 from ._dedupe import RedisDedupeStore
-from ._queue import QueuedFanOut, QueuedResult, enqueue_fan_out, queue_pool, worker_settings
 from ._ratelimit import RedisRateLimiter
 from ._store import RedisTokenStore
 
-__all__ = (
-    "QueuedFanOut",
-    "QueuedResult",
-    "RedisDedupeStore",
-    "RedisRateLimiter",
-    "RedisTokenStore",
-    "enqueue_fan_out",
-    "queue_pool",
-    "worker_settings",
-)
+__all__ = ("RedisDedupeStore", "RedisRateLimiter", "RedisTokenStore")
 
-for _exported in (
-    QueuedFanOut,
-    QueuedResult,
-    RedisDedupeStore,
-    RedisRateLimiter,
-    RedisTokenStore,
-    enqueue_fan_out,
-    queue_pool,
-    worker_settings,
-):
+for _exported in (RedisDedupeStore, RedisRateLimiter, RedisTokenStore):
     # Reprs, tracebacks and docs name the public module, not the private one.
     _exported.__module__ = __name__
 del _exported
