@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "listen": "thingspace_callbacks.cli.listen:listen",
     "location": "thingspace_callbacks.cli.location:location",
     "sandbox": "thingspace_callbacks.cli.sandbox:sandbox",
+    "worker": "thingspace_callbacks.cli.worker:worker",
 }
 """Every subcommand: name to ``"module:attribute"``, imported on first use."""
 
@@ -49,16 +50,23 @@ SUMMARIES: dict[str, str] = {
     "listen": "Run a listener that receives ThingSpace notifications.",
     "location": "Device Location listeners (Location, DeviceLocation).",
     "sandbox": "Run the embedded fake ThingSpace as a server.",
+    "worker": "Run the jobs of bulk --queue (an arq worker on Redis).",
 }
 """The one-line help ``--help`` shows for each subcommand (without importing it)."""
 
-EXTRAS: dict[str, str] = {"demo": "sandbox", "listen": "receiver", "sandbox": "sandbox"}
+EXTRAS: dict[str, str] = {
+    "demo": "sandbox",
+    "listen": "receiver",
+    "sandbox": "sandbox",
+    "worker": "redis",
+}
 """The package extra a subcommand needs beyond ``[cli]``."""
 
 REQUIRES: dict[str, tuple[str, ...]] = {
     "demo": ("starlette", "uvicorn"),
     "listen": ("uvicorn",),
     "sandbox": ("starlette", "uvicorn"),
+    "worker": ("redis", "arq"),
 }
 """The packages of its extra a subcommand cannot start without, checked before it is
 imported so that it fails in one line rather than halfway (``listen`` would otherwise

@@ -17,6 +17,13 @@ recorded work is not the requested one. It skips the accounts whose last line
 succeeded, does the rest, and then rewrites FILE (a temporary file and ``os.replace``)
 to hold one line per account, its final outcome.
 
+With ``--queue redis://HOST:PORT/DB`` the accounts become jobs of an arq queue (the
+``redis`` extra), run by ``thingspace-callbacks worker`` processes on any machine, and
+this command waits for their outcomes: the same results file, display, ``--resume``
+rules and exit codes. A job's id is derived from the work and the account, so a run
+enqueued twice (or resumed) adds no job that is queued, running or done; Ctrl-C stops
+the waiting, not the jobs, and ``--resume`` collects them.
+
 Exit codes: 0 every account succeeded, 1 some failed, 2 bad usage, 3 a package extra is
 missing, 130 interrupted.
 """
@@ -29,6 +36,7 @@ import functools
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import signal
@@ -36,12 +44,13 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 import anyio
 import click
+from click.core import ParameterSource
 from pydantic import SecretStr
 
 from .._errors import ThingSpaceError
@@ -49,6 +58,8 @@ from .._fanout import FanOutCancelledError
 from .._redact import redact_url
 from ._common import (
     EXIT_API_ERROR,
+    APIFailure,
+    MissingExtra,
     UsageFailure,
     error_data,
     error_message,
@@ -63,12 +74,17 @@ from ._common import (
 )
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
+    from anyio.abc import TaskStatus
+    from arq.connections import ArqRedis
     from rich.console import Console
     from rich.progress import Progress, TaskID
     from typing_extensions import Self
 
     from .._client import AsyncThingSpaceClient
     from .._fanout import FanOut, FanOutResult
+    from ..redis._queue import QueuedFanOut, QueuedResult
 
 __all__ = ["bulk"]
 
@@ -165,6 +181,16 @@ class Plan:
             if self.family == "account-name":
                 arguments.update(username=self.callback_username, password=self.callback_password)
         return functools.partial(getattr(resource, self.operation), **arguments)
+
+    def queued(self) -> tuple[str, dict[str, Any]]:
+        """The operation as a queue names it (``family.verb``) and its arguments."""
+        verb = self.operation
+        if verb == "list" and self.family in _ONE_LISTENER:
+            verb = "get"
+        arguments: dict[str, Any] = {"service": self.service, "url": self.url}
+        if self.family == "account-name":
+            arguments.update(username=self.callback_username, password=self.callback_password)
+        return f"{self.family.replace('-', '_')}.{verb}", arguments
 
 
 def digest(secret: str, salt: str, iterations: int = _DIGEST_ITERATIONS) -> str:
@@ -411,12 +437,26 @@ def compact(path: str) -> None:
 
 def result_line(result: FanOutResult[str, object], work: Work, message: str) -> str:
     """One JSON line for a final outcome; secrets in answers are masked."""
-    data: dict[str, Any] = {"account": result.account, "ok": result.ok, **work.fields}
-    data.update(attempts=result.attempts, elapsed=round(result.elapsed, 6))
     if result.ok:
-        data["value"] = mask_secrets(to_data(result.value))
+        outcome = {"value": mask_secrets(to_data(result.value))}
     else:
-        data["error"] = _error(result.error, message)
+        outcome = {"error": _error(result.error, message)}
+    return _json_line(result.account, result.ok, work, result.attempts, result.elapsed, outcome)
+
+
+def queued_line(result: QueuedResult, work: Work) -> str:
+    """The line of a job's outcome: the same as :func:`result_line`'s."""
+    outcome = {"value": result.value} if result.ok else {"error": result.error}
+    return _json_line(
+        result.account, result.ok, work, result.attempts, result.elapsed, mask_secrets(outcome)
+    )
+
+
+def _json_line(
+    account: str, ok: bool, work: Work, attempts: int, elapsed: float, outcome: dict[str, Any]
+) -> str:
+    data: dict[str, Any] = {"account": account, "ok": ok, **work.fields}
+    data.update(attempts=attempts, elapsed=round(elapsed, 6), **outcome)
     return json.dumps(data, separators=(",", ":"), default=str) + "\n"
 
 
@@ -484,6 +524,9 @@ class Outcome:
     """A second Ctrl-C: the run stopped without waiting for what was in flight."""
     aborted: bool = False
     elapsed: float = 0.0
+    jobs: dict[str, int] | None = None
+    """With ``--queue``: jobs enqueued, found (queued, running or done already) and
+    queued again (lost by Redis); ``cancelled`` then counts jobs left in the queue."""
 
     @property
     def done(self) -> int:
@@ -551,6 +594,12 @@ class Display:
         elif self.failures_shown == _FAILURES_SHOWN + 1:
             self.console.print("... more failures: see the results file")
 
+    def note(self, message: str) -> None:
+        """A line about the run itself (Redis going away, coming back) on stderr."""
+        from rich.text import Text
+
+        self.console.print(Text(message, style="yellow"))
+
     def __enter__(self) -> Self:
         self.progress.start()
         return self
@@ -574,6 +623,10 @@ class Options:
     resume: bool
     fail_fast: bool
     progress: bool | None
+    queue: str | None = None
+    queue_name: str | None = None
+    explicit: frozenset[str] = frozenset()
+    """The options given on the command line rather than left to their default."""
 
 
 @dataclass
@@ -670,12 +723,201 @@ def _message(error: Exception | None, anonymous: bool) -> str:
     return str(error)
 
 
+@dataclass
+class QueuedBulkRun(BulkRun):
+    """A run whose accounts are jobs of an arq queue, done by ``worker`` processes:
+    it enqueues them and writes their outcomes as they arrive."""
+
+    async def __call__(self) -> None:
+        queue = _queue_module()
+        settings = get_settings()
+        async with open_client(settings) as client:
+            base_url = client.base_url  # only named: the workers call it
+        work, done = self._prepare(base_url)
+        self.outcome.scan = self.source.scan(done) or Scan()
+        total = self.outcome.scan.todo if self.source.path != "-" else None
+        pool = await _connect(queue, self.options)
+        try:
+            operation, arguments = self.plan.queued()
+            queued = queue.QueuedFanOut(
+                pool, operation, base_url=base_url, **self._queue_options(), **arguments
+            )
+            with (
+                ResultSink(self.options.results, resuming=self.recorded is not None) as sink,
+                Display(
+                    f"{self.plan.operation} {self.plan.family}",
+                    total,
+                    enabled=self.options.progress,
+                ) as display,
+                _redis_notes(display),
+            ):
+                accounts = self.source.read(done, self.outcome.scan if total is None else None)
+                record = functools.partial(self._record_queued, sink, display, work)
+                await self._wait(queued, accounts, record)
+                display.refresh(self.outcome)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await pool.aclose()
+
+    def _queue_options(self) -> dict[str, Any]:
+        name = self.options.queue_name
+        return {} if name is None else {"queue_name": name}
+
+    def _record_queued(
+        self, sink: ResultSink, display: Display, work: Work, result: QueuedResult
+    ) -> None:
+        sink.write(queued_line(result, work))
+        if result.ok:
+            self.outcome.succeeded += 1
+        else:
+            self.outcome.failed += 1
+            display.failure(result.account, str((result.error or {}).get("message")))
+        display.refresh(self.outcome)
+
+    async def _wait(
+        self,
+        queued: QueuedFanOut,
+        accounts: Iterable[str],
+        record: Callable[[QueuedResult], None],
+    ) -> None:
+        """Enqueue while collecting; Ctrl-C stops both, leaving the jobs queued."""
+        failures: list[Exception] = []
+        try:
+            with anyio.CancelScope() as scope:
+                guarded = functools.partial(_guarded, scope, failures)
+                async with anyio.create_task_group() as group:
+                    group.start_soon(_stop_on_signal, scope, self.outcome)
+                    await group.start(guarded, functools.partial(queued.enqueue, accounts))
+                    await guarded(functools.partial(_collect, queued, record))
+                    group.cancel_scope.cancel()
+        finally:
+            # Also when a second Ctrl-C stops the run at once.
+            self.outcome.cancelled = queued.pending
+            self.outcome.elapsed = queued.elapsed
+            self.outcome.jobs = {
+                "enqueued": queued.enqueued,
+                "found": queued.existing,
+                "requeued": queued.requeued,
+            }
+        if failures:
+            raise APIFailure(f"Redis refused a command: {failures[0]}")
+
+
+async def _collect(queued: QueuedFanOut, record: Callable[[QueuedResult], None]) -> None:
+    async with contextlib.aclosing(queued.results()) as results:
+        async for result in results:
+            record(result)
+
+
+async def _guarded(
+    scope: anyio.CancelScope,
+    failures: list[Exception],
+    step: Callable[..., Awaitable[None]],
+    *,
+    task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run ``step``; a command Redis refuses (not an outage, which is waited out) stops
+    the run, to be reported once it has stopped."""
+    from redis.exceptions import RedisError
+
+    try:
+        if task_status is anyio.TASK_STATUS_IGNORED:
+            await step()
+        else:
+            await step(task_status=task_status)
+    except RedisError as exc:
+        failures.append(exc)
+        scope.cancel()
+
+
+def _queue_module() -> ModuleType:
+    try:
+        from ..redis import _queue
+    except ModuleNotFoundError as exc:
+        package = (exc.name or "").partition(".")[0] or "redis"
+        raise MissingExtra("bulk --queue", package, "redis") from None
+    return _queue
+
+
+async def _connect(queue: ModuleType, options: Options) -> ArqRedis:
+    from redis.exceptions import RedisError
+
+    assert options.queue is not None
+    pool: ArqRedis
+    try:
+        pool = await queue.queue_pool(options.queue)
+    except (RedisError, OSError) as exc:
+        raise APIFailure(
+            f"Redis at {_redis_address(options.queue)} does not answer "
+            f"({type(exc).__name__}): check --queue"
+        ) from None
+    return pool
+
+
+def _redis_address(url: str) -> str:
+    """``host:port/db`` of a Redis URL; never its password."""
+    from arq.connections import RedisSettings
+
+    settings = RedisSettings.from_dsn(url)
+    return settings.unix_socket_path or f"{settings.host}:{settings.port}/{settings.database}"
+
+
+@contextlib.contextmanager
+def _redis_notes(display: Display) -> Iterator[None]:
+    """Show what the queue says about Redis (gone, back, jobs lost) on the display."""
+    handler = _NoteHandler(display)
+    logger = logging.getLogger("thingspace_callbacks.redis")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+class _NoteHandler(logging.Handler):
+    def __init__(self, display: Display) -> None:
+        super().__init__(logging.WARNING)
+        self._display = display
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._display.note(record.getMessage())
+
+
+def _check_queue(options: Options) -> None:
+    """Refuse what a queued run cannot do, before anything is enqueued."""
+    if options.queue is None:
+        if options.queue_name is not None:
+            raise UsageFailure("--queue-name needs --queue")
+        return
+    if get_settings().sandbox:
+        raise UsageFailure(
+            "--queue needs an API the workers reach: drop --sandbox, pass --base-url"
+        )
+    if options.fail_fast:
+        raise UsageFailure("--fail-fast cannot stop jobs already queued: drop it with --queue")
+    for name in sorted(options.explicit & {"concurrency", "rate"}):
+        raise UsageFailure(
+            f"with --queue, --{name} is the workers' option: thingspace-callbacks worker --{name}"
+        )
+    from arq.connections import RedisSettings
+
+    try:
+        RedisSettings.from_dsn(options.queue)
+    except (RuntimeError, ValueError):
+        raise UsageFailure(
+            "--queue: expected redis://[[user]:password@]host[:port][/db], rediss://... "
+            "or unix:///path"
+        ) from None
+
+
 def execute(plan: Plan, options: Options) -> None:
     """Run ``plan`` over the accounts file and print the summary; exit 1 when some
     account failed, 130 when interrupted."""
     plan.check()
+    _check_queue(options)
     source = AccountFile(options.accounts, options.column)
-    task = BulkRun(plan, options, source, _recorded(options))
+    kind = BulkRun if options.queue is None else QueuedBulkRun
+    task = kind(plan, options, source, _recorded(options))
     try:
         run(task)
     except KeyboardInterrupt:
@@ -712,7 +954,7 @@ async def _stop_on_signal(scope: anyio.CancelScope, outcome: Outcome) -> None:
 
 def _report(plan: Plan, outcome: Outcome, results_path: str | None) -> None:
     rate = outcome.done / outcome.elapsed if outcome.elapsed > 0 else 0.0
-    summary = {
+    summary: dict[str, Any] = {
         "operation": plan.operation,
         "family": plan.family,
         "service": plan.service,
@@ -729,6 +971,8 @@ def _report(plan: Plan, outcome: Outcome, results_path: str | None) -> None:
         "perSecond": round(rate, 1),
         "results": results_path,
     }
+    if outcome.jobs is not None:
+        summary["jobs"] = outcome.jobs
     if results_path == "-":
         click.echo(json.dumps({"summary": summary}, separators=(",", ":")))
     else:
@@ -738,10 +982,15 @@ def _report(plan: Plan, outcome: Outcome, results_path: str | None) -> None:
 
 def _exit(outcome: Outcome, results_path: str | None) -> None:
     to_file = results_path not in (None, "-")
-    cancelled = f", {outcome.cancelled} cancelled before they finished"
+    queued = outcome.jobs is not None
+    if queued:
+        cancelled = f", {outcome.cancelled} still queued or running"
+    else:
+        cancelled = f", {outcome.cancelled} cancelled before they finished"
     if outcome.interrupted:
         how = " at once" if outcome.stopped_at_once else ""
-        hint = " (rerun with --resume to finish)" if to_file else ""
+        hint = f" (rerun with --resume to {'collect them' if queued else 'finish'})"
+        hint = hint if to_file else ""
         click.echo(
             f"Interrupted{how}: {outcome.done} accounts done ({outcome.failed} failed)"
             f"{cancelled}{hint}",
@@ -808,6 +1057,18 @@ def _shared_options(command: Callable[..., None]) -> Callable[..., None]:
             default=None,
             help="Show a live progress bar on stderr (default: when it is a terminal).",
         ),
+        click.option(
+            "--queue",
+            metavar="REDIS_URL",
+            help="Enqueue one job per account in this Redis (redis://HOST:PORT/DB) for "
+            "'thingspace-callbacks worker' processes, and wait for their outcomes "
+            "(the redis extra).",
+        ),
+        click.option(
+            "--queue-name",
+            metavar="NAME",
+            help="With --queue: the arq queue the workers read (default: thingspace:queue).",
+        ),
         json_option,
     ]
     for decorator in reversed(decorators):
@@ -816,6 +1077,12 @@ def _shared_options(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _options(values: dict[str, Any]) -> Options:
+    context = click.get_current_context()
+    explicit = frozenset(
+        name
+        for name in values
+        if context.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+    )
     return Options(
         accounts=values["accounts"],
         column=values["column"],
@@ -825,6 +1092,9 @@ def _options(values: dict[str, Any]) -> Options:
         resume=values["resume"],
         fail_fast=values["fail_fast"],
         progress=values["progress"],
+        queue=values["queue"],
+        queue_name=values["queue_name"],
+        explicit=explicit,
     )
 
 
@@ -853,6 +1123,15 @@ def bulk() -> None:
     what differs); it skips the accounts whose last line succeeded, does the others
     (failed and cancelled ones too), then rewrites FILE atomically to one line per
     account, its final outcome.
+
+    --queue REDIS_URL puts one job per account in Redis for 'thingspace-callbacks
+    worker' processes (anywhere: they share the token and the rate budget) and waits
+    for their outcomes, with the same lines, --resume rules and exit codes. A job's id
+    comes from the work and the account: a run enqueued again adds no job that is
+    queued, running or done (kept outcomes are collected). Ctrl-C stops the waiting,
+    not the jobs: --resume collects them. While Redis is away the command waits, and
+    then queues again the jobs Redis lost. No secret goes to Redis in clear: a
+    callback password travels as a digest, and the workers need it themselves.
 
     Exit codes: 0 every account succeeded, 1 some failed, 2 bad usage (a refused
     --resume too), 3 a package extra is missing, 130 interrupted (Ctrl-C or SIGTERM;

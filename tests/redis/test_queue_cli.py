@@ -1,0 +1,243 @@
+"""``bulk --queue`` and ``worker`` as real processes, with the sandbox on a socket and a real
+``redis-server``: a worker killed mid-run, Ctrl-C and ``--resume``, Redis restarted
+empty mid-run, and what the command refuses."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import redis
+from arq.jobs import deserialize_result
+from click.testing import CliRunner
+
+from thingspace_callbacks.cli import main
+from thingspace_callbacks.redis._queue import deserialize
+
+from ._queue_support import (
+    BulkProcess,
+    WorkerProcess,
+    accounts_file,
+    environment,
+    lines,
+    one_ok_line_per_account,
+    register_args,
+    start_workers,
+)
+from .conftest import RedisServer, SandboxOnSocket
+
+pytestmark = pytest.mark.integration
+
+BAR = re.compile(r"(\d+)/(\d+) (\d+) failed (\d+) cancelled")
+
+FAST = ("--job-timeout", "5", "-c", "50")
+"""Workers whose dead jobs are taken up 15 s after they started (arq: timeout + 10 s);
+the first calls of a worker wait for the fleet's login, so not much shorter."""
+
+
+def tries(url: str) -> list[int]:
+    """How many times arq started each job whose result it keeps."""
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter("arq:result:*", count=1000))
+        values = cast("list[bytes]", client.mget(keys))
+        return [deserialize_result(value, deserializer=deserialize).job_try for value in values]
+    finally:
+        client.close()
+
+
+@pytest.mark.timeout(90)
+def test_a_worker_killed_midway_leaves_its_jobs_to_another(
+    tmp_path: Path, redis_server: RedisServer, sandbox: SandboxOnSocket
+) -> None:
+    accounts, names = accounts_file(tmp_path, 5000)
+    results = tmp_path / "run.jsonl"
+    env = environment(sandbox.base_url)
+    doomed, survivor = start_workers(tmp_path, env, 2, "--queue", redis_server.url, *FAST)
+    try:
+        run = BulkProcess(env, *register_args(accounts, results, redis_server.url))
+        run.wait_for_lines(results, 1500)
+        doomed.kill()
+
+        code, summary, stderr = run.finish(timeout=60)
+    finally:
+        survivor.stop()
+
+    assert code == 0, stderr
+    assert (summary["succeeded"], summary["failed"], summary["cancelled"]) == (5000, 0, 0)
+    one_ok_line_per_account(results, names)
+    assert sorted(r.account for r in sandbox.sandbox.registrations("location")) == names
+    # The jobs the dead worker held were started again, by the other one.
+    assert max(tries(redis_server.url)) >= 2
+    assert sandbox.calls("location.register") >= 5000
+
+
+def interrupted(env: dict[str, str], args: list[str], results: Path) -> dict[str, Any]:
+    """A ``bulk --queue`` run stopped by Ctrl-C after 300 lines, checked: its summary."""
+    first = BulkProcess(env, *args, "--progress")
+    first.wait_for_lines(results, 300)
+    first.interrupt()
+    code, stopped, stderr = first.finish()
+    assert (code, stopped["interrupted"]) == (130, True), stderr
+    collected = len(lines(results))
+    assert collected == stopped["succeeded"] < 3000
+    # The bar, the summary and the closing line agree; what was left is still queued.
+    *_, bar = BAR.finditer(stderr)
+    left = stopped["cancelled"]
+    assert [int(n) for n in bar.groups()] == [collected, 3000, 0, left]
+    assert left == stopped["accounts"] - collected > 0
+    assert (
+        f"Interrupted: {collected} accounts done (0 failed), {left} still queued or "
+        "running (rerun with --resume to collect them)"
+    ) in stderr
+    return stopped
+
+
+@pytest.mark.timeout(90)
+def test_ctrl_c_then_resume_collects_the_rest_without_running_a_job_twice(
+    tmp_path: Path, redis_server: RedisServer, sandbox: SandboxOnSocket
+) -> None:
+    accounts, names = accounts_file(tmp_path, 3000)
+    results = tmp_path / "run.jsonl"
+    env = environment(sandbox.base_url)
+    args = register_args(accounts, results, redis_server.url)
+    (worker,) = start_workers(tmp_path, env, 1, "--queue", redis_server.url, *FAST)
+    try:
+        stopped = interrupted(env, args, results)
+        code, resumed, stderr = BulkProcess(env, *args, "--resume").finish()
+    finally:
+        worker.stop()
+
+    assert code == 0, stderr
+    collected = stopped["succeeded"]
+    assert (resumed["skipped"], resumed["succeeded"]) == (collected, 3000 - collected)
+    # The resumed run added only the jobs the first had not (Ctrl-C may cut an enqueue
+    # short after Redis took it: that one counts as found), and every job ran once.
+    assert resumed["jobs"]["enqueued"] + resumed["jobs"]["found"] == 3000 - collected
+    assert stopped["jobs"]["enqueued"] + resumed["jobs"]["enqueued"] <= 3000
+    assert tries(redis_server.url) == [1] * 3000
+    assert sandbox.calls("location.register") == 3000
+    one_ok_line_per_account(results, names)
+
+
+def told_of_the_outage(port: int, stderr: str, workers: list[WorkerProcess]) -> None:
+    """``bulk`` and every worker said Redis went away, and came back."""
+    address = f"127.0.0.1:{port}/0"
+    assert f"Redis at {address} is unavailable" in stderr
+    assert f"Redis at {address} answers again" in stderr
+    assert "were lost by Redis: queueing them again" in stderr
+    for worker in workers:
+        assert "the worker waits for it and runs jobs again once it is back" in worker.log
+        assert f"Redis at {address} answers again" in worker.log
+
+
+@pytest.mark.timeout(90)
+def test_redis_restarted_empty_mid_run_loses_no_account(
+    tmp_path: Path, redis_server: RedisServer, sandbox: SandboxOnSocket
+) -> None:
+    accounts, names = accounts_file(tmp_path, 3000)
+    results = tmp_path / "run.jsonl"
+    env = environment(sandbox.base_url)
+    workers = start_workers(tmp_path, env, 2, "--queue", redis_server.url, *FAST)
+    try:
+        run = BulkProcess(env, *register_args(accounts, results, redis_server.url))
+        run.wait_for_lines(results, 600)
+        redis_server.stop()
+        time.sleep(2)
+        redis_server.start()
+
+        code, summary, stderr = run.finish(timeout=60)
+    finally:
+        codes = [worker.stop() for worker in workers]
+
+    assert (code, summary["succeeded"]) == (0, 3000), stderr
+    assert summary["jobs"]["requeued"] > 0
+    one_ok_line_per_account(results, names)
+    assert sorted({r.account for r in sandbox.sandbox.registrations("location")}) == names
+    told_of_the_outage(redis_server.port, stderr, workers)
+    assert codes == [0, 0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--rate", "5"], "--rate is the workers' option"),
+        (["-c", "5"], "--concurrency is the workers' option"),
+        (["--fail-fast"], "--fail-fast cannot stop jobs already queued"),
+        (["--queue", "http://localhost"], "--queue: expected redis://"),
+    ],
+)
+def test_what_a_queued_run_refuses(tmp_path: Path, extra: list[str], message: str) -> None:
+    accounts, _ = accounts_file(tmp_path, 3)
+    args = register_args(accounts, tmp_path / "run.jsonl", "redis://127.0.0.1:1/0", *extra)
+
+    result = CliRunner().invoke(main, ["bulk", *args], catch_exceptions=False)
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not (tmp_path / "run.jsonl").exists()
+
+
+def test_the_sandbox_and_a_lone_queue_name_are_refused(tmp_path: Path) -> None:
+    accounts, _ = accounts_file(tmp_path, 3)
+    queued = register_args(accounts, tmp_path / "run.jsonl", "redis://127.0.0.1:1/0")
+    sandbox = CliRunner().invoke(main, ["--sandbox", "bulk", *queued])
+    alone = CliRunner().invoke(main, ["bulk", "list", "location", str(accounts),
+                                      "--queue-name", "other"])  # fmt: skip
+    worker = CliRunner().invoke(main, ["--sandbox", "worker", "--queue", "redis://x:1/0"])
+
+    assert (sandbox.exit_code, alone.exit_code, worker.exit_code) == (2, 2, 2)
+    assert "drop --sandbox" in sandbox.stderr
+    assert "--queue-name needs --queue" in alone.stderr
+    assert "drop --sandbox" in worker.stderr
+
+
+def test_a_redis_that_does_not_answer_fails_at_once(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    accounts, _ = accounts_file(tmp_path, 3)
+    url = redis_server.url
+    redis_server.stop()
+    args = register_args(accounts, tmp_path / "run.jsonl", url)
+
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["bulk", *args], env=environment("http://127.0.0.1:1/api"))
+
+    assert result.exit_code == 1
+    assert f"Redis at 127.0.0.1:{redis_server.port}/0 does not answer" in result.stderr
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.timeout(60)
+def test_workers_share_one_rate_budget(
+    tmp_path: Path, redis_server: RedisServer, sandbox: SandboxOnSocket
+) -> None:
+    accounts, names = accounts_file(tmp_path, 60)
+    results = tmp_path / "run.jsonl"
+    env = environment(sandbox.base_url)
+    rate = ("--rate", "40", "--burst", "1")
+    workers = start_workers(tmp_path, env, 2, "--queue", redis_server.url, *FAST, *rate)
+    try:
+        # Both workers log in first (once for both), so that the login's wait does not
+        # bunch up the calls that are measured.
+        two = tmp_path / "two.txt"
+        two.write_text("0000999998-00001\n0000999999-00001\n")
+        warm = ["list", "location", str(two), "--queue", redis_server.url, "--json"]
+        assert BulkProcess(env, *warm).finish()[0] == 0
+        start = time.monotonic()
+        code, summary, stderr = BulkProcess(
+            env, *register_args(accounts, results, redis_server.url)
+        ).finish()
+    finally:
+        for worker in workers:
+            worker.stop()
+
+    assert (code, summary["succeeded"]) == (0, 60), stderr
+    one_ok_line_per_account(results, names)
+    arrivals = sandbox.arrivals.since(start)
+    # 60 starts at 40/s between them take 59/40 s; two budgets of 40/s would take half.
+    assert len(arrivals) == 60
+    assert max(arrivals) - min(arrivals) >= 59 / 40 - 0.1
