@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import math
 import secrets
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from .._checks import seconds
-from ._connection import Connection, Script, Unavailable, log
+from ._connection import ClosingResource, Connection, Script, Unavailable, log
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from ..receiver import Claim, ClaimOutcome
 
 __all__ = ["RedisDedupeStore"]
@@ -48,7 +45,7 @@ return 0
 """Compare-and-delete of a claim. KEYS[1]: the message's key; ARGV[1]: the claim's value."""
 
 
-class RedisDedupeStore:
+class RedisDedupeStore(ClosingResource):
     """Deduplicates ThingSpace callback messages across every receiver process that
     uses the same Redis (and ``prefix``): however many processes receive copies of a
     message at once, its handler runs once. Pass it as the receiver's ``dedupe``::
@@ -155,22 +152,6 @@ class RedisDedupeStore:
         :raises ConnectionError: Redis is unavailable.
         """
         await self._run(_RELEASE, claim, None, (0, 1))
-
-    async def aclose(self) -> None:
-        """Close the Redis client the store made from a URL (for the running event
-        loop); a client given to it is left open."""
-        await self._connection.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def _run(
         self,
