@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import click
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
 from .._errors import APIError, APIStatusError, RequestValidationError, ThingSpaceError
 from .._redact import redact
+from ..models._base import plain_data
 from . import EXIT_MISSING_EXTRA, missing_extra
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
 
+    from .._auth import ThingSpaceAuth, TokenStore
     from .._client import AsyncThingSpaceClient
 
 __all__ = [
@@ -135,17 +137,23 @@ class Settings:
         if any(value is not None for value in credentials):
             # Options win over the THINGSPACE_* variables credential by credential, as
             # in the SDK; fixed tokens need the auth object.
-            from .._auth import ThingSpaceAuth
-
-            values["auth"] = ThingSpaceAuth.from_env(
-                client_id=self.client_id,
-                client_secret=self.client_secret,
-                username=self.username,
-                password=self.password,
-                access_token=self.access_token,
-                m2m_token=self.m2m_token,
-            )
+            values["auth"] = self.auth()
         return {name: value for name, value in values.items() if value is not None}
+
+    def auth(self, token_store: TokenStore | None = None) -> ThingSpaceAuth:
+        """The credentials of the options, completed from the ``THINGSPACE_*``
+        variables, keeping renewed tokens in ``token_store`` when given."""
+        from .._auth import ThingSpaceAuth
+
+        return ThingSpaceAuth.from_env(
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            username=self.username,
+            password=self.password,
+            access_token=self.access_token,
+            m2m_token=self.m2m_token,
+            token_store=token_store,
+        )
 
 
 class APIFailure(click.ClickException):
@@ -303,17 +311,8 @@ def make_console(*, stderr: bool = False) -> Console:
     return console
 
 
-def to_data(value: object) -> Any:
-    """Models as the JSON ThingSpace uses (camelCase); lists and dicts recursively."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if isinstance(value, Mapping):
-        return {str(k): to_data(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_data(v) for v in value]
-    if isinstance(value, SecretStr):
-        return value.get_secret_value()
-    return value
+to_data = plain_data
+"""Models as the JSON ThingSpace uses (camelCase); lists and dicts recursively."""
 
 
 def mask_secrets(data: Any) -> Any:

@@ -35,7 +35,6 @@ from ._common import MissingExtra, Settings, UsageFailure, error_message, get_se
 if TYPE_CHECKING:
     from arq.connections import RedisSettings
 
-    from .._auth import ThingSpaceAuth
     from .._client import AsyncThingSpaceClient
     from ..redis import RedisRateLimiter, RedisTokenStore
 
@@ -94,29 +93,15 @@ def _client(settings: Settings, store: RedisTokenStore) -> AsyncThingSpaceClient
         if "auth" in kwargs or any(os.environ.get(name) for name in VARIABLES.values()):
             # The same keywords and variables Settings.client_kwargs() resolves; the
             # store keeps what the SDK renews (fixed tokens are nobody's to share).
-            auth = _auth(settings, None)
+            auth = settings.auth()
             if auth.client_id is not None or auth.username is not None:
-                auth = _auth(settings, store)
+                auth = settings.auth(store)
             kwargs["auth"] = auth
         else:
             settings.without_credentials = True
         return AsyncThingSpaceClient(**kwargs, speedups=fast_transport_available())
     except RequestValidationError as exc:
         raise UsageFailure(str(exc)) from None
-
-
-def _auth(settings: Settings, store: RedisTokenStore | None) -> ThingSpaceAuth:
-    from .._auth import ThingSpaceAuth
-
-    return ThingSpaceAuth.from_env(
-        client_id=settings.client_id,
-        client_secret=settings.client_secret,
-        username=settings.username,
-        password=settings.password,
-        access_token=settings.access_token,
-        m2m_token=settings.m2m_token,
-        token_store=store,
-    )
 
 
 def _message(settings: Settings, exc: Exception) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 from pydantic.alias_generators import to_camel
 
-__all__ = ["OpenEnum", "ThingSpaceModel", "reveal"]
+__all__ = ["OpenEnum", "ThingSpaceModel", "plain_data", "reveal"]
 
 
 class ThingSpaceModel(BaseModel):
@@ -55,3 +56,18 @@ class OpenEnum(str, Enum):
 def reveal(secret: SecretStr | None) -> str | None:
     """The plain text of a secret field when a model is sent on the wire."""
     return None if secret is None else secret.get_secret_value()
+
+
+def plain_data(value: object) -> Any:
+    """Models as the JSON ThingSpace uses (camelCase, no null fields), in lists, tuples
+    and mappings at any depth; a ``SecretStr`` as its value (mask it with
+    ``redact()`` before showing it)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if isinstance(value, Mapping):
+        return {str(key): plain_data(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_data(item) for item in value]
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    return value

@@ -46,7 +46,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import DeserializationError, deserialize_result
 from arq.worker import Function, Worker, func
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
@@ -56,6 +56,7 @@ from .._checks import count, seconds
 from .._errors import APIError, APIStatusError, RequestValidationError
 from .._ratelimit import Limiter, as_limiter
 from .._redact import redact, redact_url
+from ..models._base import plain_data
 from ._connection import RETRY_INTERVAL, log
 
 if TYPE_CHECKING:
@@ -357,19 +358,6 @@ def _first_match(recorded: str, candidates: list[str]) -> str | None:
     return next((secret for secret in candidates if _matches(secret, recorded)), None)
 
 
-def _plain_data(value: object) -> Any:
-    """Models as the JSON ThingSpace uses (camelCase), recursively."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if isinstance(value, dict):
-        return {str(key): _plain_data(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain_data(item) for item in value]
-    if isinstance(value, SecretStr):
-        return value.get_secret_value()  # masked by redact() with its key
-    return value
-
-
 def describe(exc: Exception) -> str:
     """An error as an outcome's message: the API's message, or the exception's."""
     return exc.message if isinstance(exc, APIError) else str(exc) or type(exc).__name__
@@ -497,7 +485,7 @@ async def _outcome(
     except Exception as exc:
         data: dict[str, Any] = {"error": error_data(exc, message(exc))}
     else:
-        data = {"value": redact(_plain_data(value))}
+        data = {"value": redact(plain_data(value))}
     finally:
         current_counter.reset(token)
     elapsed = round(time.perf_counter() - started, 6)
