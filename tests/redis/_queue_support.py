@@ -20,6 +20,25 @@ from ._fleet import CREDENTIALS
 
 HOOK = "https://listener.example.com/hooks/location"
 
+_started: list[subprocess.Popen[Any]] = []
+
+
+def spawn(command: list[str], **options: Any) -> subprocess.Popen[Any]:
+    """``subprocess.Popen``, remembered for :func:`reap`."""
+    process = subprocess.Popen(command, **options)
+    _started.append(process)
+    return process
+
+
+def reap() -> None:
+    """Kill what a test started and left running: a test that failed midway must not
+    leave a bulk run or a worker polling Redis for the rest of the session."""
+    while _started:
+        process = _started.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
 
 def environment(base_url: str, **extra: str) -> dict[str, str]:
     """The environment of a worker or bulk process: the sandbox's credentials and API
@@ -47,9 +66,7 @@ class WorkerProcess:
         self.log_path = log
         command = [sys.executable, "-m", "thingspace_callbacks", "worker", *args]
         with log.open("wb") as stderr:
-            self.process = subprocess.Popen(
-                command, env=env, stdout=subprocess.DEVNULL, stderr=stderr
-            )
+            self.process = spawn(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
 
     @property
     def log(self) -> str:
@@ -91,7 +108,7 @@ class ArqProcess:
         self.log_path = log
         root = Path(__file__).parents[2]
         with log.open("wb") as output:
-            self.process = subprocess.Popen(
+            self.process = spawn(
                 [sys.executable, "-m", "arq", settings],
                 cwd=root, env=env, stdout=output, stderr=output,
             )  # fmt: skip
@@ -149,7 +166,7 @@ class BulkProcess:
     """``bulk ... --queue`` in a subprocess, read to the end by ``finish``."""
 
     def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.process = subprocess.Popen(
+        self.process = spawn(
             bulk_command(*args),
             env=env,
             stdout=subprocess.PIPE,

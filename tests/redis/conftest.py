@@ -22,6 +22,7 @@ from thingspace_callbacks.sandbox import API_ROOT, Sandbox
 from thingspace_callbacks.sandbox._server import ThreadedServer
 
 from ._fleet import CREDENTIALS
+from ._queue_support import reap
 
 REDIS_SERVER = shutil.which("redis-server")
 
@@ -88,6 +89,13 @@ class RedisServer:
                 return conn.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+
+@pytest.fixture(autouse=True)
+def _reaped() -> Iterator[None]:
+    """Whatever processes a test started through ``_queue_support`` end with it."""
+    yield
+    reap()
 
 
 @pytest.fixture

@@ -70,6 +70,7 @@ def job_tries(url: str, job_ids: set[str]) -> list[int]:
     client = redis.Redis.from_url(url)
     try:
         values = cast("list[bytes]", client.mget([f"arq:result:{job}" for job in job_ids]))
+        assert None not in values, "a job the killed worker held has no result"
         return [deserialize_result(value, deserializer=deserialize).job_try for value in values]
     finally:
         client.close()
@@ -104,8 +105,9 @@ def test_a_worker_killed_midway_leaves_its_jobs_to_another(
     assert (summary["succeeded"], summary["failed"], summary["cancelled"]) == (5000, 0, 0)
     one_ok_line_per_account(results, names)
     assert sorted(r.account for r in sandbox.sandbox.registrations("location")) == names
-    # Every job the dead worker held was started again, by the other one.
-    assert min(job_tries(redis_server.url, held)) >= 2
+    # The jobs the dead worker held were all done by the other one; those it had started
+    # (not only taken: arq counts a try once the job starts) were started again.
+    assert max(job_tries(redis_server.url, held)) >= 2
     assert sandbox.calls("location.register") >= 5000
 
 
