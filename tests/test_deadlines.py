@@ -70,7 +70,8 @@ async def test_the_timer_moves_on_to_each_following_deadline() -> None:
     assert [outcome for outcome, _ in results] == ["timed out"] * 3
     elapsed = [seconds for _, seconds in results]
     assert elapsed == sorted(elapsed)
-    assert [round(seconds, 1) for seconds in elapsed] == [0.1, 0.3, 0.6]
+    for limit, seconds in zip((0.1, 0.3, 0.6), elapsed, strict=True):
+        assert limit - 0.01 < seconds < limit + 0.2
 
 
 async def test_many_tasks_with_interleaved_limits_each_meet_their_own() -> None:
