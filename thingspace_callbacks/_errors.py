@@ -63,6 +63,7 @@ __all__ = [
     "ThingSpaceError",
     "UnprocessableEntityError",
     "bearer_refused",
+    "error_data",
     "refused_credential",
     "session_refused",
 ]
@@ -441,6 +442,21 @@ def without_credentials(request: httpx.Request) -> httpx.Request:
 
 
 _REDACTED = "thingspace_callbacks.redacted"
+
+
+def error_data(exc: object, message: str | None = None) -> dict[str, Any]:
+    """An error as plain JSON data (the CLI's ``--json``, a bulk results line, a queued
+    job's outcome): its type and message (``message`` replaces the exception's own), and
+    for an answer of ThingSpace its status, error code and message, and request id."""
+    data: dict[str, Any] = {"type": type(exc).__name__, "message": message or str(exc)}
+    if isinstance(exc, APIStatusError):
+        data.update(
+            status=exc.status_code,
+            errorCode=exc.error_code,
+            errorMessage=exc.error_message,
+            requestId=exc.request_id,
+        )
+    return data
 
 
 def error_fields(response: httpx.Response) -> tuple[str | None, str | None]:

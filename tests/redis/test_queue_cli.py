@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any, cast
 
@@ -44,36 +45,28 @@ UNHURRIED = Faults(latency=(0.1, 0.3))
 machine: what a test does to it mid-run lands while jobs are still queued."""
 
 
-def tries(url: str) -> list[int]:
-    """How many times arq started each job whose result it keeps."""
-    client = redis.Redis.from_url(url)
-    try:
-        keys = list(client.scan_iter("arq:result:*", count=1000))
-        values = cast("list[bytes]", client.mget(keys))
-        return [deserialize_result(value, deserializer=deserialize).job_try for value in values]
-    finally:
-        client.close()
+def tries(url: str, job_ids: set[str] | None = None) -> list[int]:
+    """How many times arq started each of ``job_ids`` (each must have a result by now),
+    or each job whose result it keeps."""
+    with closing(redis.Redis.from_url(url)) as client:
+        if job_ids is None:
+            keys = list(client.scan_iter("arq:result:*", count=1000))
+        else:
+            keys = [f"arq:result:{job}" for job in job_ids]
+        values = cast("list[bytes | None]", client.mget(keys))
+    assert None not in values, "a job has no result"
+    return [
+        deserialize_result(value, deserializer=deserialize).job_try
+        for value in values
+        if value is not None
+    ]
 
 
 def in_progress(url: str) -> set[str]:
     """The ids of the jobs a worker has started and not finished, as arq marks them."""
-    client = redis.Redis.from_url(url)
-    try:
-        prefix = b"arq:in-progress:"
+    prefix = b"arq:in-progress:"
+    with closing(redis.Redis.from_url(url)) as client:
         return {key[len(prefix) :].decode() for key in client.scan_iter(prefix + b"*")}
-    finally:
-        client.close()
-
-
-def job_tries(url: str, job_ids: set[str]) -> list[int]:
-    """How many times arq started each of ``job_ids``."""
-    client = redis.Redis.from_url(url)
-    try:
-        values = cast("list[bytes]", client.mget([f"arq:result:{job}" for job in job_ids]))
-        assert None not in values, "a job the killed worker held has no result"
-        return [deserialize_result(value, deserializer=deserialize).job_try for value in values]
-    finally:
-        client.close()
 
 
 @pytest.mark.timeout(90)
@@ -107,7 +100,7 @@ def test_a_worker_killed_midway_leaves_its_jobs_to_another(
     assert sorted(r.account for r in sandbox.sandbox.registrations("location")) == names
     # The jobs the dead worker held were all done by the other one; those it had started
     # (not only taken: arq counts a try once the job starts) were started again.
-    assert max(job_tries(redis_server.url, held)) >= 2
+    assert max(tries(redis_server.url, held)) >= 2
     assert sandbox.calls("location.register") >= 5000
 
 

@@ -23,7 +23,13 @@ import anyio
 import click
 from pydantic import SecretStr
 
-from .._errors import APIError, APIStatusError, RequestValidationError, ThingSpaceError
+from .._errors import (
+    APIError,
+    APIStatusError,
+    RequestValidationError,
+    ThingSpaceError,
+    error_data,
+)
 from .._redact import redact
 from ..models._base import plain_data
 from . import EXIT_MISSING_EXTRA, missing_extra
@@ -281,20 +287,6 @@ def call(operation: Callable[[AsyncThingSpaceClient], Awaitable[_T]]) -> _T:
             return await operation(client)
 
     return run(main)
-
-
-def error_data(exc: ThingSpaceError, *, message: str | None = None) -> dict[str, Any]:
-    """What ``--json`` prints for an error; ``message`` replaces the exception's own
-    (:func:`error_message` gives the one the CLI shows)."""
-    data: dict[str, Any] = {"type": type(exc).__name__, "message": message or str(exc)}
-    if isinstance(exc, APIStatusError):
-        data.update(
-            status=exc.status_code,
-            errorCode=exc.error_code,
-            errorMessage=exc.error_message,
-            requestId=exc.request_id,
-        )
-    return data
 
 
 def make_console(*, stderr: bool = False) -> Console:

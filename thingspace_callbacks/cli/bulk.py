@@ -440,7 +440,7 @@ def result_line(result: FanOutResult[str, object], work: Work, message: str) -> 
     if result.ok:
         outcome = {"value": mask_secrets(to_data(result.value))}
     else:
-        outcome = {"error": _error(result.error, message)}
+        outcome = {"error": error_data(result.error, message)}
     return _json_line(result.account, result.ok, work, result.attempts, result.elapsed, outcome)
 
 
@@ -458,12 +458,6 @@ def _json_line(
     data: dict[str, Any] = {"account": account, "ok": ok, **work.fields}
     data.update(attempts=attempts, elapsed=round(elapsed, 6), **outcome)
     return json.dumps(data, separators=(",", ":"), default=str) + "\n"
-
-
-def _error(exc: Exception | None, message: str) -> dict[str, Any]:
-    if isinstance(exc, ThingSpaceError):
-        return error_data(exc, message=message)
-    return {"type": type(exc).__name__, "message": message}
 
 
 class ResultSink:

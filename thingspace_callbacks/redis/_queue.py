@@ -53,7 +53,7 @@ from redis.exceptions import WatchError
 
 from .._attempts import AttemptCounter, current_counter
 from .._checks import count, seconds
-from .._errors import APIError, APIStatusError, RequestValidationError
+from .._errors import APIError, RequestValidationError, error_data
 from .._ratelimit import Limiter, as_limiter
 from .._redact import redact, redact_url
 from ..models._base import plain_data
@@ -361,20 +361,6 @@ def _first_match(recorded: str, candidates: list[str]) -> str | None:
 def describe(exc: Exception) -> str:
     """An error as an outcome's message: the API's message, or the exception's."""
     return exc.message if isinstance(exc, APIError) else str(exc) or type(exc).__name__
-
-
-def error_data(exc: Exception, message: str) -> dict[str, Any]:
-    """An outcome's ``error``: the type and message, and for an answer of ThingSpace its
-    status, error code and message, and request id."""
-    data: dict[str, Any] = {"type": type(exc).__name__, "message": message}
-    if isinstance(exc, APIStatusError):
-        data.update(
-            status=exc.status_code,
-            errorCode=exc.error_code,
-            errorMessage=exc.error_message,
-            requestId=exc.request_id,
-        )
-    return data
 
 
 class _Jobs:
