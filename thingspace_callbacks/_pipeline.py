@@ -200,8 +200,10 @@ class Pipeline:
         body: ThingSpaceModel | None = None,
         headers: Mapping[str, str] | None = None,
         options: RequestOptions,
-    ) -> APIResponse[_T]:
-        """Send one operation and return its answer, or raise the mapped error."""
+        raw: bool = True,
+    ) -> Any:
+        """Send one operation and return its answer (an :class:`APIResponse`, or with
+        ``raw=False`` the parsed model), or raise the mapped error."""
         if self._state.closed:
             raise RuntimeError("this AsyncThingSpaceClient is closed; create a new one")
         call = _Call(self, endpoint, path, params, body, headers, options)
@@ -217,7 +219,15 @@ class Pipeline:
         started = time.perf_counter() if log.isEnabledFor(logging.DEBUG) else 0.0
         try:
             if deadline is None:
-                outcome = await retrier.run(call.attempt, max_retries=max_retries, budget=budget)
+                # The first attempt is awaited here, not inside the retry loop: nearly
+                # every call ends with it, and each coroutine layer between the request's
+                # task and the socket is paid again at every resumption.
+                begun = time.monotonic()
+                outcome = await call.attempt()
+                if retrier.worth_retrying(outcome, max_retries):
+                    outcome = await retrier.retry(
+                        outcome, call.attempt, max_retries=max_retries, budget=budget, started=begun
+                    )
             else:
                 if budget is None or deadline < budget:
                     budget = deadline
@@ -233,7 +243,8 @@ class Pipeline:
             ) from None
         finally:
             record_attempts(call.attempts)
-        return _result(endpoint, outcome, call.attempts, started)
+        response = _result(endpoint, outcome, call.attempts, started)
+        return response if raw else response.parse()
 
 
 class _Call:
@@ -273,7 +284,10 @@ class _Call:
         request_headers = pipeline.headers
         self.content: bytes | None = None
         if body is not None:
-            self.content = body.model_dump_json(by_alias=True, exclude_none=True).encode()
+            # What `model_dump_json(...).encode()` gives, without the str in between.
+            self.content = body.__pydantic_serializer__.to_json(
+                body, by_alias=True, exclude_none=True
+            )
             request_headers = {**request_headers, **_JSON_HEADERS}
         extra = options.get("extra_headers") if options else None
         if headers or extra:

@@ -270,12 +270,30 @@ class Retrier:
         rather than raising them; whatever it raises ends the call unretried."""
         started = time.monotonic()
         first = await attempt()
-        if (
-            max_retries == 0
-            or (isinstance(first, httpx.Response) and first.status_code < 400)
-            or not should_retry(first, self.policy, time.time())
-        ):
+        if not self.worth_retrying(first, max_retries):
             return first
+        return await self.retry(
+            first, attempt, max_retries=max_retries, budget=budget, started=started
+        )
+
+    def worth_retrying(self, first: Outcome, max_retries: int) -> bool:
+        """Whether a call's first outcome starts the retry loop."""
+        if max_retries == 0 or (isinstance(first, httpx.Response) and first.status_code < 400):
+            return False
+        return should_retry(first, self.policy, time.time())
+
+    async def retry(
+        self,
+        first: Outcome,
+        attempt: Callable[[], Awaitable[Outcome]],
+        *,
+        max_retries: int,
+        budget: float | None,
+        started: float,
+    ) -> Outcome:
+        """The retries after a ``first`` outcome worth retrying (see :meth:`run`);
+        ``started`` is when the first attempt began (``time.monotonic()``), which the
+        ``budget`` counts from."""
         from tenacity.asyncio import AsyncRetrying
 
         policy = self.policy

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from enum import Enum
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import quote, urlsplit
 
 from pydantic import ValidationError
@@ -117,13 +117,17 @@ def coerce_body(
     fields the call's positional arguments decide (the account): filled in when the
     body leaves them out, and an error when the body says otherwise.
     """
-    given = {name: value for name, value in arguments.items() if value is not None}
-    if body is not None and given:
-        raise RequestValidationError(f"pass either 'body' or {sorted(given)}, not both")
     if body is None:
         renames = fields or {}
-        named = {renames.get(name, name): value for name, value in given.items()}
-        return _validated(model, {**named, **(fixed or {})}, renames)
+        named = {
+            renames.get(name, name): value for name, value in arguments.items() if value is not None
+        }
+        if fixed:
+            named.update(fixed)
+        return _validated(model, named, renames)
+    given = [name for name, value in arguments.items() if value is not None]
+    if given:
+        raise RequestValidationError(f"pass either 'body' or {sorted(given)}, not both")
     if isinstance(body, model):
         return _with_fixed(body, fixed) if fixed else body
     data: Mapping[str, Any]
@@ -144,7 +148,9 @@ def _validated(
     model: type[_M], data: Mapping[str, Any], arguments: Mapping[str, str] | None = None
 ) -> _M:
     try:
-        return model.model_validate(data)
+        # The model's validator itself, as `model_validate` calls it, one call fewer:
+        # a fan-out builds a body for every account.
+        return cast(_M, model.__pydantic_validator__.validate_python(data))
     except ValidationError as exc:
         raise RequestValidationError(_describe(model, exc, arguments)) from None
 

@@ -29,7 +29,7 @@ class Resource:
         self._pipeline = pipeline
         self._raw = raw
 
-    async def _call(
+    def _call(
         self,
         endpoint: Endpoint[_T],
         options: RequestOptions,
@@ -38,14 +38,22 @@ class Resource:
         params: Mapping[str, str] | None = None,
         body: ThingSpaceModel | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> _T:
-        response = await self._pipeline.request(
-            endpoint, path=path, params=params, body=body, headers=headers, options=options
+    ) -> Awaitable[_T]:
+        # Not a coroutine of its own: the operation awaits the pipeline's directly, one
+        # layer fewer for the request's task to pass through at every resumption. The
+        # raw view's methods are typed to return APIResponse[_T] (see `raw`).
+        return cast(
+            Awaitable[_T],
+            self._pipeline.request(
+                endpoint,
+                path=path,
+                params=params,
+                body=body,
+                headers=headers,
+                options=options,
+                raw=self._raw,
+            ),
         )
-        if self._raw:
-            # The raw view's methods are typed to return APIResponse[_T] (see `raw`).
-            return cast(_T, response)
-        return response.parse()
 
 
 def raw(method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[APIResponse[_T]]]:
