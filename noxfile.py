@@ -37,13 +37,14 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """The benchmarks in benchmarks/ (fan-out, per-call overhead in CPU time and in
+    """The benchmarks in benchmarks/ (fan-out and per-call overhead in CPU time and in
     instructions, memory, import), each printing its figures and ratios. ``nox -s bench
     -- --quick`` is a smoke run; the instruction counts need valgrind."""
     session.install("-e", ".[dev]")
     scripts = ("bench_fanout", "bench_overhead", "bench_instructions", "bench_memory")
     for script in (*scripts, "bench_import"):
         session.run("python", "-m", f"benchmarks.{script}", *session.posargs)
+    session.run("python", "-m", "benchmarks.bench_instructions", "--fan-out", *session.posargs)
 
 
 @nox.session(python=PYTHON)
