@@ -241,6 +241,26 @@ async def test_budget_stops_retrying_before_a_wait_that_would_pass_it(
     assert caught.value.attempts == 1
 
 
+async def test_budget_counts_the_time_the_first_attempt_took(
+    mock_api: respx.MockRouter,
+) -> None:
+    # A 0.4 s first attempt and a 0.3 s wait end past a 0.6 s budget: no retry, even
+    # though the wait alone would fit.
+    async def slow_503(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep(0.4)
+        return httpx.Response(503, headers={"Retry-After": "0.3"})
+
+    route = mock_api.get(LIST_PATH).mock(side_effect=slow_503)
+    policy = RetryPolicy(budget=0.6, initial_backoff=0.3, max_backoff=0.3)
+    async with AsyncThingSpaceClient(
+        retry_policy=policy, auth=ThingSpaceAuth(access_token="test-access")
+    ) as client:
+        with pytest.raises(InternalServerError) as caught:
+            await client.location.list(ACCOUNT)
+    assert route.call_count == 1
+    assert caught.value.attempts == 1
+
+
 async def test_deadline_also_bounds_the_waits(
     fast: AsyncThingSpaceClient, mock_api: respx.MockRouter
 ) -> None:
