@@ -49,11 +49,6 @@ async def _calls(kind: str, api_root: str, fast: bool, count: int) -> None:
         ) as client,
         bare_client(fast=fast) as bare,
     ):
-        call = (
-            functools.partial(client.location.register, service="Location", url=LISTENER_URL)
-            if kind == "sdk"
-            else functools.partial(bare_register, bare, api_root)
-        )
         if kind.endswith("fan-out"):
             run = (
                 sdk_run(client, FAN_OUT_CONCURRENCY)
@@ -64,6 +59,11 @@ async def _calls(kind: str, api_root: str, fast: bool, count: int) -> None:
             if await run(accounts(count)):
                 raise RuntimeError("requests failed")
             return
+        call = (
+            functools.partial(client.location.register, service="Location", url=LISTENER_URL)
+            if kind == "sdk"
+            else functools.partial(bare_register, bare, api_root)
+        )
         for account in accounts(30 + count):  # the first 30 open the connection
             await call(account)
 

@@ -243,12 +243,13 @@ def describe(outcome: Outcome) -> str:
 class Retrier:
     """Runs one call's attempts under a :class:`RetryPolicy`.
 
-    The first attempt is sent directly: a call that succeeds (nearly all of them) never
-    builds a tenacity loop, whose setup costs about as much CPU as the rest of this
-    SDK's work on a request (measured with ``benchmarks/bench_overhead.py``). A first
-    outcome worth retrying starts ``tenacity.AsyncRetrying``, driven by the policy
-    functions above, whose first attempt is that outcome: tenacity alone then counts,
-    waits, logs and stops. tenacity is imported at the first retry.
+    The caller sends the first attempt itself and asks :meth:`worth_retrying`: a call
+    that succeeds (nearly all of them) never builds a tenacity loop, whose setup costs
+    about as much CPU as the rest of this SDK's work on a request (measured with
+    ``benchmarks/bench_overhead.py``). A first outcome worth retrying goes to
+    :meth:`retry`, which starts ``tenacity.AsyncRetrying``, driven by the policy
+    functions above, with that outcome as its first attempt: tenacity alone then
+    counts, waits, logs and stops. tenacity is imported at the first retry.
     """
 
     __slots__ = ("max_retries", "policy")
@@ -256,25 +257,6 @@ class Retrier:
     def __init__(self, policy: RetryPolicy, max_retries: int) -> None:
         self.policy = policy
         self.max_retries = max_retries
-
-    async def run(
-        self,
-        attempt: Callable[[], Awaitable[Outcome]],
-        *,
-        max_retries: int,
-        budget: float | None,
-    ) -> Outcome:
-        """Call ``attempt`` until its outcome is not worth retrying, or until
-        ``max_retries`` retries or ``budget`` seconds are spent; return the last
-        outcome. ``attempt`` returns failures (an error answer, a transport error)
-        rather than raising them; whatever it raises ends the call unretried."""
-        started = time.monotonic()
-        first = await attempt()
-        if not self.worth_retrying(first, max_retries):
-            return first
-        return await self.retry(
-            first, attempt, max_retries=max_retries, budget=budget, started=started
-        )
 
     def worth_retrying(self, first: Outcome, max_retries: int) -> bool:
         """Whether a call's first outcome starts the retry loop."""
@@ -291,9 +273,12 @@ class Retrier:
         budget: float | None,
         started: float,
     ) -> Outcome:
-        """The retries after a ``first`` outcome worth retrying (see :meth:`run`);
-        ``started`` is when the first attempt began (``time.monotonic()``), which the
-        ``budget`` counts from."""
+        """Call ``attempt`` again after a ``first`` outcome worth retrying, until an
+        outcome is not worth retrying or ``max_retries`` retries or ``budget`` seconds
+        are spent; return the last outcome. ``attempt`` returns failures (an error
+        answer, a transport error) rather than raising them; whatever it raises ends the
+        call unretried. ``started`` is when the first attempt began
+        (``time.monotonic()``), which the ``budget`` counts from."""
         from tenacity.asyncio import AsyncRetrying
 
         policy = self.policy
