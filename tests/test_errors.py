@@ -146,6 +146,12 @@ def test_status_maps_to_class(status: int, cls: type[APIStatusError]) -> None:
             "bad client",
             id="oauth",
         ),
+        pytest.param(
+            {"json": {"responseCode": "INVALID_PARAMETER", "message": "Service Not Purchased"}},
+            "INVALID_PARAMETER",
+            "Service Not Purchased",
+            id="hyper-precise-newest-sdk",
+        ),
         pytest.param({"json": {"errorCode": 1001}}, "1001", None, id="numeric-code"),
         pytest.param(
             {"text": "<html>Bad Gateway</html>"}, None, "<html>Bad Gateway</html>", id="text"

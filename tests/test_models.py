@@ -16,6 +16,7 @@ from thingspace_callbacks.models import (
     DiagnosticsCallback,
     DiagnosticsCallbackRegistration,
     FirmwareDeletion,
+    HyperPreciseCallback,
     HyperPreciseResponseCode,
     LocationCallback,
     LocationRegistration,
@@ -162,3 +163,22 @@ def test_location_registration_reads_either_field_pair() -> None:
     assert (seed.account_id, seed.service) == ("a", LocationServiceName.DEVICE_LOCATION)
     assert (live.account, live.name) == (None, None)
     assert LocationRegistration().account_id is None
+
+
+@pytest.mark.parametrize("key", ["aname", "accountName"])
+def test_hyper_precise_callback_reads_the_account_under_either_name(key: str) -> None:
+    # `aname` in the seed and Verizon's register page, `accountName` in the register
+    # answer of Verizon's newest SDK; the seed's name is the one sent.
+    listener = HyperPreciseCallback.model_validate({key: "0642233445-00001", "name": "B"})
+
+    assert listener.aname == "0642233445-00001"
+    assert listener.model_extra == {}
+    assert listener.to_wire() == {"aname": "0642233445-00001", "name": "B"}
+
+
+def test_hyper_precise_callback_prefers_aname_and_keeps_a_second_name() -> None:
+    both = HyperPreciseCallback.model_validate({"aname": "a", "accountName": "b", "name": "B"})
+
+    assert both.aname == "a"
+    assert both.to_wire() == {"aname": "a", "accountName": "b", "name": "B"}
+    assert HyperPreciseCallback(aname="a", name="B").to_wire() == {"aname": "a", "name": "B"}

@@ -233,7 +233,8 @@ class APIStatusError(APIError):
 
     ``error_code`` and ``error_message`` are filled from whichever error shape the
     service used: ``{"errorCode", "errorMessage"}`` (all callback families), the API
-    gateway's ``{"fault": {"code", "message"}}``, or OAuth's
+    gateway's ``{"fault": {"code", "message"}}``, Hyper Precise Location's
+    ``{"responseCode", "message"}`` (Verizon's newest SDK), or OAuth's
     ``{"error", "error_description"}``. When the body is not JSON, ``error_message`` is
     its text.
     """
@@ -489,7 +490,7 @@ def _error_fields(body: object) -> tuple[str | None, str | None]:
         fault = fields.get("fault")
         if isinstance(fault, Mapping):
             fields = fault
-        code = _first(fields, "errorCode", "code", "error")
+        code = _first(fields, "errorCode", "code", "responseCode", "error")
         message = _first(fields, "errorMessage", "message", "error_description", "description")
         return code, message
     if isinstance(body, str) and body.strip():

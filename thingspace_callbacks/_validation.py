@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any, TypeVar, cast
 from urllib.parse import quote, urlsplit
 
-from pydantic import ValidationError
+from pydantic import AliasChoices, ValidationError
 
 from ._errors import RequestValidationError
 from ._redact import redact_url
@@ -161,10 +161,21 @@ def _missing(
     """The ``fixed`` fields a mapping body leaves out (under either of their names)."""
     missing = {}
     for name, value in fixed.items():
-        alias = model.model_fields[name].alias or name
-        if data.get(alias) is None and data.get(name) is None:
+        if all(data.get(key) is None for key in _field_names(model, name)):
             missing[name] = value
     return missing
+
+
+def _field_names(model: type[ThingSpaceModel], name: str) -> set[str]:
+    """Every key a mapping may give field ``name`` under: its name, its alias, and the
+    other names it accepts (``aname`` also arrives as ``accountName``)."""
+    field = model.model_fields[name]
+    names = {name, field.alias or name}
+    if isinstance(field.validation_alias, AliasChoices):
+        names.update(c for c in field.validation_alias.choices if isinstance(c, str))
+    elif isinstance(field.validation_alias, str):
+        names.add(field.validation_alias)
+    return names
 
 
 def _with_fixed(body: _M, fixed: Mapping[str, str]) -> _M:

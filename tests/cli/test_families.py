@@ -72,7 +72,7 @@ def test_diagnostics_register_get_unregister(cli: Cli) -> None:
             "message": missing.stderr.strip().removeprefix("Error: "),
             "status": 403,
             "errorCode": "CALLBACK_NOT_REGISTERED",
-            "errorMessage": f"Callback is not registered for this account ({ACCOUNT}).",
+            "errorMessage": "Callback is not registered for this account.",
             "requestId": None,
         }
     }

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import respx
 
-from thingspace_callbacks import AsyncThingSpaceClient
+from thingspace_callbacks import AsyncThingSpaceClient, RequestValidationError
 from thingspace_callbacks.models import (
     HyperPreciseCallback,
     HyperPreciseResponseCode,
@@ -110,16 +112,91 @@ async def test_request_options(
     await check_request_options(client, mock_api, op)
 
 
-async def test_register_answer_in_newer_shape_keeps_account_name(
-    client: AsyncThingSpaceClient, mock_api: respx.MockRouter
+# The seed and Verizon's register page answer the account as `aname`; Verizon's newest SDK
+# documents `{"accountName", "name"}` as the register answer. Both fill `aname`.
+ANSWER_SHAPES = [
+    pytest.param({"aname": ACCOUNT, "name": "BullseyeReporting", "url": LISTENER}, id="aname"),
+    pytest.param({"accountName": ACCOUNT, "name": "BullseyeReporting"}, id="accountName"),
+]
+
+
+@pytest.mark.parametrize("answer", ANSWER_SHAPES)
+async def test_register_reads_the_account_under_either_name(
+    client: AsyncThingSpaceClient, mock_api: respx.MockRouter, answer: dict[str, str]
 ) -> None:
-    # A newer Verizon SDK documents {"accountName", "name"} as the answer.
-    mock_api.post(PATH).respond(json={"accountName": ACCOUNT, "name": "BullseyeReporting"})
+    route = mock_api.post(PATH).respond(json=answer)
+
     created = await client.account_number.register(
         ACCOUNT, service="BullseyeReporting", url=LISTENER
     )
-    assert created.name == "BullseyeReporting"
-    assert created.model_extra == {"accountName": ACCOUNT}
+
+    assert (created.aname, created.name) == (ACCOUNT, "BullseyeReporting")
+    assert created.model_extra == {}
+    # What is sent stays the seed's shape whatever the server answers.
+    assert json.loads(route.calls.last.request.content) == CALLBACK_JSON
+
+
+@pytest.mark.parametrize("answer", ANSWER_SHAPES)
+async def test_seed_facade_reads_the_account_under_either_name(
+    client: AsyncThingSpaceClient, mock_api: respx.MockRouter, answer: dict[str, str]
+) -> None:
+    mock_api.post(PATH).respond(json=answer)
+    mock_api.get(PATH).respond(json=[answer])
+
+    created = await client.callbacks.callbacks_account_number_post(
+        ACCOUNT, "BullseyeReporting", LISTENER
+    )
+    listed = await client.callbacks.callbacks_account_number_get(ACCOUNT)
+
+    assert created.aname == ACCOUNT
+    assert [(c.aname, c.name) for c in listed] == [(ACCOUNT, "BullseyeReporting")]
+
+
+async def test_a_listener_read_as_account_name_is_sent_back_as_aname(
+    client: AsyncThingSpaceClient, mock_api: respx.MockRouter
+) -> None:
+    mock_api.get(PATH).respond(
+        json=[{"accountName": ACCOUNT, "name": "BullseyeReporting", "url": LISTENER}]
+    )
+    route = mock_api.post(PATH).respond(json=CALLBACK_JSON)
+
+    (listener,) = await client.account_number.list(ACCOUNT)
+    await client.account_number.register(ACCOUNT, listener)
+    await client.callbacks.callbacks_account_number_post(
+        ACCOUNT, "BullseyeReporting", LISTENER, body=listener
+    )
+
+    for call in route.calls:
+        assert json.loads(call.request.content) == CALLBACK_JSON
+        assert (call.request.headers["name"], call.request.headers["url"]) == (
+            "BullseyeReporting",
+            LISTENER,
+        )
+
+
+async def test_a_body_naming_another_account_as_account_name_is_refused_before_sending(
+    client: AsyncThingSpaceClient, mock_api: respx.MockRouter
+) -> None:
+    route = mock_api.post(PATH).respond(json=CALLBACK_JSON)
+
+    with pytest.raises(RequestValidationError, match="differs from the account"):
+        await client.account_number.register(
+            ACCOUNT, {"accountName": "9999999999-00001", "name": "B", "url": LISTENER}
+        )
+
+    assert not route.called
+
+
+async def test_a_body_giving_the_account_as_account_name_is_sent_as_aname(
+    client: AsyncThingSpaceClient, mock_api: respx.MockRouter
+) -> None:
+    route = mock_api.post(PATH).respond(json=CALLBACK_JSON)
+
+    await client.account_number.register(
+        ACCOUNT, {"accountName": ACCOUNT, "name": "BullseyeReporting", "url": LISTENER}
+    )
+
+    assert json.loads(route.calls.last.request.content) == CALLBACK_JSON
 
 
 async def test_unknown_response_code_parses(

@@ -15,8 +15,19 @@ from thingspace_callbacks.sandbox import (
 
 from ._support import FakeClock, credentials
 
-OPERATION = "loc/v1/callbacks/0000123456-00001"
+ACCOUNT = "0000123456-00001"
+OPERATION = f"loc/v1/callbacks/{ACCOUNT}"
+M2M_OPERATION = f"m2m/v1/callbacks/{ACCOUNT}"
 CLIENT = ("sandbox-client-id", "sandbox-client-secret")
+LOCATION_SESSION_EXPIRED = {
+    # The Location API's Error Codes page.
+    "errorCode": "INVALID_PARAMETER",
+    "errorMessage": "UWS verification failure (The Session has expired.)",
+}
+SESSION_EXPIRED = {
+    "errorCode": "REQUEST_FAILED.SessionToken.Expired",
+    "errorMessage": "The session has expired.",
+}
 
 
 async def token(http: httpx.AsyncClient, auth: tuple[str, str] = CLIENT) -> httpx.Response:
@@ -137,7 +148,7 @@ async def test_session_refusals(http: httpx.AsyncClient, session: str | None, co
     if session is not None:
         headers["VZ-M2M-Token"] = session
 
-    response = await http.get(OPERATION, headers=headers)
+    response = await http.get(M2M_OPERATION, headers=headers)
 
     assert response.status_code == 400
     assert response.json()["errorCode"] == code
@@ -156,13 +167,37 @@ async def test_session_expires_after_idle_time_but_use_keeps_it_alive(
     response = await http.get(OPERATION, headers=headers)
 
     assert response.status_code == 400
-    assert response.json() == {
-        "errorCode": "REQUEST_FAILED.SessionToken.Expired",
-        "errorMessage": "The session has expired.",
-    }
+    assert response.json() == LOCATION_SESSION_EXPIRED
 
 
-async def test_expired_session_status_is_configurable() -> None:
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        pytest.param(OPERATION, LOCATION_SESSION_EXPIRED, id="location"),
+        pytest.param(f"diagnostics/v1/callbacks?accountName={ACCOUNT}", SESSION_EXPIRED, id="diag"),
+        pytest.param(f"fota/v2/callbacks/{ACCOUNT}", SESSION_EXPIRED, id="fota-v2"),
+        pytest.param(f"fota/v3/callbacks/{ACCOUNT}", SESSION_EXPIRED, id="fota-v3"),
+        pytest.param(M2M_OPERATION, SESSION_EXPIRED, id="connectivity"),
+        pytest.param(
+            f"hyper-precise/v1/callbacks?accountNumber={ACCOUNT}", SESSION_EXPIRED, id="hpl"
+        ),
+    ],
+)
+async def test_expired_session_is_answered_as_each_family_documents_it(
+    http: httpx.AsyncClient, clock: FakeClock, path: str, expected: dict[str, str]
+) -> None:
+    # Location's Error Codes page states its own answer; the others document none and
+    # get the Connectivity Management code (docs/spec/sources.md).
+    headers = await credentials(http)
+    clock.advance(1200)
+
+    response = await http.get(path, headers=headers)
+
+    assert response.status_code == 400
+    assert response.json() == expected
+
+
+async def test_expired_session_status_is_configurable_where_no_family_doc_states_it() -> None:
     sandbox = Sandbox(session_expired_status=401)
     async with httpx.AsyncClient(
         transport=sandbox.transport(), base_url=IN_PROCESS_BASE_URL + "/"
@@ -170,10 +205,13 @@ async def test_expired_session_status_is_configurable() -> None:
         headers = await credentials(http)
         sandbox.expire_sessions()
 
-        response = await http.get(OPERATION, headers=headers)
+        connectivity = await http.get(M2M_OPERATION, headers=headers)
+        location = await http.get(OPERATION, headers=headers)
 
-    assert response.status_code == 401
-    assert response.json()["errorCode"] == "REQUEST_FAILED.SessionToken.Expired"
+    assert connectivity.status_code == 401
+    assert connectivity.json() == SESSION_EXPIRED
+    assert location.status_code == 400
+    assert location.json() == LOCATION_SESSION_EXPIRED
 
 
 async def test_login_needs_a_bearer_token(http: httpx.AsyncClient) -> None:
@@ -214,7 +252,7 @@ async def test_logout_ends_the_session(http: httpx.AsyncClient) -> None:
     headers = await credentials(http)
 
     logout = await http.post("m2m/v1/session/logout", headers=headers)
-    after = await http.get(OPERATION, headers=headers)
+    after = await http.get(M2M_OPERATION, headers=headers)
 
     assert logout.status_code == 200
     assert logout.json() == {"sessionToken": headers["VZ-M2M-Token"]}
@@ -247,6 +285,27 @@ async def test_sdk_client_gets_and_renews_credentials_by_itself(sandbox: Sandbox
     assert sandbox.calls["token"] == 2
     assert sandbox.calls["login"] == 2
     assert sandbox.calls["logout"] == 1
+
+
+async def test_sdk_renews_a_session_the_location_api_says_expired_when_idle(
+    sandbox: Sandbox, clock: FakeClock
+) -> None:
+    # The SDK's own idle timer runs on real time, so it still sends the old session;
+    # only the Location answer (400 INVALID_PARAMETER, "...The Session has expired.")
+    # can tell it to log in again.
+    async with sandbox.client(max_retries=0) as client:
+        await client.location.register(
+            ACCOUNT, service="Location", url="https://listener.example.com/hooks"
+        )
+        clock.advance(1201)
+
+        listed = await client.location.list(ACCOUNT)
+
+    assert [(c.service_name, c.url) for c in listed] == [
+        ("Location", "https://listener.example.com/hooks")
+    ]
+    assert sandbox.calls["login"] == 2
+    assert sandbox.calls["location.list"] == 2  # refused once, replayed once
 
 
 async def test_open_mode_needs_no_credentials() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from thingspace_callbacks import APIStatusError, AsyncThingSpaceClient
+from thingspace_callbacks import APIStatusError, AsyncThingSpaceClient, PermissionDeniedError
 from thingspace_callbacks.sandbox import Sandbox
 
 from ._support import credentials
@@ -72,6 +72,27 @@ async def test_reading_or_removing_what_is_not_there_gives_the_family_error(
     assert caught.value.status_code == status
     assert caught.value.error_code == code
     assert caught.value.error_message
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda c: c.diagnostics.get(ACCOUNT), id="get"),
+        pytest.param(lambda c: c.diagnostics.unregister(ACCOUNT, "Diagnostics"), id="unregister"),
+    ],
+)
+async def test_diagnostics_without_a_listener_answers_the_documented_error(
+    client: AsyncThingSpaceClient, call: Call
+) -> None:
+    # Status, code and message as the Diagnostics Error Codes page lists them.
+    with pytest.raises(PermissionDeniedError) as caught:
+        await call(client)
+
+    assert caught.value.status_code == 403
+    assert caught.value.body == {
+        "errorCode": "CALLBACK_NOT_REGISTERED",
+        "errorMessage": "Callback is not registered for this account.",
+    }
 
 
 async def test_location_round_trip(client: AsyncThingSpaceClient) -> None:
@@ -188,6 +209,26 @@ async def test_account_number_register_reads_seed_style_headers(
 
     assert created.json() == {"aname": ACCOUNT, "name": "BullseyeReporting", "url": URL}
     assert removed.json()["responseCode"] == "SUCCESS"
+
+
+async def test_account_number_answers_aname_to_a_newer_sdk_style_body(
+    http: httpx.AsyncClient,
+) -> None:
+    # Verizon's newest SDK sends {name, url} and documents an {accountName, name}
+    # answer; the sandbox answers as the seed documents, with `aname`.
+    headers = await credentials(http)
+    params = {"accountNumber": ACCOUNT}
+
+    created = await http.post(
+        "hyper-precise/v1/callbacks",
+        params=params,
+        json={"name": "BullseyeReporting", "url": URL},
+        headers=headers,
+    )
+    listed = await http.get("hyper-precise/v1/callbacks", params=params, headers=headers)
+
+    assert created.json() == {"aname": ACCOUNT, "name": "BullseyeReporting", "url": URL}
+    assert listed.json() == [{"aname": ACCOUNT, "name": "BullseyeReporting", "url": URL}]
 
 
 @pytest.mark.parametrize("family", ["location", "diagnostics"])

@@ -43,6 +43,7 @@ _RATE = click.FloatRange(0, 1)
     type=click.Choice(["400", "401"]),
     default="400",
     show_default=True,
+    help="Status of an expired session's answer; Location always answers 400, as documented.",
 )
 @click.option("--latency", metavar="SECONDS|LOW:HIGH", help="Delay before every answer.")
 @click.option("--error-rate", type=_RATE, default=0.0, help="Fraction answered --error-status.")

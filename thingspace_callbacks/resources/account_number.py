@@ -54,10 +54,13 @@ class AccountNumber(Resource):
     ) -> HyperPreciseCallback:
         """Send the ``service`` messages of ``account`` to ``url``.
 
-        Give either ``body`` or ``service`` and ``url``; a body without ``aname`` gets
-        ``account``. ``POST /hyper-precise/v1/callbacks?accountNumber=...``: older
-        servers read the listener from the ``name`` and ``url`` request headers, newer
-        ones from the JSON body ``{aname, name, url}``; both are sent.
+        Give either ``body`` or ``service`` and ``url``; a body without ``aname`` (or
+        ``accountName``) gets ``account``.
+        ``POST /hyper-precise/v1/callbacks?accountNumber=...``: older servers read the
+        listener from the ``name`` and ``url`` request headers, newer ones from the JSON
+        body ``{aname, name, url}``; both are sent. The answer names the account ``aname``
+        or, in Verizon's newest SDK, ``accountName``; either fills
+        :attr:`HyperPreciseCallback.aname`.
         """
         account = identifier(account, "account")
         request = coerce_body(

@@ -106,7 +106,7 @@ def guarded(ctx: SandboxContext, operation: str, api: str, handler: Handler) -> 
         if ctx.require_auth:
             failure = ctx.credentials.check_bearer(request.headers.get("authorization"), api)
             if failure is None:
-                failure = ctx.credentials.check_session(request.headers.get("vz-m2m-token"))
+                failure = ctx.credentials.check_session(request.headers.get("vz-m2m-token"), api)
             if failure is not None:
                 return refused(failure)
         try:

@@ -7,8 +7,12 @@ The rules follow ThingSpace's documentation (``spec/callback-protocol-facts.md``
 - ``POST /m2m/v1/session/login`` issues a session token that expires after 20 minutes
   without use; five failed logins in a row lock the user.
 - A wrong or expired bearer token answers 401 gateway fault ``900901``; a missing one
-  ``900902``. An expired session answers ``REQUEST_FAILED.SessionToken.Expired`` (400 by
-  default, as the Location API documents; configurable because 401 was also reported).
+  ``900902``.
+- An expired session answers as the family's documentation says where it says it: the
+  Location API ``400 INVALID_PARAMETER`` "UWS verification failure (The Session has
+  expired.)". Elsewhere it answers ``REQUEST_FAILED.SessionToken.Expired`` (the
+  Connectivity Management code), 400 by default and configurable, because no status is
+  documented for them. ``docs/spec/sources.md`` lists the sources.
 
 Times come from an injectable clock so tests can expire credentials without sleeping.
 """
@@ -18,7 +22,7 @@ from __future__ import annotations
 import secrets
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -26,6 +30,7 @@ __all__ = [
     "SANDBOX_CLIENT_SECRET",
     "SANDBOX_PASSWORD",
     "SANDBOX_USERNAME",
+    "DOCUMENTED_EXPIRED_SESSION",
     "AuthFailure",
     "Credentials",
     "IssuedToken",
@@ -39,6 +44,12 @@ SANDBOX_USERNAME = "sandbox-user"
 """The Connectivity Management username the sandbox accepts by default."""
 SANDBOX_PASSWORD = "sandbox-password"
 """The Connectivity Management password the sandbox accepts by default (not a real one)."""
+
+DOCUMENTED_EXPIRED_SESSION: Mapping[str, tuple[int, str, str]] = {
+    "/loc/v1": (400, "INVALID_PARAMETER", "UWS verification failure (The Session has expired.)"),
+}
+"""``(status, errorCode, errorMessage)`` of the expired-session answer, by API prefix, for
+the families whose documentation states it (Location's Error Codes page)."""
 
 
 @dataclass(frozen=True)
@@ -192,8 +203,10 @@ class Credentials:
         with self._lock:
             return self._sessions.pop(token, None) is not None
 
-    def check_session(self, token: str | None) -> AuthFailure | None:
-        """``None`` when ``token`` is a live session; using it keeps it alive."""
+    def check_session(self, token: str | None, api: str = "") -> AuthFailure | None:
+        """``None`` when ``token`` is a live session; using it keeps it alive. ``api`` is
+        the family's prefix (``"/loc/v1"``), which decides how an expired session is
+        answered."""
         if not token:
             return AuthFailure(
                 400, _error("REQUEST_FAILED.SessionToken.Format", "VZ-M2M-Token header is missing.")
@@ -209,12 +222,19 @@ class Credentials:
             session = self._sessions.get(token)
             if session is None or now - session.last_used >= self.session_idle_ttl:
                 self._sessions.pop(token, None)
-                return AuthFailure(
-                    self.session_expired_status,
-                    _error("REQUEST_FAILED.SessionToken.Expired", "The session has expired."),
-                )
+                return self._session_expired(api)
             session.last_used = now
         return None
+
+    def _session_expired(self, api: str) -> AuthFailure:
+        documented = DOCUMENTED_EXPIRED_SESSION.get(api)
+        if documented is not None:
+            status, code, message = documented
+            return AuthFailure(status, _error(code, message))
+        return AuthFailure(
+            self.session_expired_status,
+            _error("REQUEST_FAILED.SessionToken.Expired", "The session has expired."),
+        )
 
     # Test helpers
 

@@ -63,8 +63,11 @@ class Sandbox:
     :param faults: Faults to inject from the start (see :class:`Faults`).
     :param token_ttl: Lifetime of a bearer token from its first issue, in seconds.
     :param session_idle_ttl: Seconds without use after which a session expires.
-    :param session_expired_status: Status of the answer to an expired session (400 or
-        401; both have been reported for ThingSpace).
+    :param session_expired_status: Status of the ``REQUEST_FAILED.SessionToken.Expired``
+        answer to an expired session (400 or 401; both have been reported for
+        ThingSpace). The Location family ignores it: its documentation states its own
+        answer, 400 ``INVALID_PARAMETER`` "UWS verification failure (The Session has
+        expired.)".
     :param login_lock_threshold: Failed logins in a row that lock a user (``None``
         never locks).
     :param client_id: The OAuth client id accepted (with ``client_secret``).

@@ -18,12 +18,11 @@ _API = "/diagnostics/v1"
 _INVALID = "INVALID_PARAMETER"
 
 
-def _not_registered(account: str) -> BadRequest:
-    # The Diagnostics API's documented answer when an account has no listener.
+def _not_registered() -> BadRequest:
+    # The status, code and message of the Diagnostics Error Codes page; the page does not
+    # say which operations give it (docs/spec/sources.md).
     return BadRequest(
-        403,
-        "CALLBACK_NOT_REGISTERED",
-        f"Callback is not registered for this account ({account}).",
+        403, "CALLBACK_NOT_REGISTERED", "Callback is not registered for this account."
     )
 
 
@@ -54,7 +53,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
         account = _query(request, "accountName")
         found = registry.listeners("diagnostics", account)
         if not found:
-            raise _not_registered(account)
+            raise _not_registered()
         return ok(_callback(found[0]))
 
     async def register(request: Request) -> Response:
@@ -87,7 +86,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
         service = _query(request, "serviceName")
         removed = registry.remove("diagnostics", account, service)
         if removed is None:
-            raise _not_registered(account)
+            raise _not_registered()
         return ok(_callback(removed))
 
     return [
