@@ -5,6 +5,10 @@ httpx-aiohttp maps every ``aiohttp.ClientConnectionError`` (a refused connection
 server closing the connection mid-answer) to ``httpx.ConnectTimeout``, and lets other
 aiohttp errors through unmapped; the SDK needs "timed out" and "could not connect" to
 mean just that.
+
+httpx-aiohttp asks aiohttp for the body as sent (``auto_decompress=False`` on every
+request), so compressed answers reach the SDK's own bounded decoding (``_decode``) as
+they do on httpx's transport.
 """
 
 from __future__ import annotations

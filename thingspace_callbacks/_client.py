@@ -21,6 +21,7 @@ from ._constants import (
     DEFAULT_TIMEOUT,
     ENVIRONMENTS,
 )
+from ._decode import accept_encoding
 from ._errors import RequestValidationError
 from ._exports import publish
 from ._pipeline import Pipeline
@@ -144,7 +145,13 @@ class AsyncThingSpaceClient:
         self.base_url = _resolve_base_url(base_url, environment)
         """The API root this client talks to."""
         timeout_value = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        # Only the encodings the SDK can decompress a bounded step at a time (_decode);
+        # httpx would offer any it has a decoder for.
+        headers = {
+            "Accept": "application/json",
+            "Accept-Encoding": accept_encoding(),
+            "User-Agent": USER_AGENT,
+        }
         if default_headers:
             headers.update(default_headers)
         self._owns_http_client = http_client is None

@@ -73,7 +73,7 @@ class APIResponse(Generic[_T]):
 
     @property
     def content(self) -> bytes:
-        """The raw body."""
+        """The body, decompressed (whatever its ``Content-Encoding``)."""
         return self.http_response.content
 
     @property

@@ -3,8 +3,9 @@ step below both the request pipeline and the credential providers, which send to
 login requests through the same connection pool.
 
 Whatever ``httpx.AsyncClient`` the SDK was handed, its requests never follow redirects
-(so no credential is re-sent to another origin), an answer is read only up to a size
-limit (so a broken gateway cannot fill the memory), and the whole exchange of one
+(so no credential is re-sent to another origin), an answer is read and decompressed
+only up to a size limit (so a broken gateway or a compression bomb cannot fill the
+memory), and the whole exchange of one
 attempt, from sending to the last byte of the answer, runs within a time limit (so a
 body trickled a byte at a time cannot outlast the read timeout forever).
 """
@@ -19,7 +20,15 @@ import httpx
 
 from ._constants import DEFAULT_MAX_RESPONSE_SIZE
 from ._deadlines import Deadline, Task, deadlines
+from ._decode import (
+    DecodedTooLargeError,
+    Decoder,
+    UnsupportedEncodingError,
+    accept_encoding,
+    decoder_for,
+)
 from ._errors import (
+    APIResponseValidationError,
     RequestValidationError,
     ResponseTooLargeError,
     connection_error,
@@ -52,7 +61,9 @@ async def fetch(
 ) -> httpx.Response:
     """Send ``request`` and read its answer whole, raising httpx's exceptions as they
     come (the retry loop decides about them), :class:`AnswerTimeout` past
-    ``time_limit`` seconds and :class:`ResponseTooLargeError` past ``max_size`` bytes."""
+    ``time_limit`` seconds, :class:`ResponseTooLargeError` past ``max_size`` bytes
+    (encoded or decoded) and :class:`APIResponseValidationError` for a
+    ``Content-Encoding`` not decoded within bounds (see :mod:`._decode`)."""
     deadline: Deadline | None = None
     if time_limit is not None:
         task = _asyncio_task() if _UNCANCEL else None
@@ -66,16 +77,37 @@ async def fetch(
     try:
         response = await http_client.send(request, stream=True, follow_redirects=False)
         try:
-            # Counted as it arrives rather than trusted from Content-Length: a decoded
-            # (decompressed) body can be far larger than declared, and a chunked one
-            # declares nothing.
+            # Counted as it arrives rather than trusted from Content-Length: a chunked
+            # body declares nothing. The raw bytes are read and any Content-Encoding is
+            # decoded here, a bounded step at a time (see _decode): httpx would inflate
+            # each network chunk whole, and a few KB can inflate to gigabytes.
             chunks: list[bytes] = []
             size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if max_size is not None and size > max_size:
+            encoding = response.headers.get("content-encoding")
+            if response.is_stream_consumed:
+                # An in-process transport's answer (httpx.MockTransport's), which httpx
+                # read and decoded as it was built.
+                chunks.append(response.content)
+                if max_size is not None and len(response.content) > max_size:
                     raise ResponseTooLargeError(response, limit=max_size)
-                chunks.append(chunk)
+            elif encoding is None or (decoder := _decoder(response, encoding, max_size)) is None:
+                async for chunk in response.aiter_raw():
+                    size += len(chunk)
+                    if max_size is not None and size > max_size:
+                        raise ResponseTooLargeError(response, limit=max_size)
+                    chunks.append(chunk)
+            else:
+                try:
+                    async for raw in response.aiter_raw():
+                        # The encoded size counts too: past the end of a stream,
+                        # decoders discard what follows.
+                        size += len(raw)
+                        if max_size is not None and size > max_size:
+                            raise DecodedTooLargeError
+                        chunks.extend(decoder.feed(raw))
+                    chunks.extend(decoder.finish())
+                except DecodedTooLargeError:
+                    raise ResponseTooLargeError(response, limit=max_size or 0) from None
         except BaseException:
             # Cancelled or refused mid-body: give the connection back, even while the
             # cancellation that got us here is still being delivered.
@@ -89,7 +121,8 @@ async def fetch(
     finally:
         if deadline is not None:
             deadline.end()
-    # What httpx's own `aread()` does, with the size checked on the way.
+    # What httpx's own `aread()` does, with the size checked on the way; the content is
+    # already decoded, and httpx does not decode a response's `_content` again.
     content = response._content = b"".join(chunks)
     # httpx's stream and response refer to each other, so every response read would
     # otherwise wait for the cycle collector, whose passes over those dead responses
@@ -112,6 +145,19 @@ async def _fetch_in_scope(
     return response
 
 
+def _decoder(response: httpx.Response, encoding: str, max_size: int | None) -> Decoder | None:
+    try:
+        return decoder_for(encoding, response.request, max_size)
+    except UnsupportedEncodingError as exc:
+        raise APIResponseValidationError(
+            httpx.Response(
+                response.status_code, headers=response.headers, request=response.request
+            ),
+            message=f"{response.status_code} answer is encoded as {encoding!r} "
+            f"(Content-Encoding), which this client does not decode: {exc}; not read",
+        ) from None
+
+
 def _asyncio_task() -> asyncio.Task[object] | None:
     try:
         return asyncio.current_task()
@@ -126,6 +172,8 @@ def _answer_timeout(request: httpx.Request, time_limit: float) -> AnswerTimeout:
 async def send(http_client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
     """:func:`fetch` with the default bounds (the client's timeout), turning every
     failure to get an answer into one of ours."""
+    # A client passed in by the user offers whatever encodings its httpx decodes.
+    request.headers["Accept-Encoding"] = accept_encoding()
     try:
         return await fetch(
             http_client,
