@@ -223,19 +223,13 @@ async def test_listen_server_closes_idle_keep_alive_connections(serve_config: Se
     assert len(recorder.messages) == 1
 
 
-async def test_listen_server_refuses_oversized_headers_and_too_many_connections(
+async def test_listen_server_refuses_oversized_headers(
     serve_config: ServeConfig, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.ERROR, logger="uvicorn")
     receiver, _ = _receiver()
-    config = server_config(
-        receiver,
-        limit_concurrency=3,
-        max_header_size=4096,
-        log_level="error",
-        configure_logging=False,
-    )
-    async with serve_config(config) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+    config = server_config(receiver, max_header_size=4096, configure_logging=False)
+    async with serve_config(config) as base_url:
         with anyio.fail_after(5):
             stream = await _connect(base_url)
             # Still incomplete after 6,000 bytes: h11 stops buffering at the limit.
@@ -243,17 +237,116 @@ async def test_listen_server_refuses_oversized_headers_and_too_many_connections(
             big_headers = await _read_until_closed(stream)
             await stream.aclose()
 
-            idle = [await _connect(base_url) for _ in range(3)]
+    assert big_headers.status == 400
+
+
+class Gate:
+    """A handler that waits until the test opens the gate."""
+
+    def __init__(self, expected: int) -> None:
+        self.open = anyio.Event()
+        self.entered = 0
+        self.expected = expected
+        self.all_entered = anyio.Event()
+
+    async def __call__(self, message: CallbackMessage) -> None:
+        self.entered += 1
+        if self.entered == self.expected:
+            self.all_entered.set()
+        await self.open.wait()
+
+
+async def test_idle_connections_do_not_count_against_the_request_limit(
+    serve_config: ServeConfig,
+) -> None:
+    gate = Gate(expected=2)
+    receiver = Receiver(verify=[], dedupe=False)
+    receiver.on_any()(gate)
+    config = server_config(
+        receiver, limit_concurrency=2, header_timeout=60, log_level="error", configure_logging=False
+    )
+    async with serve_config(config) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        with anyio.fail_after(10):
+            idle = [await _connect(base_url) for _ in range(50)]
             await anyio.sleep(0.05)
-            crowded = await http.post("/CarrierService", content=b"{}")
+            answers: list[httpx.Response] = []
+
+            async def post() -> None:
+                answers.append(await http.post("/CarrierService", json=msg.m2m()))
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(post)
+                tg.start_soon(post)
+                await gate.all_entered.wait()  # two requests in flight, behind 50 idle sockets
+                crowded = await http.post("/CarrierService", json=msg.m2m())
+                gate.open.set()
+            served = await http.post("/CarrierService", json=msg.m2m())
             for stream in idle:
                 await stream.aclose()
-            for _ in range(100):
-                served = await http.post("/CarrierService", content=b"{}")
-                if served.status_code == 200:
-                    break
-                await anyio.sleep(0.02)
 
-    assert big_headers.status == 400
-    assert crowded.status_code == 503
+    assert [a.status_code for a in answers] == [200, 200]
+    assert crowded.status_code == 503  # the limit is requests served at once
     assert served.status_code == 200
+
+
+async def test_past_max_connections_the_longest_waiting_one_makes_room(
+    serve_config: ServeConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver, recorder = _receiver()
+    config = server_config(
+        receiver, max_connections=10, header_timeout=60, log_level="error", configure_logging=False
+    )
+    async with serve_config(config) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        with anyio.fail_after(10):
+            waiting = []
+            for _ in range(10):
+                waiting.append(await _connect(base_url))
+                await anyio.sleep(0.01)  # opened in this order
+            answer = await http.post("/CarrierService", json=msg.m2m())
+            oldest = await _read_until_closed(waiting[0])
+            for stream in waiting:
+                await stream.aclose()
+
+    assert answer.status_code == 200
+    assert (oldest.data, oldest.ending) == (b"", "eof")  # closed without an answer
+    assert len(recorder.messages) == 1
+    assert "closing the longest waiting" in caplog.text
+
+
+async def test_a_keep_alive_connection_must_send_its_next_headers_in_time(
+    serve_config: ServeConfig,
+) -> None:
+    receiver, _ = _receiver()
+    config = server_config(
+        receiver, header_timeout=0.5, timeout_keep_alive=30, configure_logging=False
+    )
+    body = msg.encode(msg.m2m())
+    request = _head(headers=[("Content-Length", str(len(body)))]) + body
+
+    async def answered(stream: SocketStream) -> bytes:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += await stream.receive()
+        return head
+
+    async with serve_config(config) as base_url:
+        with anyio.fail_after(10):
+            stream = await _connect(base_url)
+            await stream.send(request)
+            first = await answered(stream)
+            # Idle between requests for longer than the header limit: that is the
+            # keep-alive limit's business, and the next request is served.
+            await anyio.sleep(1.0)
+            await stream.send(request)
+            second = await answered(stream)
+            # Its third request's headers never end: closed after the header limit.
+            await stream.send(request[:20])
+            started = anyio.current_time()
+            rest = await _read_until_closed(stream)
+            closed = anyio.current_time()
+            await stream.aclose()
+
+    assert first.startswith(b"HTTP/1.1 200")
+    assert second.startswith(b"HTTP/1.1 200")
+    assert rest.ending in {"eof", "reset"}
+    assert 0.4 <= closed - started < 3.0

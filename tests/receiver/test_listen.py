@@ -22,8 +22,11 @@ from click.testing import CliRunner
 
 from thingspace_callbacks._redact import MASK
 from thingspace_callbacks.cli.listen import (
+    DEFAULT_HEADER_TIMEOUT,
     DEFAULT_LIMIT_CONCURRENCY,
+    DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEADER_SIZE,
+    DEFAULT_SHUTDOWN_TIMEOUT,
     DEFAULT_TIMEOUT_KEEP_ALIVE,
     build_receiver,
     listen,
@@ -33,6 +36,7 @@ from thingspace_callbacks.cli.listen import (
 )
 from thingspace_callbacks.receiver import (
     DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HANDLER_TIMEOUT,
     AnyOf,
     BodyCredentials,
     HmacSignature,
@@ -42,6 +46,7 @@ from thingspace_callbacks.receiver import (
     parse_message,
     sign_body,
 )
+from thingspace_callbacks.receiver._uvicorn import GuardedH11Protocol
 
 from . import _messages as msg
 
@@ -144,9 +149,13 @@ def test_listen_is_a_subcommand_of_the_cli() -> None:
         "--shared-secret",
         "--callback-password",
         "--body-timeout",
+        "--handler-timeout",
+        "--header-timeout",
         "--timeout-keep-alive",
         "--limit-concurrency",
+        "--max-connections",
         "--max-header-size",
+        "--shutdown-timeout",
     ):
         assert option in result.output
     bad = CliRunner().invoke(listen, ["--callback-username", "u"])
@@ -154,22 +163,63 @@ def test_listen_is_a_subcommand_of_the_cli() -> None:
     assert "go together" in bad.output
 
 
+def _limits(config: uvicorn.Config) -> tuple[object, ...]:
+    """What a served configuration bounds: body, handler, keep-alive, header time,
+    requests, connections, header size, shutdown."""
+    receiver = config.app
+    assert isinstance(receiver, Receiver)
+    protocol = config.http
+    assert isinstance(protocol, type)
+    assert issubclass(protocol, GuardedH11Protocol)
+    # uvicorn's own limit counts idle connections; the protocol counts requests.
+    assert config.limit_concurrency is None
+    return (
+        receiver.body_timeout,
+        receiver.handler_timeout,
+        config.timeout_keep_alive,
+        protocol.header_timeout,
+        protocol.max_requests,
+        protocol.max_connections,
+        config.h11_max_incomplete_event_size,
+        config.timeout_graceful_shutdown,
+    )
+
+
+DEFAULT_LIMITS = (10.0, 20.0, 5, 5.0, 256, 2048, 8192, 10)
+
+OPTIONS = [
+    "--body-timeout", "0.5",
+    "--handler-timeout", "1.5",
+    "--timeout-keep-alive", "2",
+    "--header-timeout", "2.5",
+    "--limit-concurrency", "10",
+    "--max-connections", "100",
+    "--max-header-size", "4096",
+    "--shutdown-timeout", "3",
+]  # fmt: skip
+
+
 def test_server_config_bounds_connections_by_default() -> None:
     receiver = build_receiver()
     assert receiver.body_timeout == DEFAULT_BODY_TIMEOUT == 10
+    assert receiver.handler_timeout == DEFAULT_HANDLER_TIMEOUT == 20
     config = server_config(receiver, configure_logging=False)
+    # One protocol class per configuration: each server keeps its own connections.
+    assert server_config(receiver, configure_logging=False).http is not config.http
     assert config.app is receiver
-    assert (DEFAULT_TIMEOUT_KEEP_ALIVE, DEFAULT_LIMIT_CONCURRENCY, DEFAULT_MAX_HEADER_SIZE) == (
-        5,
-        256,
-        8192,
+    defaults = (
+        DEFAULT_TIMEOUT_KEEP_ALIVE,
+        DEFAULT_HEADER_TIMEOUT,
+        DEFAULT_LIMIT_CONCURRENCY,
+        DEFAULT_MAX_CONNECTIONS,
+        DEFAULT_MAX_HEADER_SIZE,
+        DEFAULT_SHUTDOWN_TIMEOUT,
     )
-    assert config.timeout_keep_alive == 5
-    assert config.limit_concurrency == 256
-    assert config.h11_max_incomplete_event_size == 8192
-    assert config.http == "h11"  # the header limit is h11's; httptools would ignore it
+    assert defaults == (5, 5.0, 256, 2048, 8192, 10)
+    assert _limits(config) == DEFAULT_LIMITS
     assert config.proxy_headers is False
     assert build_receiver(body_timeout=0.5).body_timeout == 0.5
+    assert build_receiver(handler_timeout=0.5).handler_timeout == 0.5
 
 
 class _RecordingServer:
@@ -185,19 +235,10 @@ class _RecordingServer:
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
-        ([], (DEFAULT_BODY_TIMEOUT, 5, 256, 8192)),
+        ([], DEFAULT_LIMITS),
         (
-            [
-                "--body-timeout",
-                "0.5",
-                "--timeout-keep-alive",
-                "2",
-                "--limit-concurrency",
-                "10",
-                "--max-header-size",
-                "4096",
-            ],
-            (0.5, 2, 10, 4096),
+            OPTIONS,
+            (0.5, 1.5, 2, 2.5, 10, 100, 4096, 3),
         ),
     ],
     ids=["defaults", "options"],
@@ -205,7 +246,7 @@ class _RecordingServer:
 def test_listen_applies_its_limits_to_the_server_it_runs(
     monkeypatch: pytest.MonkeyPatch,
     arguments: list[str],
-    expected: tuple[float, int, int, int],
+    expected: tuple[object, ...],
 ) -> None:
     monkeypatch.setattr(uvicorn, "Server", _RecordingServer)
     monkeypatch.setattr(_RecordingServer, "configs", [])
@@ -217,16 +258,7 @@ def test_listen_applies_its_limits_to_the_server_it_runs(
 
     assert result.exit_code == 0, result.output
     [config] = _RecordingServer.configs
-    receiver = config.app
-    assert isinstance(receiver, Receiver)
-    served = (
-        receiver.body_timeout,
-        config.timeout_keep_alive,
-        config.limit_concurrency,
-        config.h11_max_incomplete_event_size,
-    )
-    assert served == expected
-    assert config.http == "h11"
+    assert _limits(config) == expected
     assert logging_configs  # uvicorn's logging, sent to stderr
 
 
@@ -234,9 +266,13 @@ def test_listen_applies_its_limits_to_the_server_it_runs(
     "arguments",
     [
         ["--body-timeout", "0"],
+        ["--handler-timeout", "0"],
+        ["--header-timeout", "0"],
         ["--timeout-keep-alive", "0"],
         ["--limit-concurrency", "0"],
+        ["--max-connections", "0"],
         ["--max-header-size", "100"],
+        ["--shutdown-timeout", "0"],
     ],
 )
 def test_listen_refuses_limits_that_would_not_bound(arguments: list[str]) -> None:

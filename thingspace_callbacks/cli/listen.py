@@ -7,11 +7,17 @@ each message is passed to that async function, or ``name`` may be a configured
 
 The listener faces the Internet, so every connection is bounded. The receiver bounds
 each request's body (``--body-timeout``, 10 s, then 408; ``--max-body-size``, 1 MiB, then
-413); uvicorn, configured by :func:`server_config`, bounds the rest: an idle keep-alive
-connection is closed after ``--timeout-keep-alive`` (5 s), at most
-``--limit-concurrency`` (256) connections and requests are served at once (more are
-answered 503, which ThingSpace re-sends), and at most ``--max-header-size`` (8 KiB) of
-a request's line and headers is buffered before they end (more is answered 400).
+413) and its handling (``--handler-timeout``, 20 s, then the handler is cancelled and
+503 answered); uvicorn, configured by :func:`server_config`, bounds the rest: a
+connection that has not sent a request's headers within ``--header-timeout`` (5 s) is
+closed, so is an idle keep-alive connection after ``--timeout-keep-alive`` (5 s), at
+most ``--limit-concurrency`` (256) requests are served at once (more are answered 503,
+which ThingSpace re-sends; connections waiting for their headers do not count), at most
+``--max-connections`` (2048) connections are open (past it the one that has waited
+longest for its headers is closed), and at most ``--max-header-size`` (8 KiB) of a
+request's line and headers is buffered before they end (more is answered 400).
+SIGTERM or SIGINT stops it within ``--shutdown-timeout`` (10 s): requests still running
+then are cancelled, and the claims they hold released.
 
 Messages are deduplicated in the process by default; ``--dedupe redis://HOST:PORT/DB``
 shares that through Redis (the ``redis`` extra), so that replicas behind one URL handle
@@ -36,6 +42,7 @@ from .._constants import RECEIVER_MAX_BODY_SIZE, SIGNATURE_HEADER, THINGSPACE_SO
 from .._redact import redact
 from ..receiver import (
     DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HANDLER_TIMEOUT,
     AnyOf,
     BodyCredentials,
     CallbackMessage,
@@ -54,8 +61,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_DEDUPE_CLAIM_TTL",
+    "DEFAULT_HEADER_TIMEOUT",
     "DEFAULT_LIMIT_CONCURRENCY",
+    "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_MAX_HEADER_SIZE",
+    "DEFAULT_SHUTDOWN_TIMEOUT",
     "DEFAULT_TIMEOUT_KEEP_ALIVE",
     "build_receiver",
     "listen",
@@ -67,10 +77,30 @@ __all__ = [
 DEFAULT_TIMEOUT_KEEP_ALIVE = 5
 """Seconds an idle keep-alive connection is kept open (uvicorn's own default)."""
 
+DEFAULT_HEADER_TIMEOUT = 5.0
+"""Seconds a connection may take to send a request's complete headers, from opening
+(or from the first bytes of its next request); then it is closed. ThingSpace sends a
+message's few hundred bytes of headers at once."""
+
 DEFAULT_LIMIT_CONCURRENCY = 256
-"""Connections and requests served at once; more are answered 503. ThingSpace sends
-from a handful of addresses; this leaves room for bursts (one message per device of a
-bulk request) while a flood of slow senders cannot take unbounded sockets and memory."""
+"""Requests served at once; more are answered 503. ThingSpace sends from a handful of
+addresses; this leaves room for bursts (one message per device of a bulk request) while
+a flood of slow senders cannot take unbounded memory. Connections still waiting for
+their headers do not count, so idle sockets cannot have real messages refused."""
+
+DEFAULT_MAX_CONNECTIONS = 2048
+"""Connections open at once; past it, the one that has waited longest for its headers
+is closed. Far above :data:`DEFAULT_LIMIT_CONCURRENCY`, so silent connections cannot
+crowd out senders (each is closed after :data:`DEFAULT_HEADER_TIMEOUT` anyway), and
+below the open-file limit ``listen`` asks for."""
+
+DEFAULT_SHUTDOWN_TIMEOUT = 10
+"""Seconds ``listen`` gives running requests to finish after SIGTERM or SIGINT before
+cancelling them (their claims are then released)."""
+
+_SPARE_FILES = 64
+"""Open files kept for the process's own use (Redis, logs, imports) beyond its
+connections."""
 
 DEFAULT_DEDUPE_CLAIM_TTL = 60.0
 """Seconds a replica's claim on a message lives with ``--dedupe`` unless its handler
@@ -126,13 +156,15 @@ def build_receiver(
     trust_forwarded_for: bool = False,
     max_body_size: int = RECEIVER_MAX_BODY_SIZE,
     body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+    handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
     dedupe: str | None = None,
     dedupe_claim_ttl: float = DEFAULT_DEDUPE_CLAIM_TTL,
 ) -> Receiver:
     """The receiver ``listen`` serves, built from its options.
 
     A :class:`Receiver` named by ``handler`` is served as it is, with its own
-    verification, deduplication, ``max_body_size`` and ``body_timeout``. ``dedupe``
+    verification, deduplication, ``max_body_size``, ``body_timeout`` and
+    ``handler_timeout``. ``dedupe``
     is a Redis URL to deduplicate through, with a
     :class:`~thingspace_callbacks.redis.RedisDedupeStore` whose ``claim_ttl`` is
     ``dedupe_claim_ttl``; only then is ``thingspace_callbacks.redis`` imported.
@@ -151,6 +183,7 @@ def build_receiver(
         dedupe=_dedupe_store(dedupe, dedupe_claim_ttl) if dedupe else True,
         max_body_size=max_body_size,
         body_timeout=body_timeout,
+        handler_timeout=handler_timeout,
     )
     callback = cast(Handler, target) if target is not None else _print_message
     try:
@@ -214,6 +247,35 @@ def _proofs(
     return [AnyOf(*proofs)] if len(proofs) > 1 else proofs
 
 
+def _fit_open_files(max_connections: int) -> int:
+    """Raise the process's open-file limit to fit ``max_connections``, or lower the
+    cap to fit the limit: past it, accepting fails and every sender waits, where under
+    the cap a new connection closes one still waiting for its headers instead."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows has no such limit
+        return max_connections
+    wanted = max_connections + _SPARE_FILES
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return max_connections
+    raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+    except (ValueError, OSError):
+        raised = soft
+    if raised >= wanted:
+        return max_connections
+    fitted = max(raised - _SPARE_FILES, 1)
+    click.echo(
+        f"warning: the process may open {raised} files: serving at most {fitted} "
+        f"connections instead of --max-connections {max_connections} (raise the limit "
+        "with ulimit -n)",
+        err=True,
+    )
+    return fitted
+
+
 def _log_config(default: dict[str, Any]) -> dict[str, Any]:
     # stdout carries only the JSON lines of printed messages; every log goes to stderr.
     config = copy.deepcopy(default)
@@ -229,35 +291,61 @@ def server_config(
     host: str = "127.0.0.1",
     port: int = 9001,
     timeout_keep_alive: int = DEFAULT_TIMEOUT_KEEP_ALIVE,
+    header_timeout: float | None = DEFAULT_HEADER_TIMEOUT,
     limit_concurrency: int = DEFAULT_LIMIT_CONCURRENCY,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
     max_header_size: int = DEFAULT_MAX_HEADER_SIZE,
+    shutdown_timeout: int = DEFAULT_SHUTDOWN_TIMEOUT,
     log_level: str = "info",
     configure_logging: bool = True,
 ) -> uvicorn.Config:
     """The uvicorn configuration ``listen`` serves ``receiver`` with.
 
+    Its HTTP protocol is uvicorn's h11 one with the bounds uvicorn lacks (a header time
+    limit, a request limit that idle connections do not count against, a connection
+    cap); make a new configuration for each server.
+
     Args:
         timeout_keep_alive: seconds an idle keep-alive connection stays open.
-        limit_concurrency: connections and requests at once; more are answered 503.
+        header_timeout: seconds a connection may take to send a request's headers
+            (from opening, or from the first bytes of its next request); then it is
+            closed. ``None``: no limit.
+        limit_concurrency: requests served at once; more are answered 503.
+        max_connections: connections open at once; past it the one that has waited
+            longest for its headers is closed (the new one, when all are serving).
         max_header_size: bytes of a request's line and headers buffered before they
             end (h11's max incomplete event size); more is answered 400.
+        shutdown_timeout: seconds requests get to finish once the server is asked to
+            stop; then they are cancelled, releasing their claims.
         configure_logging: send uvicorn's logs to stderr (stdout carries the printed
             messages); ``False`` leaves logging as it is.
     """
     try:
         import uvicorn
+
+        from ..receiver._uvicorn import guarded_h11_protocol
     except ImportError:  # pragma: no cover - depends on the installed extras
         raise MissingExtra("listen", "uvicorn", "receiver") from None
+    protocol = guarded_h11_protocol(
+        header_timeout=header_timeout,
+        max_requests=limit_concurrency,
+        max_connections=max_connections,
+    )
     return uvicorn.Config(
         receiver,
         host=host,
         port=port,
-        # h11 explicitly: the header limit is h11's, and "auto" would pick httptools
-        # where it is installed, which ignores it.
-        http="h11",
+        # h11 (this protocol extends uvicorn's): the header size limit is h11's, and
+        # "auto" would pick httptools where it is installed, which ignores it.
+        http=protocol,
         timeout_keep_alive=timeout_keep_alive,
-        limit_concurrency=limit_concurrency,
+        # The protocol counts requests itself: uvicorn's limit counts connections too,
+        # so that idle ones would have every real request answered 503.
+        limit_concurrency=None,
         h11_max_incomplete_event_size=max_header_size,
+        # Without it uvicorn waits for running requests for good; after it, it cancels
+        # them, and the receiver releases their claims before the lifespan ends.
+        timeout_graceful_shutdown=shutdown_timeout,
         # The receiver decides whether X-Forwarded-For is trusted (--trust-forwarded-for);
         # uvicorn's default would rewrite the peer address from it for local proxies.
         proxy_headers=False,
@@ -345,6 +433,14 @@ def server_config(
     help="Time a request's body may take to arrive (later: 408, connection closed).",
 )
 @click.option(
+    "--handler-timeout",
+    metavar="SECONDS",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_HANDLER_TIMEOUT,
+    show_default=True,
+    help="Time a handler may take (later: cancelled, its claim released, 503 answered).",
+)
+@click.option(
     "--dedupe",
     metavar="REDIS_URL",
     envvar="THINGSPACE_DEDUPE_REDIS",
@@ -369,12 +465,28 @@ def server_config(
     help="Close a keep-alive connection idle this long.",
 )
 @click.option(
+    "--header-timeout",
+    metavar="SECONDS",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_HEADER_TIMEOUT,
+    show_default=True,
+    help="Close a connection that has not sent a request's headers in this time.",
+)
+@click.option(
     "--limit-concurrency",
     metavar="N",
     type=click.IntRange(min=1),
     default=DEFAULT_LIMIT_CONCURRENCY,
     show_default=True,
-    help="Connections and requests served at once (more: 503).",
+    help="Requests served at once (more: 503); idle connections do not count.",
+)
+@click.option(
+    "--max-connections",
+    metavar="N",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_CONNECTIONS,
+    show_default=True,
+    help="Connections open at once (more: the longest waiting for headers is closed).",
 )
 @click.option(
     "--max-header-size",
@@ -383,6 +495,14 @@ def server_config(
     default=DEFAULT_MAX_HEADER_SIZE,
     show_default=True,
     help="Most bytes of request line and headers buffered before they end (more: 400).",
+)
+@click.option(
+    "--shutdown-timeout",
+    metavar="SECONDS",
+    type=click.IntRange(min=1),
+    default=DEFAULT_SHUTDOWN_TIMEOUT,
+    show_default=True,
+    help="On SIGTERM/SIGINT, time running requests get to finish before being cancelled.",
 )
 @click.option(
     "--log-level",
@@ -403,11 +523,15 @@ def listen(
     trust_forwarded_for: bool,
     max_body_size: int,
     body_timeout: float,
+    handler_timeout: float,
     dedupe: str | None,
     dedupe_claim_ttl: float,
     timeout_keep_alive: int,
+    header_timeout: float,
     limit_concurrency: int,
+    max_connections: int,
     max_header_size: int,
+    shutdown_timeout: int,
     log_level: str,
 ) -> None:
     """Receive ThingSpace callback messages on HOST:PORT (any path).
@@ -419,11 +543,15 @@ def listen(
 
     \b
     Every connection is bounded (defaults in brackets):
+      --header-timeout      time to send a request's headers [5 s], then closed
       --body-timeout        time for the body to arrive [10 s], then 408
       --max-body-size       body size [1 MiB], then 413
+      --handler-timeout     time for the handler [20 s], then cancelled and 503
       --timeout-keep-alive  idle keep-alive connection [5 s], then closed
-      --limit-concurrency   connections and requests at once [256], then 503
+      --limit-concurrency   requests at once [256], then 503
+      --max-connections     connections open [2048], then the longest waiting closed
       --max-header-size     unfinished request line and headers [8 KiB], then 400
+      --shutdown-timeout    grace on SIGTERM/SIGINT [10 s], then requests cancelled
 
     Needs the receiver extra: pip install "thingspace-callbacks[receiver]".
     """
@@ -438,6 +566,7 @@ def listen(
         trust_forwarded_for=trust_forwarded_for,
         max_body_size=max_body_size,
         body_timeout=body_timeout,
+        handler_timeout=handler_timeout,
         dedupe=dedupe,
         dedupe_claim_ttl=dedupe_claim_ttl,
     )
@@ -457,8 +586,11 @@ def listen(
         host=host,
         port=port,
         timeout_keep_alive=timeout_keep_alive,
+        header_timeout=header_timeout,
         limit_concurrency=limit_concurrency,
+        max_connections=_fit_open_files(max_connections),
         max_header_size=max_header_size,
+        shutdown_timeout=shutdown_timeout,
         log_level=log_level,
     )
     where = "printing each message as a JSON line" if handler is None else f"handler {handler}"

@@ -19,6 +19,7 @@ from .._constants import THINGSPACE_SOURCE_IPS as THINGSPACE_SOURCE_IPS
 from .._redact import redact as redact
 from .._redact import redact_url as redact_url
 from ._app import DEFAULT_BODY_TIMEOUT as DEFAULT_BODY_TIMEOUT
+from ._app import DEFAULT_HANDLER_TIMEOUT as DEFAULT_HANDLER_TIMEOUT
 from ._app import UNAVAILABLE_RETRY_AFTER as UNAVAILABLE_RETRY_AFTER
 from ._app import DeliveryOutcome as DeliveryOutcome
 from ._app import Handler as Handler
@@ -67,6 +68,7 @@ from ._verify import verify_signature as verify_signature
 __all__ = (
     "CONNECTIVITY_SERVICES",
     "DEFAULT_BODY_TIMEOUT",
+    "DEFAULT_HANDLER_TIMEOUT",
     "SHARED_SECRET_HEADER",
     "SIGNATURE_HEADER",
     "THINGSPACE_SOURCE_IPS",

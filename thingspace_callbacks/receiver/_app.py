@@ -9,7 +9,9 @@ message: the others answer 409 (busy) or, while the store is unreachable, 503.
 
 Reading a request is bounded here rather than left to the ASGI server, so the bounds
 hold under any server: the body must arrive within ``body_timeout`` (else 408) and fit
-in ``max_body_size`` (else 413); both answers close the connection.
+in ``max_body_size`` (else 413); both answers close the connection. So is handling it:
+a handler still running after ``handler_timeout``, or whose sender hung up, is
+cancelled and its claim released, so that ThingSpace's re-send runs it again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import functools
 import inspect
 import json
 import logging
+import math
 import types
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -48,6 +51,7 @@ from ._verify import Verifier
 
 __all__ = [
     "DEFAULT_BODY_TIMEOUT",
+    "DEFAULT_HANDLER_TIMEOUT",
     "UNAVAILABLE_RETRY_AFTER",
     "DeliveryOutcome",
     "Handler",
@@ -58,6 +62,13 @@ DEFAULT_BODY_TIMEOUT = 10.0
 """Seconds a request's body may take to arrive, from the end of its headers. ThingSpace
 messages are a few kilobytes; even a full ``max_body_size`` (1 MiB) arrives in time at
 about 100 kB/s."""
+
+DEFAULT_HANDLER_TIMEOUT = 20.0
+"""Seconds a delivery may take, handler included, before it is cancelled and answered
+503. Verizon documents no time ThingSpace waits for an answer; webhook senders commonly
+give up after about 30 s, and an answer that arrives after the sender gave up is lost
+(the message is re-sent anyway), so the handler is stopped, and its claim released,
+while the answer can still reach the sender."""
 
 UNAVAILABLE_RETRY_AFTER = 30
 """The ``Retry-After`` (seconds) of a 503 answered while a claiming dedupe store cannot
@@ -86,7 +97,9 @@ HandlerT = TypeVar("HandlerT", bound=Callable[..., Awaitable[Any]])
 
 DedupeKey = Callable[[str, Mapping[str, Any]], str]
 
-Status = Literal["accepted", "duplicate", "busy", "unavailable", "rejected", "failed", "not_found"]
+Status = Literal[
+    "accepted", "duplicate", "busy", "unavailable", "rejected", "failed", "timed_out", "not_found"
+]
 
 
 @dataclass(frozen=True)
@@ -95,13 +108,15 @@ class DeliveryOutcome:
 
     status_code: int
     """200 handled or duplicate; 400/401/403/408/413/422 rejected; 404 no route;
-    405 not a POST; 409 busy; 500 failed; 503 unavailable."""
+    405 not a POST; 409 busy; 500 failed; 503 unavailable or timed out."""
 
     status: Status
     """``"accepted"`` (handler succeeded), ``"duplicate"`` (handled before),
-    ``"busy"`` (another process holds the message's claim), ``"unavailable"`` (the
-    dedupe store could not be reached), ``"rejected"``, ``"failed"`` (handler raised)
-    or ``"not_found"``."""
+    ``"busy"`` (another process holds the message's claim, or a copy in this process
+    outlasted the time limit), ``"unavailable"`` (the dedupe store could not be
+    reached, or the server is shutting down), ``"rejected"``, ``"failed"`` (handler raised),
+    ``"timed_out"`` (handler cancelled after ``handler_timeout``) or
+    ``"not_found"``."""
 
     detail: str | None = None
     """Why it was rejected or failed (never a credential)."""
@@ -266,6 +281,18 @@ class Receiver:
     (a :class:`DedupeStore`) is asked before and told after; a failing one is passed
     over (the message is handled).
 
+    **Handlers that do not return.** A delivery is answered within ``handler_timeout``
+    seconds (default 20): a handler still running then is cancelled, the delivery is
+    answered **503** ``timed_out`` and its claim is released, so ThingSpace's re-send
+    runs the handler again (a re-send waiting behind it in this process counts its wait
+    in its own time limit, and is answered **409** ``busy`` if that runs out first). A
+    handler whose sender hung up (ASGI ``http.disconnect``) is cancelled at once and its
+    claim released; nobody is answered. A handler is cancelled the asyncio/anyio way:
+    it must not swallow the cancellation. A delivery the server cancels (shutting down)
+    releases its claim and is answered **503** ``unavailable``; at the ASGI lifespan
+    ``shutdown`` event the receiver waits up to 10 s for such claims and answers before
+    it reports shutdown complete, as the process may exit right after.
+
     Args:
         verify: verifiers every message must pass, unless a route has its own. Required,
             so accepting unauthenticated messages is a visible choice (``verify=[]``).
@@ -278,6 +305,11 @@ class Receiver:
             answered 413 without being read in full.
         body_timeout: seconds the whole body may take to arrive (default 10); later
             ones are answered 408. ``None`` removes the limit, leaving it to the server.
+        handler_timeout: seconds a delivery may take once its body arrived, handler
+            included (default 20); then the handler is cancelled, its claim released,
+            and the delivery answered 503. Keep it below a shared store's claim
+            lifetime (``RedisDedupeStore(claim_ttl=...)``, 60 s by default). ``None``
+            removes the limit.
     """
 
     def __init__(
@@ -288,11 +320,14 @@ class Receiver:
         dedupe_key: DedupeKey = default_dedupe_key,
         max_body_size: int = RECEIVER_MAX_BODY_SIZE,
         body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+        handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
     ) -> None:
         if max_body_size < 1:
             raise ValueError("max_body_size must be a positive number of bytes")
         if body_timeout is not None and not body_timeout > 0:
             raise ValueError("body_timeout must be a positive number of seconds, or None")
+        if handler_timeout is not None and not handler_timeout > 0:
+            raise ValueError("handler_timeout must be a positive number of seconds, or None")
         self.verifiers: tuple[Verifier, ...] = tuple(verify)
         self.dedupe_store: ClaimingDedupeStore | DedupeStore | None
         if dedupe is True:
@@ -304,9 +339,13 @@ class Receiver:
         self.dedupe_key = dedupe_key
         self.max_body_size = max_body_size
         self.body_timeout = body_timeout
+        self.handler_timeout = handler_timeout
         self._routes: dict[str, _Route] = {}
         self._fallback: _Route | None = None
         self._inflight: dict[str, anyio.Event] = {}
+        self._unsettled: set[anyio.Event] = set()
+        """One event per claim not yet completed or released, and per delivery not yet
+        answered; each is set once it is."""
 
     # -- registration -------------------------------------------------------------
 
@@ -399,8 +438,11 @@ class Receiver:
 
         The ASGI app calls this; call it yourself to receive through another framework,
         then answer ThingSpace with ``outcome.status_code``. It never raises for a bad
-        message or a failing handler.
+        message or a failing handler, and returns within ``handler_timeout`` (plus the
+        time to release a claim). Cancelled (the sender hung up), it releases the claim
+        it holds and lets the cancellation through.
         """
+        deadline = _deadline(self.handler_timeout)
         route = self._match(request.path)
         if route is None:
             return DeliveryOutcome(404, "not_found", f"no handler for {request.path}")
@@ -415,8 +457,8 @@ class Receiver:
             return DeliveryOutcome(500, "failed", "verification failed unexpectedly")
         key = self._key_of(route, request)
         if key is None:
-            return await self._run(route, message)
-        return await self._run_once(route, message, key)
+            return await self._run(route, message, deadline)
+        return await self._run_once(route, message, key, deadline)
 
     def _rejected(self, request: InboundRequest, error: ReceiverError) -> DeliveryOutcome:
         # A message refused for its shape is lost once ThingSpace stops re-sending it,
@@ -442,24 +484,35 @@ class Receiver:
             logger.exception("dedupe key failed for a callback to %s", route.path)
             return None
 
-    async def _run_once(self, route: _Route, message: CallbackMessage, key: str) -> DeliveryOutcome:
+    async def _run_once(
+        self, route: _Route, message: CallbackMessage, key: str, deadline: float
+    ) -> DeliveryOutcome:
         store = self.dedupe_store
         assert store is not None
         # A re-send arriving while the first send is still being handled waits for it:
-        # acknowledging it now would lose the message if that handler then failed.
-        while (running := self._inflight.get(key)) is not None:
-            await running.wait()
+        # acknowledging it now would lose the message if that handler then failed. The
+        # wait counts in its own time limit, so that it too is answered in time.
+        with anyio.move_on_after(deadline - anyio.current_time()):
+            while (running := self._inflight.get(key)) is not None:
+                await running.wait()
+        if key in self._inflight:
+            logger.warning(
+                "a re-send of a callback to %s waited %g s for its first copy; answered 409",
+                route.path,
+                self.handler_timeout,
+            )
+            return DeliveryOutcome(409, "busy", "this message is being handled", message)
         done = self._inflight[key] = anyio.Event()
         try:
             if isinstance(store, ClaimingDedupeStore):
-                return await self._run_claimed(store, route, message, key)
-            return await self._run_unclaimed(store, route, message, key)
+                return await self._run_claimed(store, route, message, key, deadline)
+            return await self._run_unclaimed(store, route, message, key, deadline)
         finally:
             del self._inflight[key]
             done.set()
 
     async def _run_unclaimed(
-        self, store: DedupeStore, route: _Route, message: CallbackMessage, key: str
+        self, store: DedupeStore, route: _Route, message: CallbackMessage, key: str, deadline: float
     ) -> DeliveryOutcome:
         try:
             seen = await store.contains(key)
@@ -469,7 +522,7 @@ class Receiver:
         if seen:
             logger.info("duplicate callback to %s acknowledged", route.path)
             return DeliveryOutcome(200, "duplicate", message=message)
-        outcome = await self._run(route, message)
+        outcome = await self._run(route, message, deadline)
         if outcome.acknowledged:
             try:
                 await store.add(key)
@@ -478,7 +531,12 @@ class Receiver:
         return outcome
 
     async def _run_claimed(
-        self, store: ClaimingDedupeStore, route: _Route, message: CallbackMessage, key: str
+        self,
+        store: ClaimingDedupeStore,
+        route: _Route,
+        message: CallbackMessage,
+        key: str,
+        deadline: float,
     ) -> DeliveryOutcome:
         # Unlike a lookup, a claim that cannot be made is not passed over: handling the
         # message anyway could run it beside the process that holds its claim.
@@ -504,21 +562,32 @@ class Receiver:
             f"releasing the claim on a callback to {route.path}",
             "re-sends are answered 409 until the claim lapses",
         )
+        held = anyio.Event()
+        self._unsettled.add(held)
         try:
-            outcome = await self._run(route, message)
-        except BaseException:
-            await _settle(store.release, claim, *released)
-            raise
-        if outcome.acknowledged:
-            handled = f"recording a handled callback to {route.path}"
-            await _settle(store.complete, claim, handled, "a re-send may be handled again")
-        else:
-            await _settle(store.release, claim, *released)
-        return outcome
+            try:
+                outcome = await self._run(route, message, deadline)
+            except BaseException:
+                # Cancelled: the sender hung up, or the server is shutting down.
+                await _settle(store.release, claim, *released)
+                raise
+            if outcome.acknowledged:
+                handled = f"recording a handled callback to {route.path}"
+                await _settle(store.complete, claim, handled, "a re-send may be handled again")
+            else:
+                await _settle(store.release, claim, *released)
+            return outcome
+        finally:
+            self._unsettled.discard(held)
+            held.set()
 
-    async def _run(self, route: _Route, message: CallbackMessage) -> DeliveryOutcome:
+    async def _run(
+        self, route: _Route, message: CallbackMessage, deadline: float
+    ) -> DeliveryOutcome:
+        time_limit = anyio.move_on_after(deadline - anyio.current_time())
         try:
-            await route.handler(message)
+            with time_limit:
+                await route.handler(message)
         except Exception:
             logger.exception(
                 "handler for %s failed on a %s (answered 500, ThingSpace will re-send)",
@@ -526,6 +595,16 @@ class Receiver:
                 type(message).__name__,
             )
             return DeliveryOutcome(500, "failed", "handler failed", message)
+        if time_limit.cancelled_caught:
+            logger.error(
+                "handler for %s did not finish within %g s on a %s; cancelled (answered 503, "
+                "ThingSpace will re-send)",
+                route.service or route.path,
+                self.handler_timeout,
+                type(message).__name__,
+            )
+            detail = f"handler did not finish within {self.handler_timeout:g} s"
+            return DeliveryOutcome(503, "timed_out", detail, message)
         return DeliveryOutcome(200, "accepted", message=message)
 
     # -- ASGI ---------------------------------------------------------------------
@@ -533,7 +612,7 @@ class Receiver:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
             await send({"type": "websocket.close", "code": 1000})
@@ -571,7 +650,46 @@ class Receiver:
         if body is None:
             return  # the sender hung up; nobody to answer
         request = InboundRequest(body=body, headers=headers, client_host=client_host, path=path)
-        await _respond(send, await self.process(request))
+        unanswered = anyio.Event()
+        self._unsettled.add(unanswered)
+        try:
+            try:
+                answer = await self._process_while_connected(request, receive)
+            except anyio.get_cancelled_exc_class():
+                # The server is shutting down: the claim is released; ask for a re-send.
+                with anyio.CancelScope(shield=True, deadline=anyio.current_time() + 1):
+                    await _respond(send, _SHUTTING_DOWN, extra_headers=[_CLOSE])
+                raise
+            if answer is None:
+                logger.warning(
+                    "the sender of a callback to %s hung up before it was answered; its "
+                    "handler was cancelled (ThingSpace will re-send)",
+                    path,
+                )
+                return
+            await _respond(send, answer)
+        finally:
+            self._unsettled.discard(unanswered)
+            unanswered.set()
+
+    async def _process_while_connected(
+        self, request: InboundRequest, receive: Receive
+    ) -> DeliveryOutcome | None:
+        # The body is read, so the next ASGI event is the sender hanging up: without
+        # watching for it a stuck handler would outlive its connection, holding the
+        # message's claim so that no re-send could run it.
+        outcome: DeliveryOutcome | None = None
+        async with anyio.create_task_group() as tasks:
+
+            async def watch() -> None:
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                tasks.cancel_scope.cancel()
+
+            tasks.start_soon(watch)
+            outcome = await self.process(request)
+            tasks.cancel_scope.cancel()
+        return outcome
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         limit = self.max_body_size
@@ -620,6 +738,32 @@ class Receiver:
                 await _discard(receive, budget)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            event = await receive()
+            if event["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif event["type"] == "lifespan.shutdown":
+                await self._settled()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _settled(self) -> None:
+        # A server shutting down cancels the requests still running, then ends the
+        # lifespan; the process may exit right after, so the releases of their claims
+        # (else a shared store refuses re-sends until the claims lapse) and the answers
+        # to their senders must be done by then.
+        with anyio.move_on_after(_SETTLE_TIMEOUT) as scope:
+            for unsettled in list(self._unsettled):
+                await unsettled.wait()
+        if scope.cancelled_caught:
+            logger.warning(
+                "shutting down with %d claim(s) or answer(s) still pending after %g s; "
+                "claims lapse on their own",
+                len(self._unsettled),
+                _SETTLE_TIMEOUT,
+            )
+
 
 def _claim_refused(
     route: _Route, message: CallbackMessage, answer: ClaimOutcome
@@ -659,6 +803,8 @@ def _log_store_failure(what: str, error: Exception, *, level: int = logging.WARN
 
 
 _CLOSE = (b"connection", b"close")
+
+_SHUTTING_DOWN = DeliveryOutcome(503, "unavailable", "the listener is shutting down; send again")
 
 
 def _content_length(headers: Sequence[tuple[str, str]]) -> int | None:
@@ -722,11 +868,5 @@ async def _respond(
     await send({"type": "http.response.body", "body": body, "more_body": more_body})
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        event = await receive()
-        if event["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif event["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+def _deadline(timeout: float | None) -> float:
+    return math.inf if timeout is None else anyio.current_time() + timeout
