@@ -456,6 +456,32 @@ def test_bad_usage_exits_2(
     assert server.sandbox.calls["location.register"] == 0
 
 
+def test_an_exported_callback_password_is_left_to_the_families_that_use_it(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    # The worker guide exports THINGSPACE_CALLBACK_PASSWORD; a run of another family
+    # from that shell neither fails nor records it.
+    accounts = accounts_file(tmp_path, 2)
+    results = tmp_path / "run.jsonl"
+    exported = {**environment(server), "THINGSPACE_CALLBACK_PASSWORD": "hook-pass-123"}
+    outcome = CliRunner().invoke(
+        main, ["bulk", *register_args(accounts, results)], env=exported, catch_exceptions=False
+    )
+    assert outcome.exit_code == 0, outcome.stderr
+    assert all("callbackPassword" not in line for line in lines(results))
+    assert server.sandbox.calls["location.register"] == 2
+    # Given as flags, they are still refused for a family that has no use for them.
+    for flag in (["--callback-password", "hook-pass-123"], ["--callback-username", "hook"]):
+        refused = CliRunner().invoke(
+            main,
+            ["bulk", *register_args(accounts, tmp_path / "refused.jsonl", *flag)],
+            env=exported,
+        )
+        assert refused.exit_code == 2, flag
+        assert "are for account-name" in refused.stderr
+    assert server.sandbox.calls["location.register"] == 2
+
+
 def test_every_family_and_operation(server: SandboxServer, tmp_path: Path) -> None:
     accounts = accounts_file(tmp_path, 3)
     services = {

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import math
 from typing import Any
 
 import anyio
@@ -80,15 +81,26 @@ def signature_is_valid(body: bytes, signature: str | None, secret: str) -> bool:
 
 
 def strict_json_object(body: bytes) -> dict[str, Any] | None:
-    """The JSON object a body is, read as the spec says (UTF-8, no BOM), else None."""
+    """The JSON object a body is, read as the spec says (UTF-8, no BOM, finite numbers
+    only), else None."""
     try:
         text = body.decode("utf-8")
         if text.startswith("\ufeff"):
             return None
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_refuse, parse_float=_finite)
     except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def _refuse(name: str) -> float:
+    raise ValueError(name)
+
+
+def _finite(literal: str) -> float:
+    if not math.isfinite(value := float(literal)):
+        raise ValueError(literal)
+    return value
 
 
 def credentials_match(payload: dict[str, Any], username: str, password: str) -> bool:

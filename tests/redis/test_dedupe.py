@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import anyio
+import anyio.abc
 import httpx
 import pytest
 import redis.asyncio
@@ -146,12 +147,65 @@ async def test_an_unavailable_redis_fails_claims_fast_with_one_warning(
                 with pytest.raises(ConnectionError, match=r"127\.0\.0\.1:\d+/0 is unavailable"):
                     await store.claim(key)
             assert time.monotonic() - started < 1.5
-        await anyio.sleep(1.1)  # Redis is tried again at most once a second
         await _claim(store, "after")
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "callbacks are answered 503" in warnings[0]
     assert any("answers again" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_first_callback_after_redis_is_back_is_handled(
+    redis_server: RedisServer, redis_outage: Outage
+) -> None:
+    # No pause anywhere: the claim refused just before the restart must not keep the
+    # store from trying Redis for the next callback (it used to, for a second: 503s).
+    handler = Recorder()
+    async with RedisDedupeStore(redis_server.url, timeout=0.5) as store:
+        receiver = Receiver(verify=[], dedupe=store)
+        receiver.add_handler("CarrierService", handler)
+        transport = httpx.ASGITransport(app=receiver)
+        async with httpx.AsyncClient(transport=transport, base_url="http://listener") as http:
+            with redis_outage():
+                refused = await http.post("/CarrierService", content=msg.encode(msg.m2m()))
+                with pytest.raises(ConnectionError):
+                    await store.claim("during")
+            # redis_outage returns once Redis answers PING again.
+            handled = await http.post("/CarrierService", content=msg.encode(msg.m2m()))
+    assert (refused.status_code, handled.status_code) == (503, 200)
+    assert handler.calls == 1
+
+
+async def test_while_redis_is_down_one_claim_at_a_time_tries_it(unused_tcp_port: int) -> None:
+    # A Redis that accepts connections and never answers (a hung host, a full network
+    # buffer): one claim waits for it, up to the time limit; the others meanwhile are
+    # refused at once instead of each waiting as long.
+    async with RedisDedupeStore(f"redis://127.0.0.1:{unused_tcp_port}/0", timeout=5) as store:
+        with pytest.raises(ConnectionError):
+            await store.claim("refused")  # nothing listens yet: down at once
+        silent = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=unused_tcp_port)
+        async with silent, anyio.create_task_group() as group:
+            group.start_soon(silent.serve, _never_answer)
+            waiting = anyio.Event()
+
+            async def probe() -> None:
+                waiting.set()
+                with pytest.raises(ConnectionError):
+                    await store.claim("probe")
+
+            group.start_soon(probe)
+            await waiting.wait()  # set just before the probe's claim, which runs until
+            # it waits for the answer before this task resumes
+            started = time.monotonic()
+            for key in ("a", "b", "c"):
+                with pytest.raises(ConnectionError):
+                    await store.claim(key)
+            assert time.monotonic() - started < 2.5, "a claim waited beside the probe"
+            group.cancel_scope.cancel()
+
+
+async def _never_answer(stream: anyio.abc.SocketStream) -> None:
+    async with stream:
+        await anyio.sleep_forever()
 
 
 class Recorder:

@@ -1157,6 +1157,11 @@ def register(
     **values: Any,
 ) -> None:
     """Register the listener URL on every account of ACCOUNTS_FILE."""
+    source = click.get_current_context().get_parameter_source("callback_password")
+    if family != "account-name" and source is ParameterSource.ENVIRONMENT:
+        # $THINGSPACE_CALLBACK_PASSWORD is exported for the account-name runs (and the
+        # workers); it does not make other families' runs ask for it. A flag does.
+        callback_password = None
     plan = Plan(
         "register",
         family,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar, overload
 
@@ -85,7 +86,10 @@ def decode_body(body: bytes | str) -> dict[str, Any]:
 
     Bytes must be UTF-8 without a byte order mark, as RFC 8259 requires of JSON sent
     between systems. UTF-16 and UTF-32 bodies (which ``json.loads`` would detect and
-    decode) and bodies starting with a BOM are refused rather than guessed at.
+    decode) and bodies starting with a BOM are refused rather than guessed at, and so
+    are ``NaN``, ``Infinity`` and ``-Infinity`` (which ``json.loads`` accepts although
+    JSON has no such values) and numbers too large for a float (``1e400``), so that no
+    handler meets a number that is not finite.
 
     Raises:
         MalformedMessageError: the body is not UTF-8 JSON, or not a JSON object.
@@ -100,7 +104,7 @@ def decode_body(body: bytes | str) -> dict[str, Any]:
     if text.startswith("\ufeff"):
         raise MalformedMessageError("body starts with a byte order mark; UTF-8 has none")
     try:
-        payload: object = json.loads(text)
+        payload: object = json.loads(text, parse_constant=_non_standard, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
         # ValueError covers bad JSON and over-long integer literals.
         raise MalformedMessageError("body is not valid JSON") from exc
@@ -109,6 +113,17 @@ def decode_body(body: bytes | str) -> dict[str, Any]:
             f"body is JSON {type(payload).__name__}, not the JSON object a message is"
         )
     return payload
+
+
+def _non_standard(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
 
 
 @overload

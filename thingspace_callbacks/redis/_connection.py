@@ -30,8 +30,9 @@ __all__ = ["RETRY_INTERVAL", "ClosingResource", "Connection", "Script", "Unavail
 log = logging.getLogger(LOGGER_NAME + ".redis")
 
 RETRY_INTERVAL = 1.0
-"""Seconds between attempts to reach Redis while it does not answer; in between,
-callers get :class:`Unavailable` at once instead of waiting for a connection."""
+"""Seconds between attempts to reach Redis while it does not answer (unless a
+:class:`Connection` is given another ``retry_interval``); in between, callers get
+:class:`Unavailable` at once instead of waiting for a connection."""
 
 _T = TypeVar("_T")
 
@@ -69,10 +70,19 @@ class Connection:
 
     When a command fails, one warning says so and what ``consequence`` follows;
     commands then raise :class:`Unavailable` without contacting Redis, but for one
-    attempt every :data:`RETRY_INTERVAL` seconds, until one succeeds (logged once too).
+    attempt at a time, at most one every ``retry_interval`` seconds, until one succeeds
+    (logged once too). With ``retry_interval=0`` the next command after a failed
+    attempt tries Redis again, so the first one after Redis is back succeeds.
     """
 
-    def __init__(self, redis: Redis | str, *, timeout: float, consequence: str) -> None:
+    def __init__(
+        self,
+        redis: Redis | str,
+        *,
+        timeout: float,
+        consequence: str,
+        retry_interval: float = RETRY_INTERVAL,
+    ) -> None:
         if isinstance(redis, str):
             try:
                 parse_url(redis)
@@ -92,8 +102,10 @@ class Connection:
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Redis] = (
             weakref.WeakKeyDictionary()
         )
+        self._retry_interval = retry_interval
         self._down_since: float | None = None
         self._retry_at = -math.inf
+        self._probing = False
         self.address = _address(redis)
         """Where Redis is, without credentials (``host:port/db``), for messages."""
 
@@ -114,19 +126,22 @@ class Connection:
         """The result of ``command`` on the client; :class:`Unavailable` when Redis
         does not answer within the time limit, fails, or is down and not due for
         another attempt."""
-        if self._down_since is not None:
-            now = time.monotonic()
-            if now < self._retry_at:
+        probe = self._down_since is not None
+        if probe:
+            if self._probing or time.monotonic() < self._retry_at:
                 raise Unavailable
             # One caller tries; the others step aside meanwhile instead of each
             # waiting up to the time limit for a Redis that may still be gone.
-            self._retry_at = now + RETRY_INTERVAL
+            self._probing = True
         try:
             with anyio.fail_after(self._timeout):
                 result = await command(self.client())
         except (RedisError, OSError) as exc:  # OSError: TimeoutError, refused sockets
             self._failed(exc)
             raise Unavailable from None
+        finally:
+            if probe:
+                self._probing = False
         self._recovered()
         return result
 
@@ -141,7 +156,7 @@ class Connection:
 
     def _failed(self, exc: Exception) -> None:
         now = time.monotonic()
-        self._retry_at = now + RETRY_INTERVAL
+        self._retry_at = now + self._retry_interval
         if self._down_since is None:
             self._down_since = now
             log.warning(

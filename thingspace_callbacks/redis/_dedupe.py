@@ -71,8 +71,10 @@ class RedisDedupeStore(ClosingResource):
     **When Redis does not answer** within ``timeout`` seconds or fails, claims fail and
     the receiver answers **503** with ``Retry-After`` without running the handler, so
     ThingSpace re-sends the message later: no message is handled twice, none is dropped,
-    and there is no local fallback. One warning is logged for the outage, Redis is
-    tried again at most once a second, and one line is logged when it answers. A handled
+    and there is no local fallback. One warning is logged for the outage and one line
+    when Redis answers again. Each message that arrives meanwhile tries Redis again
+    (one attempt at a time; the others are answered 503 at once), so the first message
+    after Redis is back is handled rather than refused for a while. A handled
     message that cannot be marked done is still acknowledged (its claim lapses after
     ``claim_ttl``); one whose claim cannot be released is re-sent into 409s until then.
 
@@ -116,6 +118,9 @@ class RedisDedupeStore(ClosingResource):
             redis,
             timeout=seconds(timeout, "timeout", positive=True),
             consequence="callbacks are answered 503 (ThingSpace re-sends them)",
+            # Unlike the token store and the limiter, which carry on without Redis,
+            # every refused claim is a 503 that ThingSpace re-sends only a few times.
+            retry_interval=0.0,
         )
 
     async def claim(self, key: str) -> ClaimOutcome:
