@@ -8,6 +8,9 @@ budget (:class:`~thingspace_callbacks.redis.RedisRateLimiter`) with the other wo
 Jobs carry no secret in clear: a callback password, or the userinfo of a listener URL,
 arrives as a digest, and the worker must be given the secret itself
 (``--callback-password``, ``--url``); a job whose digest matches none fails, saying so.
+The tokens the workers share are sealed in Redis with ``--token-key``
+(``$THINGSPACE_TOKEN_KEY``); without it they are stored in the clear, which the worker
+says once on stderr.
 
 When Redis goes away the worker says so once, waits, and picks up jobs again when it is
 back. SIGINT or SIGTERM stops it: the jobs it was running go back to the queue. A
@@ -27,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import click
+from click.core import ParameterSource
+from pydantic import SecretStr
 
 from .._errors import RequestValidationError, ThingSpaceError
 from .._redact import redact_url
@@ -38,7 +43,12 @@ if TYPE_CHECKING:
     from .._client import AsyncThingSpaceClient
     from ..redis import RedisRateLimiter, RedisTokenStore
 
-__all__ = ["worker"]
+__all__ = ["TOKEN_KEY_VARIABLE", "worker"]
+
+TOKEN_KEY_VARIABLE = "THINGSPACE_TOKEN_KEY"
+"""The variable ``--token-key`` is read from: every worker of a fleet needs the same."""
+
+_NEW_KEY_HINT = "make one with: thingspace-callbacks worker --new-token-key"
 
 try:
     from ..redis._queue import (
@@ -67,6 +77,39 @@ class _Options:
         self.poll_delay: float = values["poll_delay"]
         self.callback_password: str | None = values["callback_password"]
         self.urls: tuple[str, ...] = values["urls"]
+        self.token_key: SecretStr | None = _token_key(values["token_key"])
+
+
+def _token_key(value: str | None) -> SecretStr | None:
+    """``--token-key`` checked before anything is sent; never quoted in a message."""
+    if not value:
+        return None
+    try:
+        from cryptography.fernet import Fernet
+    except ModuleNotFoundError:
+        raise MissingExtra("worker --token-key", "cryptography", "redis") from None
+    try:
+        Fernet(value)
+    except ValueError:
+        # Not chained: the error could show the key.
+        source = click.get_current_context().get_parameter_source("token_key")
+        hint = f"${TOKEN_KEY_VARIABLE}" if source is ParameterSource.ENVIRONMENT else "--token-key"
+        raise click.BadParameter(
+            f"not a Fernet key (44 url-safe base64 characters); {_NEW_KEY_HINT}",
+            param_hint=hint,
+        ) from None
+    return SecretStr(value)
+
+
+def _new_token_key(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    try:
+        from cryptography.fernet import Fernet
+    except ModuleNotFoundError:
+        raise MissingExtra("worker --new-token-key", "cryptography", "redis") from None
+    click.echo(Fernet.generate_key().decode())
+    ctx.exit()
 
 
 def _redis_settings(url: str) -> RedisSettings:
@@ -82,13 +125,15 @@ def _redis_settings(url: str) -> RedisSettings:
         ) from None
 
 
-def _client(settings: Settings, store: RedisTokenStore) -> AsyncThingSpaceClient:
-    """The client ``open_client`` would build, with the tokens kept in ``store``."""
+def _client(settings: Settings, store: RedisTokenStore) -> tuple[AsyncThingSpaceClient, bool]:
+    """The client ``open_client`` would build, with the tokens kept in ``store``; and
+    whether it keeps any there."""
     from .._auth.settings import VARIABLES
     from .._client import AsyncThingSpaceClient
     from .._transport import fast_transport_available
 
     kwargs = settings.client_kwargs()
+    shared = False
     try:
         if "auth" in kwargs or any(os.environ.get(name) for name in VARIABLES.values()):
             # The same keywords and variables Settings.client_kwargs() resolves; the
@@ -96,12 +141,14 @@ def _client(settings: Settings, store: RedisTokenStore) -> AsyncThingSpaceClient
             auth = settings.auth()
             if auth.client_id is not None or auth.username is not None:
                 auth = settings.auth(store)
+                shared = True
             kwargs["auth"] = auth
         else:
             settings.without_credentials = True
-        return AsyncThingSpaceClient(**kwargs, speedups=fast_transport_available())
+        client = AsyncThingSpaceClient(**kwargs, speedups=fast_transport_available())
     except RequestValidationError as exc:
         raise UsageFailure(str(exc)) from None
+    return client, shared
 
 
 def _message(settings: Settings, exc: Exception) -> str:
@@ -115,17 +162,25 @@ async def _serve(options: _Options, redis: RedisSettings) -> None:
     from ..redis._queue import serve
 
     settings = get_settings()
-    store = RedisTokenStore(options.queue)
+    store = RedisTokenStore(options.queue, encryption_key=options.token_key)
     limiter: RedisRateLimiter | None = None
     if options.rate is not None:
         limiter = RedisRateLimiter(options.queue, options.rate, burst=options.burst)
-    client = _client(settings, store)
+    client, shared = _client(settings, store)
     where = f"{redis.host}:{redis.port}/{redis.database}"
+    if shared and not store.encrypted:
+        click.echo(
+            f"worker: warning: tokens are stored unencrypted in the Redis at {where}: "
+            "whoever can read it can call ThingSpace as you. Give every worker the same "
+            f"key with --token-key or ${TOKEN_KEY_VARIABLE} ({_NEW_KEY_HINT})",
+            err=True,
+        )
 
     def ready() -> None:
+        sealed = "; tokens in Redis are encrypted" if shared and store.encrypted else ""
         click.echo(
             f"worker: running jobs of queue {options.queue_name!r} at {where}, "
-            f"{options.concurrency} at once, against {redact_url(client.base_url)}",
+            f"{options.concurrency} at once, against {redact_url(client.base_url)}{sealed}",
             err=True,
         )
 
@@ -260,6 +315,23 @@ def _configure_logging(verbose: bool) -> None:
     help="A listener URL with credentials (https://user:pass@host/...), which jobs carry "
     "masked, with a digest (repeatable).",
 )
+@click.option(
+    "--token-key",
+    metavar="KEY",
+    envvar=TOKEN_KEY_VARIABLE,
+    show_envvar=True,
+    help="Encrypt the tokens the workers share in Redis with this Fernet key (the same "
+    "for every worker; make one with --new-token-key). Without it they are stored in "
+    "the clear. Changing it just makes the workers obtain new tokens.",
+)
+@click.option(
+    "--new-token-key",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_new_token_key,
+    help="Print a new key for --token-key and exit.",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Log every job (arq's log) on stderr.")
 def worker(verbose: bool, **values: Any) -> None:
     """Run the jobs of bulk --queue, until SIGINT or SIGTERM.
@@ -272,7 +344,9 @@ def worker(verbose: bool, **values: Any) -> None:
     Credentials and the API root come from the global options or the THINGSPACE_*
     variables, as for every command (not --sandbox: bulk could not reach it). Start as
     many workers as you like, on any machine that reaches the Redis: they share one
-    token and session, and one rate budget with --rate.
+    token and session, and one rate budget with --rate. Give them all the same
+    --token-key (or $THINGSPACE_TOKEN_KEY) so that the shared tokens are encrypted in
+    Redis; without it the worker warns once that they are stored in the clear.
 
     When Redis does not answer the worker waits for it (one warning) and goes on once
     it is back. SIGINT or SIGTERM stops it: jobs it was running go back to the queue.
