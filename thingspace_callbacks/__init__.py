@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ._auth import AuthContext as AuthContext
     from ._auth import MemoryTokenStore as MemoryTokenStore
     from ._auth import NoAuth as NoAuth
+    from ._auth import Refusal as Refusal
     from ._auth import SharedTokenStore as SharedTokenStore
     from ._auth import ThingSpaceAuth as ThingSpaceAuth
     from ._auth import Token as Token

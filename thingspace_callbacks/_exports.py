@@ -28,6 +28,7 @@ PUBLIC: dict[str, str] = {
     "AuthContext": "_auth",
     "MemoryTokenStore": "_auth",
     "NoAuth": "_auth",
+    "Refusal": "_auth",
     "ThingSpaceAuth": "_auth",
     "Token": "_auth",
     "TokenStore": "_auth",

@@ -6,7 +6,8 @@ limit) through Redis, driven by commands on stdin.
 It prints ``ready`` once its client is built. Commands, one a line:
 
 - ``calls N``: make N concurrent ``client.location.list`` calls, then print one JSON
-  line ``{"ok": <successes>, "errors": [<exception type names>]}``;
+  line ``{"ok": <successes>, "errors": [<exception type names>], "messages": [<their
+  messages>]}``;
 - ``quit``: close the client and exit.
 
 Log records go to stderr, one a line, as ``LEVEL logger: message``.
@@ -38,6 +39,7 @@ def _limiter(settings: dict[str, Any]) -> RedisRateLimiter | None:
 
 async def _calls(client: AsyncThingSpaceClient, count: int) -> dict[str, Any]:
     errors: list[str] = []
+    messages: list[str] = []
     ok = 0
 
     async def one() -> None:
@@ -46,13 +48,14 @@ async def _calls(client: AsyncThingSpaceClient, count: int) -> dict[str, Any]:
             await client.location.list(ACCOUNT)
         except Exception as exc:
             errors.append(type(exc).__name__)
+            messages.append(str(exc))
         else:
             ok += 1
 
     async with anyio.create_task_group() as tg:
         for _ in range(count):
             tg.start_soon(one)
-    return {"ok": ok, "errors": errors}
+    return {"ok": ok, "errors": errors, "messages": messages}
 
 
 async def main(settings: dict[str, Any]) -> None:

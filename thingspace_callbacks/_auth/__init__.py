@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .resolve import resolve_auth as resolve_auth
     from .thingspace import ThingSpaceAuth as ThingSpaceAuth
     from .tokens import MemoryTokenStore as MemoryTokenStore
+    from .tokens import Refusal as Refusal
     from .tokens import SharedTokenStore as SharedTokenStore
     from .tokens import Token as Token
     from .tokens import TokenCallback as TokenCallback
@@ -27,6 +28,7 @@ _HOMES: dict[str, str] = {
     "AuthContext": "base",
     "MemoryTokenStore": "tokens",
     "NoAuth": "base",
+    "Refusal": "tokens",
     "SharedTokenStore": "tokens",
     "ThingSpaceAuth": "thingspace",
     "Token": "tokens",

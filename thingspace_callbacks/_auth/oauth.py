@@ -12,7 +12,16 @@ from .._checks import secret, text
 from .._constants import DEFAULT_TOKEN_LIFETIME, OAUTH_TOKEN_PATH
 from .._errors import RequestValidationError
 from .base import AuthContext
-from .renewing import Clock, RenewingCredential, auth_failure, json_object, log, post_credentials
+from .renewing import (
+    Clock,
+    RefusalWords,
+    RenewingCredential,
+    auth_failure,
+    json_object,
+    log,
+    post_credentials,
+    refuses_credentials,
+)
 from .tokens import Token, TokenCallback, TokenStore
 
 __all__ = ["OAuthClientCredentials"]
@@ -23,9 +32,14 @@ class OAuthClientCredentials(RenewingCredential):
     credentials grant, caches them and renews them ``refresh_margin`` seconds before they
     expire (Verizon's tokens live an hour).
 
-    However many requests need a token at once, one token request is made. A refused
+    However many requests need a token at once, one token request is made. A failed
     request raises :class:`AuthenticationError` with the provider's ``error`` code and
-    description; the next call asks again.
+    description. When the failure refuses the client credentials (a 4xx but 408 and
+    429), it is kept in the token store for ``refusal_ttl`` seconds, under a digest of
+    the API root, client id, secret and scope, and later calls of every process sharing
+    the store raise it without asking again, until the secret given changes or the
+    refusal is cleared (:meth:`reset` here, :meth:`clear_refusal` anywhere); after
+    server errors and connection failures, the next call asks again.
     """
 
     kind = "access_token"
@@ -40,6 +54,7 @@ class OAuthClientCredentials(RenewingCredential):
         token_store: TokenStore | None,
         on_token: TokenCallback | None,
         clock: Clock | None,
+        refusal_ttl: float,
     ) -> None:
         self.client_id = text(client_id, "client_id")
         """The application key (not a secret)."""
@@ -52,6 +67,7 @@ class OAuthClientCredentials(RenewingCredential):
             token_store=token_store,
             on_token=on_token,
             clock=clock,
+            refusal_ttl=refusal_ttl,
         )
 
     @property
@@ -65,8 +81,23 @@ class OAuthClientCredentials(RenewingCredential):
         return shown
 
     def store_key(self, context: AuthContext) -> str:
-        key = f"access_token:{context.base_url}:{self.client_id}"
+        return self._refusal_name(context.base_url)
+
+    def _refusal_name(self, base_url: str) -> str:
+        key = f"access_token:{base_url}:{self.client_id}"
         return f"{key}:{self.scope}" if self.scope else key
+
+    def _refusal_secret(self) -> bytes:
+        return self._client_secret.get_secret_value().encode()
+
+    @property
+    def _refusal_words(self) -> RefusalWords:
+        return RefusalWords(
+            what="OAuth token request",
+            whose=f"client id {self.client_id!r}",
+            why="the same client secret would be refused again",
+            path=OAUTH_TOKEN_PATH,
+        )
 
     async def _fetch(self, context: AuthContext) -> Token:
         pair = f"{self.client_id}:{self._client_secret.get_secret_value()}".encode()
@@ -79,6 +110,8 @@ class OAuthClientCredentials(RenewingCredential):
             headers={"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")},
             data=form,
         )
+        if refuses_credentials(response):
+            raise await self._record_refusal(context, response)
         if not response.is_success:
             raise auth_failure(response, "OAuth token request failed")
         body = json_object(response)

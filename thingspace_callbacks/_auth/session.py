@@ -14,11 +14,13 @@ from .base import AuthContext
 from .renewing import (
     Clock,
     Credential,
+    RefusalWords,
     RenewingCredential,
     auth_failure,
     json_object,
     log,
     post_credentials,
+    refuses_credentials,
 )
 from .tokens import SharedTokenStore, Token, TokenCallback, TokenStore
 
@@ -35,9 +37,13 @@ class M2MSession(RenewingCredential):
     once, one login is made.
 
     A login that ThingSpace refuses is **not retried**: five refused logins in a row lock
-    the user. Later calls raise the same :class:`AuthenticationError` without contacting
-    ThingSpace until :meth:`reset` is called (after fixing the credentials). Server
-    errors and connection failures are not remembered; the next call logs in again.
+    the user. The refusal is kept in the token store for ``refusal_ttl`` seconds, under
+    a digest of the API root, user and password, and until then later calls, of this
+    process and of every process sharing the store, raise the same
+    :class:`AuthenticationError` without contacting ThingSpace: until the password
+    given changes, :meth:`reset` is called here (after fixing the credentials) or
+    :meth:`clear_refusal` anywhere. Server errors (5xx, 408, 429) and connection
+    failures are not remembered; the next call logs in again.
     Closing logs out a session this object opened (not one it found in the token store)
     when ``logout_on_close``, unless the store is a ``SharedTokenStore``: other
     processes use the session then, and only :meth:`logout` ends it.
@@ -57,6 +63,7 @@ class M2MSession(RenewingCredential):
         on_token: TokenCallback | None,
         logout_on_close: bool,
         clock: Clock | None,
+        refusal_ttl: float,
     ) -> None:
         self.username = text(username, "username")
         """The ThingSpace user (not a secret)."""
@@ -67,12 +74,12 @@ class M2MSession(RenewingCredential):
             token_store=token_store,
             on_token=on_token,
             clock=clock,
+            refusal_ttl=refusal_ttl,
         )
         self._bearer = bearer
         self._idle_timeout = idle_timeout
         self._logout_on_close = logout_on_close
         self._opened: Token | None = None
-        self._refusal: AuthenticationError | None = None
         self._context: AuthContext | None = None
         """The context of the last request, for :meth:`logout`."""
 
@@ -89,20 +96,28 @@ class M2MSession(RenewingCredential):
         self._schedule(now + self._idle_timeout, now)
         return token
 
-    def reset(self) -> None:
-        """Forget the session and a refused login; the next request logs in again."""
-        super().reset()
-        self._refusal = None
-
     def store_key(self, context: AuthContext) -> str:
-        return f"session_token:{context.base_url}:{self.username}"
+        return self._refusal_name(context.base_url)
+
+    def _refusal_name(self, base_url: str) -> str:
+        return f"session_token:{base_url}:{self.username}"
+
+    def _refusal_secret(self) -> bytes:
+        return self._password.get_secret_value().encode()
+
+    @property
+    def _refusal_words(self) -> RefusalWords:
+        return RefusalWords(
+            what="M2M session login",
+            whose=f"user {self.username!r}",
+            why="five refused logins lock the user",
+            path=M2M_LOGIN_PATH,
+        )
 
     async def _fetch(self, context: AuthContext) -> Token:
-        if self._refusal is not None:
-            raise self._refusal.with_traceback(None)
         response = await self._login(context)
         if not response.is_success:
-            raise self._login_failure(response)
+            raise await self._login_failure(context, response)
         value = json_object(response).get("sessionToken")
         if not isinstance(value, str) or not value:
             raise auth_failure(response, "M2M login answer has no sessionToken", keep_body=False)
@@ -128,15 +143,11 @@ class M2MSession(RenewingCredential):
             )
         return response
 
-    def _login_failure(self, response: httpx.Response) -> AuthenticationError:
-        status = response.status_code
-        if 400 <= status < 500 and status not in (408, 429) and not _refuses_bearer(response):
-            self._refusal = auth_failure(
-                response,
-                "M2M session login refused; not retried, as repeated refused logins lock "
-                "the user (fix the credentials, then call client.auth.reset())",
-            )
-            return self._refusal
+    async def _login_failure(
+        self, context: AuthContext, response: httpx.Response
+    ) -> AuthenticationError:
+        if refuses_credentials(response) and not _refuses_bearer(response):
+            return await self._record_refusal(context, response)
         return auth_failure(response, "M2M session login failed")
 
     async def _bearer_header(self, context: AuthContext) -> tuple[dict[str, str], str]:
@@ -174,7 +185,7 @@ class M2MSession(RenewingCredential):
         return await self._logout(context, token)
 
     async def _logout(self, context: AuthContext, token: Token) -> bool:
-        super().reset()
+        self._drop_token()
         try:
             headers, _ = await self._bearer_header(context)
             headers["VZ-M2M-Token"] = token.value.get_secret_value()

@@ -11,12 +11,12 @@ import httpx
 
 from .._checks import seconds
 from .._constants import DEFAULT_SESSION_IDLE_TIMEOUT, DEFAULT_TOKEN_REFRESH_MARGIN
-from .._errors import error_fields, refused_credential
+from .._errors import RequestValidationError, error_fields, refused_credential
 from .._exports import publish
 from .base import Auth, AuthContext
 from .fixed import FixedToken
 from .oauth import OAuthClientCredentials
-from .renewing import Credential
+from .renewing import DEFAULT_REFUSAL_TTL, Credential, RenewingCredential
 from .session import M2MSession
 from .settings import check_credentials, environment_credentials
 from .tokens import TokenCallback, TokenStore
@@ -45,6 +45,7 @@ class _Keywords(TypedDict, total=False):
     logout_on_close: bool
     refresh_margin: float
     session_idle_timeout: float
+    refusal_ttl: float
     clock: Callable[[], float] | None
 
 
@@ -69,15 +70,20 @@ class ThingSpaceAuth(Auth):
     that the bearer token (401) or the session (an error code containing
     ``SessionToken``) was refused, the refused credential is renewed once, unless another
     request already did, and the request is replayed once; a fixed token is never
-    renewed, so its refusal raises :class:`AuthenticationError`. A refused login is not
-    retried, as five in a row lock the user: later requests raise the same error until
-    :meth:`reset`. Closing the client logs out a session this object opened, unless the
+    renewed, so its refusal raises :class:`AuthenticationError`. A refused login (or
+    client secret) is not retried, as five refused logins lock the user: later requests
+    raise the same error without contacting ThingSpace, for ``refusal_ttl`` seconds or
+    until :meth:`reset` (after fixing the credentials) or :meth:`clear_refusals`.
+    Closing the client logs out a session this object opened, unless the
     ``token_store`` is a ``SharedTokenStore`` (such as ``RedisTokenStore``): other
     processes use that session, and only :meth:`logout` ends it.
 
     With a ``SharedTokenStore``, every process using the same store obtains and renews
     as one client: one token request and one login however many processes start at
-    once, and one renewal when ThingSpace refuses a token.
+    once, and one renewal when ThingSpace refuses a token. A refused login or client
+    secret is kept in the store too (under a digest of the credentials, never the
+    secret), so that no other process, and no restart, tries the same credentials
+    before ``refusal_ttl`` has passed: one refused login for the whole fleet.
 
     Secrets are held as ``SecretStr``; no ``repr``, log line or error shows them.
     Contradictory or incomplete credentials raise :class:`RequestValidationError` here,
@@ -102,6 +108,8 @@ class ThingSpaceAuth(Auth):
         idles out, at which it is renewed.
     :param session_idle_timeout: Seconds of disuse after which ThingSpace expires a
         session (20 minutes).
+    :param refusal_ttl: Seconds a refused login or client secret is not tried again,
+        by any process sharing the token store (30 minutes).
     :param clock: Returns the time in seconds since the epoch (``time.time``); for tests.
     """
 
@@ -120,6 +128,7 @@ class ThingSpaceAuth(Auth):
         logout_on_close: bool = True,
         refresh_margin: float = DEFAULT_TOKEN_REFRESH_MARGIN,
         session_idle_timeout: float = DEFAULT_SESSION_IDLE_TIMEOUT,
+        refusal_ttl: float = DEFAULT_REFUSAL_TTL,
         clock: Callable[[], float] | None = None,
     ) -> None:
         check_credentials(
@@ -139,6 +148,7 @@ class ThingSpaceAuth(Auth):
         # passes silently.
         margin = seconds(refresh_margin, "refresh_margin")
         idle_timeout = seconds(session_idle_timeout, "session_idle_timeout", positive=True)
+        refusal_ttl = seconds(refusal_ttl, "refusal_ttl", positive=True)
         self._bearer: Credential | None = None
         if client_id is not None and client_secret is not None:
             self._bearer = OAuthClientCredentials(
@@ -149,6 +159,7 @@ class ThingSpaceAuth(Auth):
                 token_store=token_store,
                 on_token=on_token,
                 clock=clock,
+                refusal_ttl=refusal_ttl,
             )
         elif access_token is not None:
             self._bearer = FixedToken("access_token", access_token)
@@ -164,9 +175,12 @@ class ThingSpaceAuth(Auth):
                 on_token=on_token,
                 logout_on_close=logout_on_close,
                 clock=clock,
+                refusal_ttl=refusal_ttl,
             )
         elif m2m_token is not None:
             self._session = FixedToken("session_token", m2m_token)
+        self._base_url: str | None = None
+        """The API root of the last request, for :meth:`clear_refusals`."""
 
     @classmethod
     def from_env(
@@ -204,13 +218,40 @@ class ThingSpaceAuth(Auth):
         return self._session.username if isinstance(self._session, M2MSession) else None
 
     def reset(self) -> None:
-        """Forget the tokens obtained and a refused login; the next request obtains
-        them again (from the token store, when it holds valid ones). Call it after
-        fixing the credentials of a refused login."""
+        """Forget the tokens obtained and a refused login or client secret this object
+        got; the next request obtains them again (from the token store, when it holds
+        valid ones), and after a refusal clears it in the token store and asks
+        ThingSpace again. Call it after fixing the credentials of a refused login. A
+        refusal only read from a shared store, another process's, is cleared with
+        :meth:`clear_refusals`."""
         for credential in self._credentials():
             credential.reset()
 
+    async def clear_refusals(self, base_url: str | None = None) -> bool:
+        """Clear the refused login and client secret of these credentials, in this
+        object and in the token store, so that the next request of every process
+        sharing the store asks ThingSpace again. ``thingspace-callbacks auth reset``
+        does the same from a shell.
+
+        :param base_url: The API root the refusals were recorded for; default, that of
+            this object's last request (needed before any request).
+        :return: Whether a refusal was recorded.
+        :raises RequestValidationError: No ``base_url`` and no request made yet.
+        """
+        base_url = base_url or self._base_url
+        if base_url is None:
+            raise RequestValidationError(
+                "no request was made yet: pass the API root the refusals were recorded "
+                "for, e.g. clear_refusals('https://thingspace.verizon.com/api')"
+            )
+        cleared = False
+        for credential in self._credentials():
+            if isinstance(credential, RenewingCredential):
+                cleared = await credential.clear_refusal(base_url) or cleared
+        return cleared
+
     async def auth_headers(self, context: AuthContext) -> Mapping[str, str]:
+        self._base_url = context.base_url
         headers: dict[str, str] = {}
         # The bearer token first: the session's login carries it.
         if self._bearer is not None:

@@ -20,6 +20,7 @@ from .._exports import publish
 
 __all__ = [
     "MemoryTokenStore",
+    "Refusal",
     "SharedTokenStore",
     "Token",
     "TokenCallback",
@@ -78,6 +79,69 @@ class Token:
         )
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """ThingSpace refused a login (``kind="session_token"``) or a client secret
+    (``kind="access_token"``): the record a :class:`TokenStore` keeps so that no client
+    sharing it tries the same credentials again before :attr:`expires_at`.
+
+    It holds no secret: it is stored under a key derived from a digest of the
+    credentials, and holds only what ThingSpace answered.
+    """
+
+    kind: TokenKind
+    """Which credential was refused: ``"session_token"`` for the M2M login (user and
+    password), ``"access_token"`` for the OAuth token request (client id and secret)."""
+    refused_at: float
+    """When, in seconds since the epoch."""
+    expires_at: float
+    """Until when the credentials are not tried again, in seconds since the epoch."""
+    status_code: int
+    """ThingSpace's answer: its HTTP status, ..."""
+    error_code: str | None = None
+    """... its error code, ..."""
+    error_message: str | None = None
+    """... its error message, ..."""
+    request_id: str | None = None
+    """... and its id for the request, when it sent one."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict, for stores that persist refusals (it holds no secret)."""
+        return {
+            "kind": self.kind,
+            "refused_at": self.refused_at,
+            "expires_at": self.expires_at,
+            "status_code": self.status_code,
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+            "request_id": self.request_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Refusal:
+        """Rebuild a refusal saved with :meth:`to_dict`; ``ValueError``, ``KeyError``
+        or ``TypeError`` when ``data`` is not one."""
+        kind = data["kind"]
+        if kind not in ("access_token", "session_token"):
+            raise ValueError(f"unknown token kind {kind!r}")
+        status = data["status_code"]
+        if isinstance(status, bool) or not isinstance(status, int):
+            raise TypeError("'status_code' must be an int")
+        return cls(
+            kind=kind,
+            refused_at=float(data["refused_at"]),
+            expires_at=float(data["expires_at"]),
+            status_code=status,
+            error_code=_optional_text(data.get("error_code")),
+            error_message=_optional_text(data.get("error_message")),
+            request_id=_optional_text(data.get("request_id")),
+        )
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 TokenCallback = Callable[[Token], "Awaitable[None] | None"]
 """Called with each token the SDK obtains (a plain function or a coroutine function)."""
 
@@ -92,6 +156,11 @@ class TokenStore(abc.ABC):
     extra has one). The SDK checks expiry itself: a store may hand back an expired
     token. A store that fails (raises) is logged and bypassed; the request goes on with
     a fresh token.
+
+    Implement :meth:`load_refusal`, :meth:`save_refusal` and :meth:`delete_refusal` too
+    to share refused logins and client secrets: ThingSpace locks a user after five
+    refused logins, and with them one refusal stops every process sharing the store
+    (and every restart) from trying the same credentials again.
     """
 
     @abc.abstractmethod
@@ -105,6 +174,29 @@ class TokenStore(abc.ABC):
     async def delete(self, key: str) -> None:  # noqa: B027 - optional, no-op by default
         """Forget the token under ``key`` (called after a session is logged out). The
         default does nothing; a token left behind is refused by ThingSpace and renewed."""
+
+    # A refused login or client secret, shared like a token. Optional: a store without
+    # these methods leaves each process to remember the refusals it got itself.
+
+    async def load_refusal(self, key: str) -> Refusal | None:
+        """The :class:`Refusal` saved under ``key``, or ``None`` when there is none.
+        ``key`` names the kind, the API root and the client id or user name, and ends
+        with a digest of the credentials (never a secret). The SDK checks expiry
+        itself: a store may hand back an expired refusal.
+
+        Raise when the store cannot tell (it is unreachable): the process then goes
+        by the refusals it got itself. The default raises ``NotImplementedError``: the
+        store keeps no refusals."""
+        raise NotImplementedError
+
+    async def save_refusal(self, key: str, refusal: Refusal) -> None:  # noqa: B027 - optional
+        """Keep ``refusal`` under ``key`` until :attr:`Refusal.expires_at`, replacing
+        what was there. The default does nothing."""
+
+    async def delete_refusal(self, key: str) -> bool:
+        """Forget the refusal under ``key``; whether there was one. The default does
+        nothing and returns ``False``."""
+        return False
 
 
 class SharedTokenStore(TokenStore):
@@ -122,6 +214,10 @@ class SharedTokenStore(TokenStore):
       they use its token instead.
     - Closing a client never logs out a session kept in a shared store, since other
       processes use it; ``await client.auth.logout()`` does so explicitly.
+    - A refused login or client secret is saved with :meth:`save_refusal` before the
+      lock is released; the processes waiting for the lock read it with
+      :meth:`load_refusal` and raise it instead of trying (when the store implements
+      them).
 
     A method that raises is logged and bypassed, as for any store: the process then
     renews on its own. Tokens are compared by kind and value.
@@ -151,11 +247,12 @@ class SharedTokenStore(TokenStore):
 
 
 class MemoryTokenStore(TokenStore):
-    """Keeps tokens in a dict. Each client gets its own unless you pass one instance to
-    several clients, which then share tokens."""
+    """Keeps tokens, and refused logins and client secrets, in dicts. Each client gets
+    its own unless you pass one instance to several clients, which then share them."""
 
     def __init__(self) -> None:
         self._tokens: dict[str, Token] = {}
+        self._refusals: dict[str, Refusal] = {}
 
     async def load(self, key: str) -> Token | None:
         return self._tokens.get(key)
@@ -165,6 +262,15 @@ class MemoryTokenStore(TokenStore):
 
     async def delete(self, key: str) -> None:
         self._tokens.pop(key, None)
+
+    async def load_refusal(self, key: str) -> Refusal | None:
+        return self._refusals.get(key)
+
+    async def save_refusal(self, key: str, refusal: Refusal) -> None:
+        self._refusals[key] = refusal
+
+    async def delete_refusal(self, key: str) -> bool:
+        return self._refusals.pop(key, None) is not None
 
     def __repr__(self) -> str:
         return f"MemoryTokenStore(keys={sorted(self._tokens)!r})"

@@ -27,6 +27,7 @@ tell "install something" from "fix the command"."""
 COMMANDS: dict[str, str] = {
     "account-name": "thingspace_callbacks.cli.account_name:account_name",
     "account-number": "thingspace_callbacks.cli.account_number:account_number",
+    "auth": "thingspace_callbacks.cli.auth:auth",
     "bulk": "thingspace_callbacks.cli.bulk:bulk",
     "demo": "thingspace_callbacks.cli.demo:demo",
     "diagnostics": "thingspace_callbacks.cli.diagnostics:diagnostics",
@@ -42,6 +43,7 @@ COMMANDS: dict[str, str] = {
 SUMMARIES: dict[str, str] = {
     "account-name": "Connectivity Management listeners, by account name (M2M).",
     "account-number": "Hyper Precise Location listeners, by account number.",
+    "auth": "Clear a refused login recorded in the workers' shared token store.",
     "bulk": "Register, list or remove listeners on many accounts at once.",
     "demo": "Register, list and remove a listener in each family, against the sandbox.",
     "diagnostics": "Device Diagnostics listeners.",
@@ -55,6 +57,7 @@ SUMMARIES: dict[str, str] = {
 """The one-line help ``--help`` shows for each subcommand (without importing it)."""
 
 EXTRAS: dict[str, str] = {
+    "auth": "redis",
     "demo": "sandbox",
     "listen": "receiver",
     "sandbox": "sandbox",
@@ -63,6 +66,7 @@ EXTRAS: dict[str, str] = {
 """The package extra a subcommand needs beyond ``[cli]``."""
 
 REQUIRES: dict[str, tuple[str, ...]] = {
+    "auth": ("redis",),
     "demo": ("starlette", "uvicorn"),
     "listen": ("uvicorn",),
     "sandbox": ("starlette", "uvicorn"),

@@ -3,22 +3,26 @@ uses the same Redis."""
 
 from __future__ import annotations
 
+import json
 import math
 import secrets
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from redis.asyncio import Redis
 
-from .._auth.tokens import SharedTokenStore, Token
+from .._auth.tokens import Refusal, SharedTokenStore, Token
 from .._checks import seconds
 from ._codec import FINGERPRINT_SIZE, Codec
-from ._connection import ClosingResource, Connection, Script, Unavailable
+from ._connection import ClosingResource, Connection, Script, Unavailable, log
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
 __all__ = ["RedisTokenStore"]
+
+_T = TypeVar("_T")
 
 _SWAP = Script(f"""
 local current = redis.call('GET', KEYS[1])
@@ -61,11 +65,19 @@ class RedisTokenStore(ClosingResource, SharedTokenStore):
       found; when another renewed first, it uses that one.
     - Closing a client never logs out the shared session; ``await
       client.auth.logout()`` does.
+    - A refused login or client secret is kept under ``{prefix}refusal:...`` (the
+      kind, the API root, the client id or user name, and a salted PBKDF2 digest of
+      the credentials) until the ``refusal_ttl`` of ``ThingSpaceAuth`` has passed: no
+      process using this Redis tries the same credentials meanwhile. The value is
+      JSON holding only ThingSpace's answer and when it came, no secret; it is not
+      sealed, so that every process honours it whatever its key.
     - With ``encryption_key`` (a Fernet key, ``Fernet.generate_key()``; needs the
       ``cryptography`` package, part of the ``redis`` extra) every value is sealed
-      (AES-128-CBC + HMAC-SHA256), and values not sealed with that key are ignored.
-      Without it tokens are stored as JSON in the clear: keep that Redis as private as
-      the client secret. The key shows in no ``repr``, log line or error.
+      (AES-128-CBC + HMAC-SHA256), and values not sealed with that key are ignored:
+      they count as no token, which the next renewal replaces (so after a change of
+      key, tokens are simply obtained again, once for all). Without it tokens are
+      stored as JSON in the clear: keep that Redis as private as the client secret.
+      The key shows in no ``repr``, log line or error.
     - When Redis does not answer within ``timeout`` seconds or fails, one warning is
       logged and each process obtains and keeps its own tokens, as without a store;
       calls go on. Redis is tried again at most once a second; once it answers, the
@@ -77,7 +89,8 @@ class RedisTokenStore(ClosingResource, SharedTokenStore):
 
     :param redis: A ``redis.asyncio.Redis``, or a ``redis://``, ``rediss://`` or
         ``unix://`` URL.
-    :param prefix: Put before every key (``{prefix}token:...``, ``{prefix}lock:...``).
+    :param prefix: Put before every key (``{prefix}token:...``, ``{prefix}lock:...``,
+        ``{prefix}refusal:...``).
     :param encryption_key: Seal the values with this Fernet key.
     :param lock_ttl: Seconds a renewal lock lives; longer than a token request takes.
     :param timeout: Seconds a Redis command may take before Redis counts as down.
@@ -98,6 +111,9 @@ class RedisTokenStore(ClosingResource, SharedTokenStore):
         """What every key starts with."""
         self.lock_ttl = seconds(lock_ttl, "lock_ttl", positive=True)
         self._codec = Codec(encryption_key)
+        self._unreadable: dict[str, str] = {}
+        """The fingerprint of the value last loaded under each key that could not be
+        read (another key sealed it): what replacing "no token" there replaces."""
         self._connection = Connection(
             redis,
             timeout=seconds(timeout, "timeout", positive=True),
@@ -116,7 +132,12 @@ class RedisTokenStore(ClosingResource, SharedTokenStore):
             value = await self._connection.run(lambda redis: redis.get(self._token_key(key)))
         except Unavailable:
             return None
-        return None if value is None else self._codec.decode(value)
+        token = None if value is None else self._codec.decode(value)
+        if value is not None and token is None:
+            self._unreadable[key] = value[:FINGERPRINT_SIZE].decode("ascii", "replace")
+        else:
+            self._unreadable.pop(key, None)
+        return token
 
     async def save(self, key: str, token: Token) -> None:
         """Keep ``token`` under ``key`` until it expires; skipped while Redis is
@@ -163,8 +184,12 @@ class RedisTokenStore(ClosingResource, SharedTokenStore):
     async def compare_and_swap(self, key: str, expected: Token | None, new: Token | None) -> bool:
         """Replace the token under ``key`` with ``new`` (``None`` deletes it) if Redis
         holds ``expected`` (``None``: nothing); whether it did. ``True`` while Redis is
-        unavailable: the caller keeps its token for itself."""
-        held = "" if expected is None else self._codec.fingerprint(expected)
+        unavailable: the caller keeps its token for itself. A value :meth:`load` could
+        not read counts as nothing, so that a renewal replaces it."""
+        if expected is None:
+            held = self._unreadable.get(key, "")
+        else:
+            held = self._codec.fingerprint(expected)
         value = b"" if new is None else self._codec.encode(new)
         lifetime = 0 if new is None else _milliseconds(new)
         try:
@@ -174,6 +199,46 @@ class RedisTokenStore(ClosingResource, SharedTokenStore):
         except Unavailable:
             return True
         return bool(swapped)
+
+    async def load_refusal(self, key: str) -> Refusal | None:
+        """The refusal under ``key``, or ``None``; ``ConnectionError`` while Redis is
+        unavailable (the process then goes by the refusals it got itself)."""
+        value = await self._refusal_command(lambda redis: redis.get(self._refusal_key(key)))
+        if value is None:
+            return None
+        try:
+            return Refusal.from_dict(json.loads(value))
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning(
+                "ignored a refusal in Redis that could not be read (%s)", type(exc).__name__
+            )
+            return None
+
+    async def save_refusal(self, key: str, refusal: Refusal) -> None:
+        """Keep ``refusal`` under ``key`` until it expires; ``ConnectionError`` while
+        Redis is unavailable."""
+        value = json.dumps(refusal.to_dict(), separators=(",", ":"))
+        lifetime = max(1, math.ceil((refusal.expires_at - time.time()) * 1000))
+        await self._refusal_command(
+            lambda redis: redis.set(self._refusal_key(key), value, px=lifetime)
+        )
+
+    async def delete_refusal(self, key: str) -> bool:
+        """Forget the refusal under ``key``; whether there was one. ``ConnectionError``
+        while Redis is unavailable."""
+        deleted = await self._refusal_command(lambda redis: redis.delete(self._refusal_key(key)))
+        return bool(deleted)
+
+    async def _refusal_command(self, command: Callable[[Redis], Awaitable[_T]]) -> _T:
+        # Unlike a token, a refusal is not simply skipped: the caller must know that
+        # Redis could not tell, and go by what its process remembers.
+        try:
+            return await self._connection.run(command)
+        except Unavailable:
+            raise ConnectionError(f"Redis at {self._connection.address} is unavailable") from None
+
+    def _refusal_key(self, key: str) -> str:
+        return f"{self.prefix}refusal:{key}"
 
     def _token_key(self, key: str) -> str:
         return f"{self.prefix}token:{key}"
