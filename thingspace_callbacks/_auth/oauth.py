@@ -12,15 +12,14 @@ from .._checks import secret, text
 from .._constants import DEFAULT_TOKEN_LIFETIME, OAUTH_TOKEN_PATH
 from .._errors import RequestValidationError
 from .base import AuthContext
+from .refusals import RefusalWords, refuses_credentials
 from .renewing import (
     Clock,
-    RefusalWords,
     RenewingCredential,
     auth_failure,
     json_object,
     log,
     post_credentials,
-    refuses_credentials,
 )
 from .tokens import Token, TokenCallback, TokenStore
 

@@ -6,7 +6,6 @@ stripped of what it was sent."""
 from __future__ import annotations
 
 import abc
-import hashlib
 import inspect
 import json
 import logging
@@ -14,9 +13,8 @@ import math
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import partial
-from typing import Any, ClassVar, NamedTuple, Protocol
+from typing import Any, ClassVar, Protocol
 
 import anyio
 import httpx
@@ -33,10 +31,10 @@ from .._errors import (
 )
 from .._send import send
 from .base import AuthContext
+from .refusals import DEFAULT_REFUSAL_TTL, Refusals, RefusalWords
 from .single_flight import SingleFlight
 from .tokens import (
     MemoryTokenStore,
-    Refusal,
     SharedTokenStore,
     Token,
     TokenCallback,
@@ -45,30 +43,19 @@ from .tokens import (
 )
 
 __all__ = [
-    "DEFAULT_REFUSAL_TTL",
     "Clock",
     "Credential",
-    "RefusalWords",
     "RenewingCredential",
     "auth_failure",
     "json_object",
     "log",
     "post_credentials",
-    "refuses_credentials",
 ]
 
 log = logging.getLogger(LOGGER_NAME + ".auth")
 
 Clock = Callable[[], float]
 """Returns seconds since the epoch, like ``time.time`` (the default)."""
-
-DEFAULT_REFUSAL_TTL = 30 * 60.0
-"""Seconds a refused login or client secret stays refused, in every process sharing
-the token store: of the order of the time ThingSpace keeps a user locked."""
-
-REFUSAL_DIGEST_ITERATIONS = 100_000
-"""PBKDF2-HMAC-SHA256 rounds of the digest that keys a refusal: the key may be read by
-anyone who reads the token store, and must not make a password cheap to guess."""
 
 SHARED_POLL_FIRST = 0.01
 SHARED_POLL_MAX = 0.25
@@ -133,17 +120,18 @@ class RenewingCredential(abc.ABC):
         self._margin = refresh_margin
         self._default_lifetime = default_lifetime
         self._store: TokenStore = MemoryTokenStore() if token_store is None else token_store
-        self._private_store = token_store is None or not _keeps_refusals(token_store)
-        """Refusals are kept only here: the store is this object's own, or keeps none."""
-        self._refusal_ttl = refusal_ttl
-        self._refusal: _Remembered | None = None
-        """The refusal in force that this process got or read, and its error."""
-        self._retry_refused = False
-        """Set by :meth:`reset` after a refusal: the next request clears the record."""
-        self._refusal_keys: dict[str, str] = {}
-        """The refusal key for each API root (a slow digest: computed once)."""
         self._on_token = on_token
         self._clock: Clock = time.time if clock is None else clock
+        self._refusals = Refusals(
+            store=token_store,
+            ttl=refusal_ttl,
+            clock=self._clock,
+            kind=self.kind,
+            name=self._refusal_name,
+            secret=self._refusal_secret,
+            # A property of the subclass, read when a message is made.
+            words=lambda: self._refusal_words,
+        )
         self._current: Token | None = None
         self._valid_until = -math.inf
         """When the current token lapses, as far as we know."""
@@ -174,9 +162,7 @@ class RenewingCredential(abc.ABC):
         request obtains a new token, and after a refusal clears its record in the token
         store and asks ThingSpace again."""
         self._drop_token()
-        if self._refusal is not None:
-            self._refusal = None
-            self._retry_refused = True
+        self._refusals.reset()
 
     def _drop_token(self) -> None:
         self._current = None
@@ -186,13 +172,7 @@ class RenewingCredential(abc.ABC):
         """Forget the refusal of these credentials at ``base_url``, here and in the
         token store, so that every process sharing it may try them again. Returns
         whether one was recorded; a store that fails raises."""
-        known = self._refusal is not None
-        self._refusal = None
-        self._retry_refused = False
-        if self._private_store:
-            return known
-        cleared = await self._store.delete_refusal(await self._refusal_key(base_url))
-        return cleared or known
+        return await self._refusals.clear(base_url)
 
     async def aclose(self, context: AuthContext) -> None:
         """Nothing to release by default: a token lapses on its own."""
@@ -254,7 +234,7 @@ class RenewingCredential(abc.ABC):
             self._adopt(stored, now)
             return stored
         try:
-            await self._raise_if_refused(context)
+            await self._refusals.raise_if_refused(context.base_url)
             if isinstance(self._store, SharedTokenStore):
                 return await self._refresh_shared(context, self._store, refused)
             token = await self._fetch(context)
@@ -324,7 +304,7 @@ class RenewingCredential(abc.ABC):
                 self._adopt(stored, now)
                 return stored
             # The holder may have been refused: then it saved that before unlocking.
-            await self._raise_if_refused(context)
+            await self._refusals.raise_if_refused(context.base_url)
 
     async def _renew_locked(
         self, context: AuthContext, store: SharedTokenStore, key: str, refused: str | None
@@ -336,7 +316,7 @@ class RenewingCredential(abc.ABC):
             log.debug("using the %s another process saved in the token store", self.kind)
             self._adopt(stored, now)
             return stored
-        await self._raise_if_refused(context)
+        await self._refusals.raise_if_refused(context.base_url)
         token = await self._fetch(context)
         self._adopt(token, self._clock())
         if not await self._swap(store, key, stored, token):
@@ -373,146 +353,12 @@ class RenewingCredential(abc.ABC):
             log.warning("token store failed to save the %s (%s)", self.kind, type(exc).__name__)
             return True
 
-    # -- refused credentials, shared through the store --------------------------------
-
-    async def _raise_if_refused(self, context: AuthContext) -> None:
-        """Raise the refusal of these credentials, when one is in force: one this
-        process got, or one the token store holds (another process's, or an earlier
-        run's)."""
-        if self._retry_refused:
-            # reset() after a refusal: ask ThingSpace again, once for every process.
-            self._retry_refused = False
-            if not self._private_store:
-                await self._delete_refusal(context.base_url)
-            return
-        remembered = await self._recorded_refusal(context.base_url)
-        if remembered is not None and self._clock() < remembered.refusal.expires_at:
-            raise remembered.error.with_traceback(None)
-
-    async def _recorded_refusal(self, base_url: str) -> _Remembered | None:
-        remembered = self._refusal
-        if self._private_store:
-            return remembered
-        try:
-            stored = await self._store.load_refusal(await self._refusal_key(base_url))
-        except Exception as exc:
-            _store_failed(exc, "failed to load refusals of the %s (%s)", self.kind)
-            return remembered
-        if stored is None or stored.kind != self.kind:
-            if remembered is not None and remembered.shared:
-                # Cleared by an operator, or lapsed: the credentials may be tried again.
-                self._refusal = None
-                return None
-            return remembered
-        if remembered is None or remembered.refusal != stored:
-            remembered = _Remembered(stored, self._refusal_error(base_url, stored), shared=True)
-            self._refusal = remembered
-        return remembered
-
     async def _record_refusal(
         self, context: AuthContext, response: httpx.Response
     ) -> AuthenticationError:
         """ThingSpace refused the credentials with ``response``: keep that here and in
         the token store, and return the error to raise."""
-        now = self._clock()
-        code, message = error_fields(response)
-        refusal = Refusal(
-            kind=self.kind,
-            refused_at=now,
-            expires_at=now + self._refusal_ttl,
-            status_code=response.status_code,
-            error_code=code,
-            error_message=message,
-            request_id=request_id_of(response.headers),
-        )
-        shared = False
-        if not self._private_store:
-            try:
-                await self._store.save_refusal(await self._refusal_key(context.base_url), refusal)
-            except Exception as exc:
-                _store_failed(
-                    exc,
-                    "failed to save the refusal of the %s (%s); other processes may try the "
-                    "same credentials",
-                    self.kind,
-                )
-            else:
-                shared = True
-        error = self._refusal_error(context.base_url, refusal, response)
-        self._refusal = _Remembered(refusal, error, shared=shared)
-        log.warning("%s", error.message)
-        return error
-
-    async def _delete_refusal(self, base_url: str) -> None:
-        try:
-            await self._store.delete_refusal(await self._refusal_key(base_url))
-        except Exception as exc:
-            _store_failed(exc, "failed to clear the refusal of the %s (%s)", self.kind)
-
-    async def _refusal_key(self, base_url: str) -> str:
-        """``{name}:{digest}``: the digest of the secret is salted with the name (the
-        API root and the client id or user name), so the same secret elsewhere gives
-        another key, and it is slow, so that the key does not make the secret cheap to
-        guess. Computed once per API root, in a worker thread."""
-        key = self._refusal_keys.get(base_url)
-        if key is None:
-            name = self._refusal_name(base_url)
-            salt = hashlib.sha256(f"thingspace-callbacks refusal {name}".encode()).digest()
-            digest = await anyio.to_thread.run_sync(
-                partial(
-                    hashlib.pbkdf2_hmac,
-                    "sha256",
-                    self._refusal_secret(),
-                    salt,
-                    REFUSAL_DIGEST_ITERATIONS,
-                )
-            )
-            key = self._refusal_keys[base_url] = f"{name}:{digest.hex()[:32]}"
-        return key
-
-    def _refusal_error(
-        self, base_url: str, refusal: Refusal, response: httpx.Response | None = None
-    ) -> AuthenticationError:
-        """The error a refusal raises: the answer's (rebuilt from the record when it
-        was another process's), with a message saying what was refused, when, until
-        when it is not retried and how to clear it."""
-        words = self._refusal_words
-        if response is None:
-            body = {
-                name: value
-                for name, value in (
-                    ("errorCode", refusal.error_code),
-                    ("errorMessage", refusal.error_message),
-                )
-                if value is not None
-            }
-            headers = {"x-request-id": refusal.request_id} if refusal.request_id else {}
-            response = httpx.Response(
-                refusal.status_code,
-                json=body,
-                headers=headers,
-                request=httpx.Request("POST", base_url + words.path),
-            )
-        details = f"{refusal.status_code} {response.reason_phrase}".rstrip()
-        fields = ": ".join(part for part in (refusal.error_code, refusal.error_message) if part)
-        if fields:
-            details = f"{details} - {fields}"
-        if refusal.request_id:
-            details = f"{details} (request id {refusal.request_id})"
-        if self._private_store:
-            advice = "fix the credentials, then call client.auth.reset()"
-        else:
-            advice = (
-                "no process sharing the token store tries them meanwhile; fix the "
-                "credentials, or clear the refusal (await client.auth.clear_refusals(), "
-                "or thingspace-callbacks auth reset)"
-            )
-        message = (
-            f"{words.what} refused for {words.whose} at {_utc(refusal.refused_at)}: "
-            f"{details}; not retried until {_utc(refusal.expires_at)}, as {words.why}: "
-            f"{advice}"
-        )
-        return AuthenticationError(response, message=message)
+        return await self._refusals.record(context.base_url, response)
 
     def _reusable(self, stored: Token, now: float, refused: str | None) -> bool:
         """Whether a token from the store may be used: of this kind, valid beyond the
@@ -567,44 +413,6 @@ class RenewingCredential(abc.ABC):
         return f"{type(self).__name__}({shown})"
 
 
-class RefusalWords(NamedTuple):
-    """How a refusal's message names what was refused."""
-
-    what: str
-    """What was refused, e.g. "M2M session login"."""
-    whose: str
-    """Whose credentials, e.g. "user 'x'"."""
-    why: str
-    """Why it is not retried."""
-    path: str
-    """The endpoint that refused it."""
-
-
-@dataclass(frozen=True)
-class _Remembered:
-    refusal: Refusal
-    error: AuthenticationError
-    shared: bool
-    """Whether the token store holds it: when it no longer does, it was cleared."""
-
-
-def _store_failed(exc: Exception, message: str, kind: str) -> None:
-    """Log a token store's failure with refusals: a warning, but for a store that
-    cannot be reached (``ConnectionError``), which said so once for the whole outage."""
-    level = logging.DEBUG if isinstance(exc, ConnectionError) else logging.WARNING
-    log.log(level, "token store " + message, kind, type(exc).__name__)
-
-
-def _keeps_refusals(store: TokenStore) -> bool:
-    """Whether ``store`` implements :meth:`TokenStore.load_refusal` (else it raises
-    ``NotImplementedError``, and keeps none)."""
-    return type(store).load_refusal is not TokenStore.load_refusal
-
-
-def _utc(seconds: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
-
-
 def _same_secret(token: Token, value: str | None) -> bool:
     """Whether ``token`` holds ``value``."""
     return value is not None and token.value.get_secret_value() == value
@@ -638,13 +446,6 @@ async def post_credentials(
         raise
     response.request = without_credentials(request)
     return response
-
-
-def refuses_credentials(response: httpx.Response) -> bool:
-    """Whether a credential endpoint's answer refuses the credentials sent: a 4xx other
-    than 408 (timeout) and 429 (too many requests), which say nothing of them."""
-    status = response.status_code
-    return 400 <= status < 500 and status not in (408, 429)
 
 
 def json_object(response: httpx.Response) -> dict[str, Any]:

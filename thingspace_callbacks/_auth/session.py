@@ -11,16 +11,15 @@ from .._checks import secret, text
 from .._constants import M2M_LOGIN_PATH, M2M_LOGOUT_PATH
 from .._errors import APIError, AuthenticationError, bearer_refused, error_fields
 from .base import AuthContext
+from .refusals import RefusalWords, refuses_credentials
 from .renewing import (
     Clock,
     Credential,
-    RefusalWords,
     RenewingCredential,
     auth_failure,
     json_object,
     log,
     post_credentials,
-    refuses_credentials,
 )
 from .tokens import SharedTokenStore, Token, TokenCallback, TokenStore
 

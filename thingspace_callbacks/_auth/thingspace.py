@@ -16,7 +16,8 @@ from .._exports import publish
 from .base import Auth, AuthContext
 from .fixed import FixedToken
 from .oauth import OAuthClientCredentials
-from .renewing import DEFAULT_REFUSAL_TTL, Credential, RenewingCredential
+from .refusals import DEFAULT_REFUSAL_TTL
+from .renewing import Credential, RenewingCredential
 from .session import M2MSession
 from .settings import check_credentials, environment_credentials
 from .tokens import TokenCallback, TokenStore
