@@ -1,21 +1,43 @@
-"""Developer sessions: ``nox -s tests lint typecheck``, ``nox -s bench``, ``nox -s demo``,
-``nox -s mutants``, ``nox -s docs``, ``nox -s package``."""
+"""Developer sessions: ``nox -s tests lint typecheck`` (the tests on Python 3.10 to
+3.13), ``nox -s bench``, ``nox -s demo``, ``nox -s mutants``, ``nox -s docs``,
+``nox -s package``."""
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 import nox
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 
-PYTHON = ["3.11"]
+PYTHON = "3.11"
+"""The one interpreter of the sessions other than ``tests``."""
+SUPPORTED = ["3.10", "3.11", "3.12", "3.13"]
+"""Every Python the classifiers list: ``nox -s tests`` runs the suite on each."""
 
 
-@nox.session(python=PYTHON)
+def _find_pyenv_interpreters() -> None:
+    # pyenv's shims answer `python3.10` only for the versions made active (`pyenv
+    # local`); put each installed version's own bin directory first on PATH instead.
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = [
+        str(candidates[-1].parent)
+        for minor in SUPPORTED
+        if (candidates := sorted(versions.glob(f"{minor}.*/bin/python{minor}")))
+    ]
+    os.environ["PATH"] = os.pathsep.join([*found, os.environ.get("PATH", "")])
+
+
+_find_pyenv_interpreters()
+
+
+@nox.session(python=SUPPORTED)
 def tests(session: nox.Session) -> None:
-    """Run the test suite (unit and loopback integration tests)."""
+    """The test suite (unit and loopback integration tests), once per supported Python;
+    ``nox -s tests-3.12`` runs one."""
     session.install("-e", ".[dev]")
     session.run("python", "-m", "pytest", *session.posargs)
 

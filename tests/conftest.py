@@ -1,49 +1,70 @@
-"""Shared fixtures: a respx router on the production root, and clients bound to it.
+"""Shared fixtures: a respx router on the production root, clients bound to it, and the
+guard that keeps sockets to the tests marked ``integration``.
 
-Async tests run on pytest-asyncio (auto mode), except those marked ``anyio``: what
-claims to work under trio runs under anyio's plugin on every ``anyio_backend``. Auto
-mode would otherwise claim those tests too and run them on asyncio whatever backend
-they ask for, so the hook below hands them back to anyio.
+Every ``async def`` test runs under anyio's pytest plugin (``anyio_mode = "auto"`` in
+pyproject), on asyncio unless its directory or module asks for more: what claims to
+work under trio overrides ``anyio_backend`` with ``params=["asyncio", "trio"]``.
 """
 
 from __future__ import annotations
 
+import socket
 import ssl
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 import respx
-from pytest_asyncio.plugin import PytestAsyncioFunction
 
 from thingspace_callbacks import AsyncThingSpaceClient, ThingSpaceAuth
 
+# The shipped plugin is tested as users run it: in a project of their own.
+pytest_plugins = ["pytester"]
+
 BASE_URL = "https://thingspace.verizon.com/api"
 
+INTERNET_FAMILIES = frozenset({socket.AF_INET, socket.AF_INET6})
 
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_pycollect_makeitem(
-    collector: pytest.Module | pytest.Class, name: str, obj: object
-) -> Generator[None, Any, None]:
-    outcome = yield
-    result = outcome.get_result()
-    if not result:
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """asyncio, unless a directory or module parametrizes its own (anyio's default
+    would run every test under every installed backend)."""
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _sockets_only_in_integration_tests(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Fail a test that connects or binds an internet socket without the ``integration``
+    marker, so the marker keeps meaning "opens sockets" (``-m "not integration"`` runs
+    with no network at all). Both the call and the test fail: code under test may catch
+    the error and carry on."""
+    if request.node.get_closest_marker("integration") is not None:
+        yield
         return
-    items = result if isinstance(result, list) else [result]
-    restored = []
-    for item in items:
-        if isinstance(item, PytestAsyncioFunction) and item.get_closest_marker("anyio"):
-            item = pytest.Function.from_parent(
-                item.parent,
-                name=item.name,
-                callspec=getattr(item, "callspec", None),
-                callobj=item.obj,
-                fixtureinfo=item._fixtureinfo,
-                originalname=item.originalname,
-            )
-        restored.append(item)
-    outcome.force_result(restored)
+    attempts: list[str] = []
+
+    def refuse(name: str, original: Any) -> Any:
+        def guarded(self: socket.socket, address: Any, *args: Any) -> Any:
+            if self.family not in INTERNET_FAMILIES:
+                return original(self, address, *args)
+            attempts.append(f"{name}({address!r})")
+            raise OSError(f"{name}({address!r}) in a test not marked integration")
+
+        return guarded
+
+    for name in ("connect", "connect_ex", "bind"):
+        monkeypatch.setattr(socket.socket, name, refuse(name, getattr(socket.socket, name)))
+    yield
+    if attempts:
+        pytest.fail(
+            f"{request.node.nodeid} opened sockets ({', '.join(attempts)}); "
+            "mark it @pytest.mark.integration",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(autouse=True)

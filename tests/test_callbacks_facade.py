@@ -108,7 +108,7 @@ async def test_seed_keyword_arguments_work(
     )
 
 
-def test_seed_class_name_and_shared_instance(client: AsyncThingSpaceClient) -> None:
+async def test_seed_class_name_and_shared_instance(client: AsyncThingSpaceClient) -> None:
     assert CallbacksController is Callbacks
     assert isinstance(client.callbacks, Callbacks)
     assert client.callbacks is client.callbacks

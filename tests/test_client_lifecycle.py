@@ -251,6 +251,6 @@ async def test_extra_headers_cannot_replace_credentials(
     assert headers["accept"] == "text/plain"
 
 
-def test_sub_clients_are_created_once(client: AsyncThingSpaceClient) -> None:
+async def test_sub_clients_are_created_once(client: AsyncThingSpaceClient) -> None:
     assert client.location is client.location
     assert client.firmware is not client.firmware_v3

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
 import httpx
 import pytest
 import respx
@@ -28,6 +31,7 @@ from thingspace_callbacks import (
     ThingSpaceError,
     UnprocessableEntityError,
 )
+from thingspace_callbacks import _error_body as error_body
 
 from .resources._seed_calls import SEED_CALLS, SeedCall
 from .resources._wire import ACCESS_TOKEN, M2M_TOKEN
@@ -301,3 +305,24 @@ async def test_connection_errors_keep_the_request_without_credentials(
         await client.location.list("acct", max_retries=0)
     assert "authorization" not in caught.value.request.headers
     assert "vz-m2m-token" not in caught.value.request.headers
+
+
+async def test_an_error_body_is_decoded_once_per_answer(
+    client: AsyncThingSpaceClient, mock_api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 401 is read by the replay check, the credentials and the exception: one decode
+    # serves them all (a large error body must not be parsed three times).
+    decoded: list[bytes] = []
+    decode = json.loads
+
+    def counting_loads(text: bytes) -> object:
+        decoded.append(text)
+        return decode(text)
+
+    monkeypatch.setattr(error_body, "json", SimpleNamespace(loads=counting_loads))
+    mock_api.get("/loc/v1/callbacks/acct").respond(401, json=GATEWAY_FAULT)
+    with pytest.raises(AuthenticationError) as caught:
+        await client.location.list("acct", max_retries=0)
+    assert caught.value.error_code == "900901"
+    assert caught.value.body == GATEWAY_FAULT
+    assert len(decoded) == 1

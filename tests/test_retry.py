@@ -14,11 +14,10 @@ from thingspace_callbacks._errors import (
     APITimeoutError,
     InternalServerError,
 )
+from thingspace_callbacks._options import check_deadline, check_max_retries
 from thingspace_callbacks._retry import (
     RETRYABLE_STATUS_CODES,
     backoff,
-    check_deadline,
-    check_max_retries,
     describe,
     is_retryable,
     parse_retry_after,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -20,8 +21,10 @@ from thingspace_callbacks import (
     AuthContext,
     BadRequestError,
     InternalServerError,
+    RateLimiter,
     RateLimitError,
     RequestValidationError,
+    ResponseTooLargeError,
     RetryPolicy,
     ThingSpaceAuth,
 )
@@ -209,9 +212,48 @@ async def test_with_options_keeps_what_was_not_passed(fast: AsyncThingSpaceClien
     copy = fast.with_options(deadline=5)
     assert copy.max_retries == fast.max_retries
     assert copy.timeout == fast.timeout
-    assert copy._pipeline.retrier is fast._pipeline.retrier  # not rebuilt per copy
+    # Only the deadline (and the retry budget it shortens) differs.
+    assert copy._pipeline.options == dataclasses.replace(fast._pipeline.options, deadline=5.0)
+    assert copy._pipeline.options.budget == 5.0
     with pytest.raises(RequestValidationError):
         fast.with_options(max_retries=-1)
+
+
+async def test_a_copy_of_a_copy_keeps_every_setting_it_was_not_given(
+    mock_api: respx.MockRouter,
+) -> None:
+    policy = RetryPolicy(initial_backoff=0, max_backoff=0, budget=30)
+    limiter = RateLimiter(1000)
+    route = mock_api.get(LIST_PATH).mock(
+        side_effect=[httpx.Response(503)] * 2 + [httpx.Response(200, json=["x" * 2000])]
+    )
+    async with AsyncThingSpaceClient(
+        auth=ThingSpaceAuth(access_token="test-access"),
+        timeout=4.0,
+        max_retries=1,
+        retry_policy=policy,
+        deadline=50,
+        max_response_size=1000,
+        default_headers={"X-Tenant": "t1"},
+        rate_limit=limiter,
+    ) as client:
+        copy = client.with_options(extra_headers={"X-Copy": "c"}).with_options(deadline=60)
+        assert (copy.timeout, copy.max_retries, copy.deadline) == (httpx.Timeout(4.0), 1, 60)
+        with pytest.raises(InternalServerError) as caught:
+            await copy.location.list(ACCOUNT)
+        assert caught.value.attempts == 2
+        with pytest.raises(ResponseTooLargeError):
+            await copy.location.list(ACCOUNT)
+        for call in route.calls:
+            assert (call.request.headers["x-tenant"], call.request.headers["x-copy"]) == ("t1", "c")
+            assert call.request.extensions["timeout"] == dict.fromkeys(
+                ("connect", "read", "write", "pool"), 4.0
+            )
+        assert copy._pipeline.rate_limiter is limiter
+        assert copy._pipeline.options.retry_policy is policy
+        assert copy._pipeline.options.budget == 30
+        assert copy.http_client is client.http_client
+    assert copy.is_closed
 
 
 async def test_retry_after_longer_than_the_cap_is_not_retried(

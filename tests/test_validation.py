@@ -242,3 +242,89 @@ async def test_credentials_in_a_rejected_url_are_not_echoed(
     assert "hunter2" not in str(info.value)
     assert "h.example/x" in str(info.value)
     assert route.call_count == 0
+
+
+# Every way an account reaches the wire: a path segment (Location, Software Management,
+# Connectivity Management) or a query parameter (Diagnostics, Hyper Precise Location).
+ACCOUNT_CALLS: dict[str, Callable[[Any, Any], Awaitable[object]]] = {
+    "diagnostics.get": lambda c, a: c.diagnostics.get(a),
+    "diagnostics.register": lambda c, a: c.diagnostics.register(a, service="Diagnostics", url=URL),
+    "diagnostics.unregister": lambda c, a: c.diagnostics.unregister(a, "Diagnostics"),
+    "location.list": lambda c, a: c.location.list(a),
+    "location.register": lambda c, a: c.location.register(a, service="Location", url=URL),
+    "location.unregister": lambda c, a: c.location.unregister(a, "Location"),
+    "firmware.get": lambda c, a: c.firmware.get(a),
+    "firmware.register": lambda c, a: c.firmware.register(a, url=URL),
+    "firmware.update": lambda c, a: c.firmware.update(a, url=URL),
+    "firmware.unregister": lambda c, a: c.firmware.unregister(a),
+    "firmware_v3.get": lambda c, a: c.firmware_v3.get(a),
+    "firmware_v3.unregister": lambda c, a: c.firmware_v3.unregister(a),
+    "account_name.list": lambda c, a: c.account_name.list(a),
+    "account_name.register": lambda c, a: c.account_name.register(
+        a, service="CarrierService", url=URL
+    ),
+    "account_name.unregister": lambda c, a: c.account_name.unregister(a, "CarrierService"),
+    "account_number.list": lambda c, a: c.account_number.list(a),
+    "account_number.register": lambda c, a: c.account_number.register(
+        a, service="BullseyeReporting", url=URL
+    ),
+    "account_number.unregister": lambda c, a: c.account_number.unregister(a, "BullseyeReporting"),
+    "seed.register_callback_url": lambda c, a: c.callbacks.register_callback_url(
+        a, LocationCallback(name="Location", url=URL)
+    ),
+}
+
+MALFORMED_ACCOUNTS = {
+    "not an account!": "must not contain whitespace",
+    "0252012345/00001": "must not contain '/'",
+    "0252012345\\00001": "must not contain '\\\\'",
+    "0252012345-00001?x=1": "must not contain '?'",
+    "0252012345-00001#x": "must not contain '#'",
+    "0252012345%2F00001": "must not contain '%'",
+    " 0252012345-00001": "must not contain whitespace",
+    "0252012345-00001\n": "must not contain whitespace",
+    "0252012345\x00-00001": "must not contain '\\x00'",
+    "0252012345-00001\u00a0": "must not contain whitespace",
+}
+
+
+@pytest.mark.parametrize("operation", sorted(ACCOUNT_CALLS))
+@pytest.mark.parametrize("account", sorted(MALFORMED_ACCOUNTS))
+async def test_a_malformed_account_is_refused_before_sending(
+    client: AsyncThingSpaceClient, mock_api: respx.MockRouter, operation: str, account: str
+) -> None:
+    route = mock_api.route().respond(200, json={})
+
+    with pytest.raises(RequestValidationError) as info:
+        await ACCOUNT_CALLS[operation](client, account)
+
+    assert str(info.value) == (
+        f"'account' {MALFORMED_ACCOUNTS[account]}: {account!r} is not a ThingSpace account "
+        "(account names look like '0252012345-00001')"
+    )
+    assert route.call_count == 0
+
+
+PLAUSIBLE_ANSWERS = {
+    "location.list": [],
+    "account_name.list": [],
+    "account_number.list": [],
+    "firmware.get": {"url": URL},
+}
+
+
+@pytest.mark.parametrize(
+    "account", ["0252012345-00001", "0000123456", "ACME_Corp.2", "acct&x=1", "Ünïcode-1"]
+)
+@pytest.mark.parametrize("operation", sorted(PLAUSIBLE_ANSWERS))
+async def test_plausible_accounts_are_sent_as_they_are(
+    client: AsyncThingSpaceClient, mock_api: respx.MockRouter, operation: str, account: str
+) -> None:
+    route = mock_api.route().respond(200, json=PLAUSIBLE_ANSWERS[operation])
+
+    await ACCOUNT_CALLS[operation](client, account)
+
+    (call,) = route.calls
+    url = call.request.url
+    sent = url.params["accountNumber"] if "accountNumber" in url.params else url.path.split("/")[-1]
+    assert sent == account

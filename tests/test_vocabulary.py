@@ -30,7 +30,7 @@ def _parameters(client: AsyncThingSpaceClient, family: str, verb: str) -> list[i
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_every_family_registers_and_unregisters_with_the_account_first(
+async def test_every_family_registers_and_unregisters_with_the_account_first(
     client: AsyncThingSpaceClient, family: str
 ) -> None:
     for verb in ("register", "unregister", "get" if family in READS_ONE else "list"):
@@ -50,7 +50,7 @@ def test_every_family_registers_and_unregisters_with_the_account_first(
         assert "service" not in register
 
 
-def test_old_verbs_are_gone(client: AsyncThingSpaceClient) -> None:
+async def test_old_verbs_are_gone(client: AsyncThingSpaceClient) -> None:
     for family in FAMILIES:
         for verb in ("create", "delete", "deregister"):
             assert not hasattr(getattr(client, family), verb), (family, verb)
@@ -229,7 +229,7 @@ async def test_with_options_takes_the_per_call_options_and_headers(
     assert (copy.max_retries, copy.deadline, client.max_retries, client.deadline) == (0, 9, 2, None)
 
 
-def test_with_options_sets_and_removes_the_rate_limit(client: AsyncThingSpaceClient) -> None:
+async def test_with_options_sets_and_removes_the_rate_limit(client: AsyncThingSpaceClient) -> None:
     limited = client.with_options(rate_limit=5)
     assert isinstance(limited._pipeline.rate_limiter, RateLimiter)
     assert limited._pipeline.rate_limiter.rate == 5
@@ -237,14 +237,14 @@ def test_with_options_sets_and_removes_the_rate_limit(client: AsyncThingSpaceCli
     assert client._pipeline.rate_limiter is None
 
 
-def test_with_options_refuses_unknown_and_bad_settings(client: AsyncThingSpaceClient) -> None:
+async def test_with_options_refuses_unknown_and_bad_settings(client: AsyncThingSpaceClient) -> None:
     with pytest.raises(TypeError, match="timout"):
         client.with_options(timout=1)  # type: ignore[call-arg]
     with pytest.raises(RequestValidationError, match="max_retries"):
         client.with_options(max_retries=-1)
 
 
-def test_timeout_none_means_no_timeout_in_a_copy(client: AsyncThingSpaceClient) -> None:
+async def test_timeout_none_means_no_timeout_in_a_copy(client: AsyncThingSpaceClient) -> None:
     assert client.with_options(timeout=None).timeout == httpx.Timeout(None)
 
 

@@ -48,16 +48,16 @@ if TYPE_CHECKING:
     from ._fanout import FanOutProgress as FanOutProgress
     from ._fanout import FanOutReport as FanOutReport
     from ._fanout import FanOutResult as FanOutResult
+    from ._options import RequestOptions as RequestOptions
     from ._ratelimit import Limiter as Limiter
     from ._ratelimit import RateLimiter as RateLimiter
     from ._response import APIResponse as APIResponse
     from ._retry import RetryPolicy as RetryPolicy
     from ._types import NOT_GIVEN as NOT_GIVEN
     from ._types import NotGiven as NotGiven
-    from ._types import RequestOptions as RequestOptions
 
 from ._exports import PUBLIC as _PUBLIC  # noqa: E402 - after the type checkers' block
-from ._lazy import lazy_exports as _lazy_exports  # noqa: E402
+from ._exports import lazy_exports as _lazy_exports  # noqa: E402
 from ._version import __version__ as __version__  # noqa: E402
 
 __all__ = ("__version__", *sorted(_PUBLIC))
@@ -66,6 +66,6 @@ if not TYPE_CHECKING:  # type checkers see the imports above instead
     __getattr__, __dir__ = _lazy_exports(globals(), _PUBLIC)
     # Only public names stay in the namespace (what `vars()` and completion show);
     # importing a submodule binds its name here too.
-    for _name in ("_PUBLIC", "_lazy_exports", "_exports", "_lazy", "_version", "_name"):
+    for _name in ("_PUBLIC", "_lazy_exports", "_exports", "_version", "_name"):
         globals().pop(_name, None)
 del TYPE_CHECKING

@@ -16,12 +16,7 @@ from ._errors import RequestValidationError
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
-__all__ = ["count", "is_number", "optional_seconds", "seconds", "secret", "text"]
-
-
-def is_number(value: object) -> bool:
-    """Whether ``value`` is an int or a float (``bool`` is not a number here)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+__all__ = ["count", "optional_seconds", "seconds", "secret", "text"]
 
 
 def seconds(value: object, argument: str, *, positive: bool = False) -> float:

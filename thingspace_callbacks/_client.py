@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from ._auth import resolve_auth
+from ._auth import AuthContext, resolve_auth
 from ._constants import (
     BASE_URL_ENV,
     DEFAULT_CONNECTION_LIMITS,
@@ -24,7 +25,9 @@ from ._constants import (
 from ._decode import accept_encoding
 from ._errors import RequestValidationError
 from ._exports import publish
-from ._pipeline import Pipeline
+from ._extras import install_command
+from ._options import ResolvedOptions
+from ._pipeline import Pipeline, Shared
 from ._ratelimit import Limiter, as_limiter
 from ._transport import AutoTransport, default_transport, fast_transport_available
 from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
 
     from ._auth import Auth, TokenStore
     from ._fanout import FanOut, FanOutOptions, FanOutReport
+    from ._options import RequestOptions
     from ._retry import RetryPolicy
     from .callbacks import Callbacks
     from .resources import AccountName, AccountNumber, Diagnostics, Firmware, Location
@@ -111,6 +115,8 @@ class AsyncThingSpaceClient:
         costs several times less CPU per request under fan-out; trio keeps httpx's
         transport. Off by default, so test doubles of httpx's transport (respx) see
         every request. Not with ``http_client``.
+    :param _shared: Private, for :meth:`with_options`: the connection pool, credentials
+        and closed state of the client being copied.
     """
 
     def __init__(
@@ -133,55 +139,40 @@ class AsyncThingSpaceClient:
         max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
         http_client: httpx.AsyncClient | None = None,
         speedups: bool = False,
+        _shared: Shared | None = None,
     ) -> None:
-        resolved = resolve_auth(
-            auth,
-            client_id=client_id,
-            client_secret=client_secret,
-            username=username,
-            password=password,
-            token_store=token_store,
-        )
         self.base_url = _resolve_base_url(base_url, environment)
         """The API root this client talks to."""
-        timeout_value = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        # Only the encodings the SDK can decompress a bounded step at a time (_decode);
-        # httpx would offer any it has a decoder for.
-        headers = {
-            "Accept": "application/json",
-            "Accept-Encoding": accept_encoding(),
-            "User-Agent": USER_AGENT,
-        }
-        if default_headers:
-            headers.update(default_headers)
-        self._owns_http_client = http_client is None
-        if http_client is None:
-            # Our own client sends the constant headers itself: httpx then does not
-            # merge them into every request.
-            http_client = httpx.AsyncClient(
-                headers=headers,
-                timeout=timeout_value,
-                transport=_transport(speedups),
-                follow_redirects=False,
-            )
-            headers = {}
-        elif speedups:
-            raise RequestValidationError(
-                "'speedups' picks the transport of the client's own httpx.AsyncClient; "
-                "with 'http_client', give that client the transport you want"
-            )
-        self._pipeline = Pipeline(
-            http_client=http_client,
-            base_url=self.base_url,
-            auth=resolved,
-            timeout=timeout_value,
-            headers=headers,
-            user_agent=USER_AGENT,
+        options = ResolvedOptions.resolve(
+            timeout=timeout,
             max_retries=max_retries,
             retry_policy=retry_policy,
             deadline=deadline,
-            rate_limiter=_rate_limiter(rate_limit),
             max_response_size=max_response_size,
+            headers=default_headers or {},
+        )
+        if _shared is None:
+            # A new client, not a copy: ``with_options`` passes what the copy shares
+            # with this one, and headers the HTTP client does not send already.
+            _shared, options = _connect(
+                self.base_url,
+                options,
+                auth=resolve_auth(
+                    auth,
+                    client_id=client_id,
+                    client_secret=client_secret,
+                    username=username,
+                    password=password,
+                    token_store=token_store,
+                ),
+                http_client=http_client,
+                speedups=speedups,
+            )
+        self._pipeline = Pipeline(
+            shared=_shared,
+            base_url=self.base_url,
+            options=options,
+            rate_limiter=as_limiter(rate_limit),
         )
 
     @property
@@ -197,69 +188,58 @@ class AsyncThingSpaceClient:
     @property
     def timeout(self) -> httpx.Timeout:
         """The default timeout of each attempt."""
-        return self._pipeline.timeout
+        return self._pipeline.options.timeout
 
     @property
     def max_retries(self) -> int:
         """How many times a failure worth retrying is retried, by default."""
-        return self._pipeline.retrier.max_retries
+        return self._pipeline.options.max_retries
 
     @property
     def deadline(self) -> float | None:
         """The default deadline of a whole call, in seconds, or ``None``."""
-        return self._pipeline.deadline
+        return self._pipeline.options.deadline
 
     def with_options(
         self,
         *,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
         retry_policy: RetryPolicy | NotGiven = NOT_GIVEN,
         rate_limit: float | Limiter | NotGiven | None = NOT_GIVEN,
-        max_response_size: int | NotGiven | None = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> Self:
         """A copy of this client with other defaults for the options passed.
 
-        Takes every per-call option (``timeout``, ``max_retries``, ``deadline``,
-        ``max_response_size``, ``extra_headers``: added to the copy's headers) and the
-        client settings that can differ per copy (``retry_policy``; ``rate_limit``,
-        where ``None`` removes the limit). The copy shares the connection pool, the
-        credentials and the closed state: closing either closes both. Making one is
-        cheap::
+        Takes every per-call option (:class:`RequestOptions`: ``timeout``,
+        ``max_retries``, ``deadline``, ``max_response_size``, ``extra_headers``: added to
+        the copy's headers) and the client settings that can differ per copy
+        (``retry_policy``; ``rate_limit``, where ``None`` removes the limit). The copy is
+        built by the constructor, from this client's settings with those passed in
+        their place; it shares the connection pool, the credentials and the closed
+        state: closing either closes both. Making one is cheap::
 
             patient = client.with_options(max_retries=5, deadline=120)
             await patient.location.list("0252012345-00001")
         """
-        clone = object.__new__(type(self))
-        # Sub-clients are cached per instance and bound to the old pipeline: drop them.
-        cached = {
-            name
-            for klass in type(self).__mro__
-            for name, value in vars(klass).items()
-            if isinstance(value, cached_property)
-        }
-        clone.__dict__.update(
-            {name: value for name, value in self.__dict__.items() if name not in cached}
+        pipeline = self._pipeline
+        merged = pipeline.options.merge(options, "with_options")
+        return type(self)(
+            base_url=self.base_url,
+            timeout=merged.timeout,
+            max_retries=merged.max_retries,
+            retry_policy=merged.retry_policy
+            if isinstance(retry_policy, NotGiven)
+            else retry_policy,
+            deadline=merged.deadline,
+            default_headers={**merged.headers, **merged.extra_headers},
+            rate_limit=pipeline.rate_limiter if isinstance(rate_limit, NotGiven) else rate_limit,
+            max_response_size=merged.max_response_size,
+            _shared=pipeline.shared,
         )
-        clone._pipeline = self._pipeline.with_options(
-            timeout=timeout,
-            max_retries=max_retries,
-            retry_policy=retry_policy,
-            deadline=deadline,
-            extra_headers=extra_headers,
-            max_response_size=max_response_size,
-            rate_limiter=rate_limit
-            if isinstance(rate_limit, NotGiven)
-            else _rate_limiter(rate_limit),
-        )
-        return clone
 
     @property
     def is_closed(self) -> bool:
         """Whether :meth:`aclose` has run (on this client or a copy of it)."""
-        return self._pipeline.closed
+        return self._pipeline.shared.closed
 
     # Sub-clients import their module on first use, which keeps `import` fast.
 
@@ -366,7 +346,7 @@ class AsyncThingSpaceClient:
     async def aclose(self) -> None:
         """Release the credentials' resources and close the connection pool, unless the
         ``httpx.AsyncClient`` was passed in. Calling it again does nothing."""
-        await self._pipeline.aclose(close_http_client=self._owns_http_client)
+        await self._pipeline.shared.aclose()
 
     def __repr__(self) -> str:
         return f"AsyncThingSpaceClient(base_url={self.base_url!r}, auth={self.auth!r})"
@@ -375,18 +355,62 @@ class AsyncThingSpaceClient:
         raise TypeError("AsyncThingSpaceClient cannot be pickled; create one per process")
 
 
+def _connect(
+    base_url: str,
+    options: ResolvedOptions,
+    *,
+    auth: Auth,
+    http_client: httpx.AsyncClient | None,
+    speedups: bool,
+) -> tuple[Shared, ResolvedOptions]:
+    """What a new client (not a copy) shares with its copies, and its ``options`` with
+    the headers that its HTTP client does not send already."""
+    # Only the encodings the SDK can decompress a bounded step at a time (_decode);
+    # httpx would offer any it has a decoder for.
+    headers = {
+        "Accept": "application/json",
+        "Accept-Encoding": accept_encoding(),
+        "User-Agent": USER_AGENT,
+        **options.headers,
+    }
+    owns_http_client = http_client is None
+    if http_client is None:
+        # Our own client sends the constant headers itself: httpx then does not
+        # merge them into every request.
+        http_client = httpx.AsyncClient(
+            headers=headers,
+            timeout=options.timeout,
+            transport=_transport(speedups),
+            follow_redirects=False,
+        )
+        headers = {}
+    elif speedups:
+        raise RequestValidationError(
+            "'speedups' picks the transport of the client's own httpx.AsyncClient; "
+            "with 'http_client', give that client the transport you want"
+        )
+    shared = Shared(
+        http_client=http_client,
+        owns_http_client=owns_http_client,
+        auth=auth,
+        auth_context=AuthContext(
+            base_url=base_url,
+            http_client=http_client,
+            timeout=options.timeout,
+            user_agent=USER_AGENT,
+        ),
+    )
+    return shared, dataclasses.replace(options, headers=headers)
+
+
 def _transport(speedups: bool) -> httpx.AsyncBaseTransport:
     if not speedups:
         return default_transport(DEFAULT_CONNECTION_LIMITS)
     if not fast_transport_available():
         raise RequestValidationError(
-            "'speedups=True' needs the speedups extra: pip install 'thingspace-callbacks[speedups]'"
+            f"'speedups=True' needs the speedups extra: {install_command('speedups')}"
         )
     return AutoTransport(limits=DEFAULT_CONNECTION_LIMITS)
-
-
-def _rate_limiter(rate_limit: float | Limiter | None) -> Limiter | None:
-    return as_limiter(rate_limit)
 
 
 def _resolve_base_url(base_url: str | None, environment: str | None) -> str:

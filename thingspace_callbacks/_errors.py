@@ -31,18 +31,14 @@ and the ``errorCode``/``errorMessage`` that ThingSpace sent, never from request 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from typing import Any, Literal
-
 import httpx
 
-from ._constants import ERROR_BODY_EXCERPT, REQUEST_ID_HEADERS
+from ._auth.refused import session_refused
+from ._error_body import body_fields, decoded_body, describe_answer, excerpt, request_id_of
 from ._exports import publish
-from ._redact import redact_url
+from ._redact import redact_url, without_credentials
 
 __all__ = [
-    "BEARER_FAULT_CODES",
     "APIConnectionError",
     "APIError",
     "APIResponseValidationError",
@@ -62,55 +58,10 @@ __all__ = [
     "RestErrorResponseException",
     "ThingSpaceError",
     "UnprocessableEntityError",
-    "bearer_refused",
-    "error_data",
-    "refused_credential",
-    "session_refused",
+    "connection_error",
+    "make_status_error",
+    "status_error_class",
 ]
-
-
-# -- which credential an error answer refused ---------------------------------------
-#
-# A wrong or expired bearer token is refused by the API gateway with 401 and fault code
-# 900901 (900902 when it is missing); an expired M2M session answers an errorCode
-# containing "SessionToken.Expired" (".Invalid" / ".Format" for a malformed or missing
-# one), with status 400 or 401 depending on the API; the Location API words it "The
-# Session has expired." The error classes below and the credential renewal both read
-# answers this way.
-
-BEARER_FAULT_CODES = frozenset({"900901", "900902"})
-"""API gateway fault codes for an invalid, expired or missing bearer token."""
-
-_SESSION_MESSAGES = ("session has expired", "session token has expired")
-
-
-def session_refused(status_code: int, error_code: str | None, error_message: str | None) -> bool:
-    """Whether an answer says the M2M session token is expired, invalid or missing."""
-    if status_code not in (400, 401):
-        return False
-    if error_code and "sessiontoken" in error_code.lower():
-        return True
-    message = (error_message or "").lower()
-    return any(text in message for text in _SESSION_MESSAGES)
-
-
-def bearer_refused(status_code: int, error_code: str | None) -> bool:
-    """Whether an answer is the gateway refusing the bearer token (not a user's
-    password, which the login endpoint refuses with its own codes)."""
-    return status_code == 401 and error_code in BEARER_FAULT_CODES
-
-
-def refused_credential(
-    status_code: int, error_code: str | None, error_message: str | None
-) -> Literal["access_token", "session_token"] | None:
-    """Which credential an operation's error answer refused: the session when it says
-    so, else the bearer token on any 401; ``None`` when the answer is not about
-    credentials."""
-    if session_refused(status_code, error_code, error_message):
-        return "session_token"
-    if status_code == 401:
-        return "access_token"
-    return None
 
 
 class ThingSpaceError(Exception):
@@ -186,7 +137,7 @@ class APIResponseValidationError(APIError):
     status_code: int
 
     def __init__(self, response: httpx.Response, *, message: str) -> None:
-        super().__init__(message, response.request, body=_excerpt(response))
+        super().__init__(message, response.request, body=excerpt(response))
         response.request = self.request
         self.response = response
         self.status_code = response.status_code
@@ -264,10 +215,10 @@ class APIStatusError(APIError):
         attempts: int = 1,
     ) -> None:
         if body is None:
-            body = _decode_body(response)
+            body = decoded_body(response)
         self.response = response
         self.status_code = response.status_code
-        self.error_code, self.error_message = _error_fields(body)
+        self.error_code, self.error_message = body_fields(body)
         self.request_id = request_id_of(response.headers)
         self.attempts = attempts
         super().__init__(_after(message or self._describe(), attempts), response.request, body=body)
@@ -279,13 +230,13 @@ class APIStatusError(APIError):
         return self.response.headers
 
     def _describe(self) -> str:
-        text = f"{self.status_code} {self.response.reason_phrase}".rstrip()
-        details = ": ".join(part for part in (self.error_code, self.error_message) if part)
-        if details:
-            text = f"{text} - {details}"
-        if self.request_id:
-            text = f"{text} (request id {self.request_id})"
-        return text
+        return describe_answer(
+            self.status_code,
+            self.response.reason_phrase,
+            self.error_code,
+            self.error_message,
+            self.request_id,
+        )
 
 
 class RedirectError(APIStatusError):
@@ -383,9 +334,9 @@ def make_status_error(response: httpx.Response, *, attempts: int = 1) -> APIStat
     An answer refusing the M2M session token is an :class:`AuthenticationError` even
     when its status is 400, as some ThingSpace APIs send it.
     """
-    body = _decode_body(response)
+    body = decoded_body(response)
     cls = status_error_class(response.status_code)
-    if cls is BadRequestError and session_refused(response.status_code, *_error_fields(body)):
+    if cls is BadRequestError and session_refused(response.status_code, *body_fields(body)):
         cls = AuthenticationError
     return cls(response, body=body, attempts=attempts)
 
@@ -424,95 +375,6 @@ def _after(message: str, attempts: int) -> str:
     if attempts <= 1:
         return message
     return f"{message.rstrip('.')} (after {attempts} attempts)"
-
-
-_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "vz-m2m-token"})
-
-
-def without_credentials(request: httpx.Request) -> httpx.Request:
-    """A copy of ``request`` without credential headers or body, for keeping on an
-    exception that may be logged. Copies are not copied again."""
-    if request.extensions.get(_REDACTED):
-        return request
-    headers = [
-        (name, value)
-        for name, value in request.headers.multi_items()
-        if name.lower() not in _CREDENTIAL_HEADERS
-    ]
-    return httpx.Request(request.method, request.url, headers=headers, extensions={_REDACTED: True})
-
-
-_REDACTED = "thingspace_callbacks.redacted"
-
-
-def error_data(exc: object, message: str | None = None) -> dict[str, Any]:
-    """An error as plain JSON data (the CLI's ``--json``, a bulk results line, a queued
-    job's outcome): its type and message (``message`` replaces the exception's own), and
-    for an answer of ThingSpace its status, error code and message, and request id."""
-    data: dict[str, Any] = {"type": type(exc).__name__, "message": message or str(exc)}
-    if isinstance(exc, APIStatusError):
-        data.update(
-            status=exc.status_code,
-            errorCode=exc.error_code,
-            errorMessage=exc.error_message,
-            requestId=exc.request_id,
-        )
-    return data
-
-
-def error_fields(response: httpx.Response) -> tuple[str | None, str | None]:
-    """The error code and message of a read error answer, from whichever shape it
-    used (see :class:`APIStatusError`); ``(None, None)`` when it has neither."""
-    return _error_fields(_decode_body(response))
-
-
-def _decode_body(response: httpx.Response) -> object | None:
-    if not response.content:
-        return None
-    try:
-        decoded: object = json.loads(response.content)
-    except ValueError:
-        return _excerpt(response)
-    return decoded
-
-
-def _excerpt(response: httpx.Response) -> str:
-    try:
-        text = response.text
-    except (UnicodeDecodeError, LookupError):
-        text = response.content.decode("utf-8", "replace")
-    return text[:ERROR_BODY_EXCERPT]
-
-
-def _error_fields(body: object) -> tuple[str | None, str | None]:
-    if isinstance(body, Mapping):
-        fields: Mapping[str, Any] = body
-        fault = fields.get("fault")
-        if isinstance(fault, Mapping):
-            fields = fault
-        code = _first(fields, "errorCode", "code", "responseCode", "error")
-        message = _first(fields, "errorMessage", "message", "error_description", "description")
-        return code, message
-    if isinstance(body, str) and body.strip():
-        return None, body.strip()
-    return None, None
-
-
-def _first(fields: Mapping[str, Any], *names: str) -> str | None:
-    for name in names:
-        value = fields.get(name)
-        if value is not None and not isinstance(value, (Mapping, list)):
-            return str(value)
-    return None
-
-
-def request_id_of(headers: httpx.Headers) -> str | None:
-    """The server's id for a request, from the first response header that carries one."""
-    for name in REQUEST_ID_HEADERS:
-        value: str | None = headers.get(name)
-        if value:
-            return value
-    return None
 
 
 publish(globals())  # exported classes report the package as their module

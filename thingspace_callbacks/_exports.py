@@ -1,17 +1,26 @@
-"""The package's public names and the private module each is defined in.
+"""How the package and its subpackages export their names: one table of the public
+API, names imported on first use, and exported objects that name their public module.
 
-This one table is the public API: ``thingspace_callbacks.__all__`` is derived from it,
-the package's lazy ``__getattr__`` looks names up in it, and :func:`publish` uses it to
-make each exported class report ``thingspace_callbacks`` as its module. It imports
-nothing of the SDK, so every private module can use it without importing the package
-root.
+- :data:`PUBLIC` is the public API: ``thingspace_callbacks.__all__`` is derived from it,
+  and the package's lazy ``__getattr__`` looks names up in it.
+- :func:`lazy_exports` makes a package's ``__getattr__`` and ``__dir__`` (PEP 562), so
+  ``import thingspace_callbacks`` stays nearly free and a program pays only for the
+  families it uses (the package, ``models``, ``resources`` and ``_auth`` use it).
+- :func:`publish` makes exported classes and functions report the public module as
+  theirs (the package; ``receiver`` and ``redis`` for their own names).
+
+It imports nothing of the SDK, so every private module can use it without importing
+the package root.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from types import FunctionType
 from typing import Any
 
-__all__ = ["PACKAGE", "PUBLIC", "publish"]
+__all__ = ["PACKAGE", "PUBLIC", "Home", "lazy_exports", "publish"]
 
 PACKAGE = "thingspace_callbacks"
 
@@ -21,7 +30,7 @@ PUBLIC: dict[str, str] = {
     "APIResponse": "_response",
     "NOT_GIVEN": "_types",
     "NotGiven": "_types",
-    "RequestOptions": "_types",
+    "RequestOptions": "_options",
     "RetryPolicy": "_retry",
     # authentication
     "Auth": "_auth",
@@ -67,16 +76,54 @@ PUBLIC: dict[str, str] = {
 """Every public name (but ``__version__``) and the private module it comes from."""
 
 
-def publish(namespace: dict[str, Any]) -> None:
-    """Make the exported classes defined in the module whose globals are ``namespace``
-    report the package as their module, so reprs, tracebacks and docs name
-    ``thingspace_callbacks.X`` rather than a private module.
+Home = str | tuple[str, str]
+"""Where a name lives: a submodule defining it, or (submodule, attribute) for an alias."""
+
+
+def lazy_exports(
+    namespace: dict[str, Any], homes: Mapping[str, Home]
+) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
+    """The ``__getattr__`` and ``__dir__`` of a package whose names live in ``homes``.
+
+    A name is imported at its first lookup and then stored in the package, so later
+    lookups are plain attribute reads.
+    """
+    package = namespace["__name__"]
+
+    def getattr_(name: str) -> object:
+        home = homes.get(name)
+        if home is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        module, attribute = (home, name) if isinstance(home, str) else home
+        value = getattr(importlib.import_module(f"{package}.{module}"), attribute)
+        namespace[name] = value
+        return value
+
+    def dir_() -> list[str]:
+        # The public names only: the implementation's helpers are not the API.
+        return sorted(namespace["__all__"])
+
+    return getattr_, dir_
+
+
+def publish(
+    namespace: dict[str, Any], names: Iterable[str] | None = None, *, module: str = PACKAGE
+) -> None:
+    """Make the classes and functions ``names`` (default: :data:`PUBLIC`) of the module
+    whose globals are ``namespace`` report ``module`` (default: the package) as their
+    module, so reprs, tracebacks and docs name ``thingspace_callbacks.X`` rather than a
+    private module. Only what that module or a private module of ``module`` defines is
+    renamed; a name re-exported from elsewhere keeps its home.
 
     Each private module that defines exported classes calls this as its last
-    statement, so whichever path imports it first, its classes are renamed before use.
+    statement, so whichever path imports it first, its classes are renamed before use;
+    a public subpackage calls it on the names it re-exports.
     """
-    module = namespace["__name__"]
-    for name in PUBLIC:
+    home = namespace["__name__"]
+    private = module + "._"
+    for name in PUBLIC if names is None else names:
         value = namespace.get(name)
-        if isinstance(value, type) and value.__module__ == module:
-            value.__module__ = PACKAGE
+        if isinstance(value, (type, FunctionType)) and (
+            value.__module__ == home or value.__module__.startswith(private)
+        ):
+            value.__module__ = module

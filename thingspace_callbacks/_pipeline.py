@@ -4,14 +4,14 @@ build -> retry loop (:mod:`._retry`) around one attempt: authenticate -> send
 (replaying when the credentials were refused and renewed; a replay is not a retry) ->
 then map the last outcome to a result or to one of our errors, built once with the
 number of attempts made. The call's deadline, when set, covers every attempt and wait.
-Resources only describe operations (an :class:`Endpoint` plus arguments); nothing else
-sends requests.
+A call's options are resolved once, before its first attempt, into a
+:class:`~thingspace_callbacks._options.ResolvedOptions`. Resources only describe
+operations (an :class:`Endpoint` plus arguments); nothing else sends requests.
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import logging
 import time
 from collections.abc import Mapping
@@ -22,37 +22,33 @@ import httpx
 
 from ._attempts import record_attempts
 from ._auth import Auth, AuthContext
-from ._checks import count
-from ._constants import DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_MAX_RETRIES, LOGGER_NAME
+from ._constants import LOGGER_NAME
+from ._error_body import error_fields
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
     RequestValidationError,
     connection_error,
-    error_fields,
     make_status_error,
 )
+from ._options import RequestOptions, ResolvedOptions
 from ._ratelimit import Limiter
 from ._response import APIResponse, ResponseShape
-from ._retry import DEFAULT_RETRY_POLICY, Outcome, Retrier, RetryPolicy, check_deadline
-from ._retry import check_max_retries as check_max_retries
-from ._send import attempt_time_limit, fetch
-from ._types import NOT_GIVEN, NotGiven, RequestOptions, TimeoutTypes
+from ._retry import Outcome, retry, worth_retrying
+from ._send import fetch
 
 if TYPE_CHECKING:
     # Not at run time: the models (and pydantic's model machinery) load with the first
     # sub-client, not with the client.
     from .models._base import ThingSpaceModel
 
-__all__ = ["ClientState", "Endpoint", "Pipeline"]
+__all__ = ["Endpoint", "Pipeline", "Shared"]
 
 _T = TypeVar("_T")
 
 log = logging.getLogger(LOGGER_NAME)
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
-
-_OPTION_NAMES = frozenset(RequestOptions.__annotations__)
 
 _NO_DEADLINE = contextlib.nullcontext()
 """Stands in for ``anyio.fail_after`` in a call without a deadline: a cancel scope per
@@ -86,115 +82,72 @@ class Endpoint(Generic[_T]):
         return f"Endpoint({self.name!r}, {self.method} {self.path})"
 
 
-class ClientState:
-    """Whether the client that owns a pipeline is closed; shared by its copies."""
+class Shared:
+    """What a client shares with its copies (``with_options``): the HTTP client and
+    its connection pool, the :class:`Auth` and its context, and the closed state."""
 
-    __slots__ = ("closed",)
-
-    def __init__(self) -> None:
-        self.closed = False
-
-
-class Pipeline:
-    """Sends requests for one client configuration.
-
-    Copies made by :meth:`with_options` share the HTTP client, the :class:`Auth`, the
-    rate limiter and the closed state, so they share connections and credentials.
-    """
+    __slots__ = ("auth", "auth_context", "closed", "http_client", "owns_http_client")
 
     def __init__(
         self,
         *,
         http_client: httpx.AsyncClient,
-        base_url: str,
+        owns_http_client: bool,
         auth: Auth,
-        timeout: httpx.Timeout,
-        headers: Mapping[str, str],
-        user_agent: str,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        retry_policy: RetryPolicy | None = None,
-        deadline: float | None = None,
-        rate_limiter: Limiter | None = None,
-        max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
+        auth_context: AuthContext,
     ) -> None:
-        self._state = ClientState()
-        self.max_response_size = check_max_response_size(max_response_size)
-        """The largest answer read, in bytes, or ``None`` for no limit."""
-        self.rate_limiter = rate_limiter
-        """Paces every request sent (retries included), shared by copies; or ``None``."""
         self.http_client = http_client
-        self.base_url = base_url
+        self.owns_http_client = owns_http_client
+        """Whether closing closes ``http_client`` too (the client built it)."""
         self.auth = auth
-        self.timeout = timeout
-        self.headers = dict(headers)
-        """Headers of every request that the HTTP client does not already send."""
-        self.auth_context = AuthContext(
-            base_url=base_url, http_client=http_client, timeout=timeout, user_agent=user_agent
-        )
-        self.retrier = Retrier(retry_policy or DEFAULT_RETRY_POLICY, check_max_retries(max_retries))
-        self.deadline = check_deadline(deadline)
-        """Default overall deadline of a call (seconds, all attempts), or ``None``."""
+        self.auth_context = auth_context
+        self.closed = False
 
-    @property
-    def timeout(self) -> httpx.Timeout:
-        """The default timeout of each attempt."""
-        return self._timeout
-
-    @timeout.setter
-    def timeout(self, value: httpx.Timeout) -> None:
-        self._timeout = value
-        self.timeout_extension = value.as_dict()
-        self.time_limit = attempt_time_limit(value)
-
-    @property
-    def closed(self) -> bool:
-        """Whether the client (or any copy of it) was closed."""
-        return self._state.closed
-
-    async def aclose(self, *, close_http_client: bool) -> None:
-        """Close for good: release the credentials, then the connection pool if asked."""
-        if self._state.closed:
+    async def aclose(self) -> None:
+        """Close for good: release the credentials, then the connection pool if it is
+        ours. Calling it again does nothing."""
+        if self.closed:
             return
-        self._state.closed = True
+        self.closed = True
         try:
             await self.auth.aclose(self.auth_context)
         finally:
-            if close_http_client:
+            if self.owns_http_client:
                 await self.http_client.aclose()
 
-    def with_options(
+
+class Pipeline:
+    """Sends requests for one client configuration: the client's
+    :class:`ResolvedOptions` and rate limiter, over what it shares with its copies."""
+
+    __slots__ = (
+        "auth",
+        "auth_context",
+        "base_url",
+        "http_client",
+        "options",
+        "rate_limiter",
+        "shared",
+    )
+
+    def __init__(
         self,
         *,
-        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
-        max_retries: int | NotGiven = NOT_GIVEN,
-        retry_policy: RetryPolicy | NotGiven = NOT_GIVEN,
-        deadline: float | NotGiven | None = NOT_GIVEN,
-        extra_headers: Mapping[str, str] | None = None,
-        rate_limiter: Limiter | NotGiven | None = NOT_GIVEN,
-        max_response_size: int | NotGiven | None = NOT_GIVEN,
-    ) -> Pipeline:
-        """A copy with other defaults that shares the HTTP client, the :class:`Auth`
-        and the closed state."""
-        clone = object.__new__(Pipeline)
-        clone.__dict__.update(self.__dict__)
-        if not isinstance(timeout, NotGiven):
-            clone.timeout = _timeout(timeout)
-        if not isinstance(max_retries, NotGiven) or not isinstance(retry_policy, NotGiven):
-            clone.retrier = Retrier(
-                self.retrier.policy if isinstance(retry_policy, NotGiven) else retry_policy,
-                self.retrier.max_retries
-                if isinstance(max_retries, NotGiven)
-                else check_max_retries(max_retries),
-            )
-        if not isinstance(deadline, NotGiven):
-            clone.deadline = check_deadline(deadline)
-        if extra_headers:
-            clone.headers = {**self.headers, **extra_headers}
-        if not isinstance(rate_limiter, NotGiven):
-            clone.rate_limiter = rate_limiter
-        if not isinstance(max_response_size, NotGiven):
-            clone.max_response_size = check_max_response_size(max_response_size)
-        return clone
+        shared: Shared,
+        base_url: str,
+        options: ResolvedOptions,
+        rate_limiter: Limiter | None = None,
+    ) -> None:
+        self.shared = shared
+        self.base_url = base_url
+        self.options = options
+        """The client's defaults, which a call's own options override."""
+        self.rate_limiter = rate_limiter
+        """Paces every request sent (retries included), shared by copies; or ``None``."""
+        # Read by every attempt: kept here rather than looked up through `shared`.
+        self.http_client = shared.http_client
+        self.auth = shared.auth
+        self.auth_context = shared.auth_context
 
     async def request(
         self,
@@ -209,21 +162,13 @@ class Pipeline:
     ) -> Any:
         """Send one operation and return its answer (an :class:`APIResponse`, or with
         ``raw=False`` the parsed model), or raise the mapped error."""
-        if self._state.closed:
+        if self.shared.closed:
             raise RuntimeError("this AsyncThingSpaceClient is closed; create a new one")
-        call = _Call(self, endpoint, path, params, body, headers, options)
-        retrier = self.retrier
-        max_retries = (
-            check_max_retries(options["max_retries"])
-            if "max_retries" in options
-            else retrier.max_retries
-        )
-        deadline = check_deadline(options["deadline"]) if "deadline" in options else self.deadline
-        budget = retrier.policy.budget
+        resolved = self.options.merge(options, endpoint.name) if options else self.options
+        call = _Call(self, endpoint, path, params, body, headers, resolved)
+        deadline = resolved.deadline
         # Only a debug log line needs the time.
         started = time.perf_counter() if log.isEnabledFor(logging.DEBUG) else 0.0
-        if deadline is not None and (budget is None or deadline < budget):
-            budget = deadline
         try:
             with _NO_DEADLINE if deadline is None else anyio.fail_after(deadline):
                 # The first attempt is awaited here, not inside the retry loop: nearly
@@ -231,10 +176,8 @@ class Pipeline:
                 # task and the socket is paid again at every resumption.
                 begun = time.monotonic()
                 outcome = await call.attempt()
-                if retrier.worth_retrying(outcome, max_retries):
-                    outcome = await retrier.retry(
-                        outcome, call.attempt, max_retries=max_retries, budget=budget, started=begun
-                    )
+                if worth_retrying(outcome, resolved):
+                    outcome = await retry(outcome, call.attempt, resolved, started=begun)
         except TimeoutError:
             if deadline is None:  # not the deadline's: a bug below, to surface as is
                 raise
@@ -258,11 +201,9 @@ class _Call:
         "content",
         "endpoint",
         "headers",
-        "max_size",
+        "options",
         "params",
         "pipeline",
-        "time_limit",
-        "timeout",
         "url",
     )
 
@@ -274,16 +215,15 @@ class _Call:
         params: Mapping[str, str] | None,
         body: ThingSpaceModel | None,
         headers: Mapping[str, str] | None,
-        options: RequestOptions,
+        options: ResolvedOptions,
     ) -> None:
-        if options and not _OPTION_NAMES.issuperset(options):
-            raise _unknown_options(endpoint, options)
         self.pipeline = pipeline
         self.endpoint = endpoint
         self.url = pipeline.base_url + (endpoint.path.format_map(path) if path else endpoint.path)
         self.params = params
         self.attempts = 0
-        request_headers = pipeline.headers
+        self.options = options
+        request_headers = options.headers
         self.content: bytes | None = None
         if body is not None:
             # What `model_dump_json(...).encode()` gives, without the str in between.
@@ -291,21 +231,9 @@ class _Call:
                 body, by_alias=True, exclude_none=True
             )
             request_headers = {**request_headers, **_JSON_HEADERS}
-        extra = options.get("extra_headers") if options else None
-        if headers or extra:
-            request_headers = {**request_headers, **(headers or {}), **(extra or {})}
+        if headers or options.extra_headers:
+            request_headers = {**request_headers, **(headers or {}), **options.extra_headers}
         self.headers = request_headers
-        if "timeout" in options:
-            self.timeout = _timeout(options["timeout"]).as_dict()
-            self.time_limit = attempt_time_limit(self.timeout)
-        else:
-            self.timeout = pipeline.timeout_extension
-            self.time_limit = pipeline.time_limit
-        self.max_size = (
-            check_max_response_size(options["max_response_size"])
-            if "max_response_size" in options
-            else pipeline.max_response_size
-        )
 
     async def attempt(self) -> Outcome:
         """Send once, with credentials; failures are returned, not raised, so the retry
@@ -313,7 +241,7 @@ class _Call:
         refused and the :class:`Auth` renewed them, the request is replayed within the
         same attempt (a replay is not a retry)."""
         self.attempts += 1
-        pipeline = self.pipeline
+        pipeline, options = self.pipeline, self.options
         auth, context = pipeline.auth, pipeline.auth_context
         refusals: set[tuple[int, str | None]] | None = None
         try:
@@ -324,8 +252,8 @@ class _Call:
                 response = await fetch(
                     pipeline.http_client,
                     self._request(sent),
-                    max_size=self.max_size,
-                    time_limit=self.time_limit,
+                    max_size=options.max_response_size,
+                    time_limit=options.time_limit,
                 )
                 # One replay per distinct refusal: after a long pause both the bearer
                 # token (401) and the session (SessionToken.Expired) may have lapsed, and
@@ -356,7 +284,7 @@ class _Call:
             content=self.content,
             # The timeout as httpx stores it, worked out once per configuration rather
             # than by httpx on every request.
-            extensions={"timeout": self.timeout},
+            extensions={"timeout": self.options.timeout_extension},
         )
 
 
@@ -380,24 +308,3 @@ def _result(
     if isinstance(outcome, (httpx.RequestError, APIConnectionError)):
         raise connection_error(outcome, attempts=attempts) from outcome
     raise outcome  # pragma: no cover - attempts return only the kinds above
-
-
-def _unknown_options(endpoint: Endpoint[Any], options: RequestOptions) -> TypeError:
-    name = sorted(set(options) - _OPTION_NAMES)[0]
-    close = difflib.get_close_matches(name, _OPTION_NAMES, n=1)
-    hint = (
-        f"; did you mean {close[0]!r}?"
-        if close
-        else f" (options: {', '.join(sorted(_OPTION_NAMES))})"
-    )
-    return TypeError(f"{endpoint.name}() got an unexpected keyword argument {name!r}{hint}")
-
-
-def check_max_response_size(value: object) -> int | None:
-    """Check a ``max_response_size``: bytes (at least 1), or ``None`` for no limit."""
-    return None if value is None else count(value, "max_response_size", minimum=1)
-
-
-def _timeout(value: TimeoutTypes | httpx.Timeout) -> httpx.Timeout:
-    # None means "no timeout at all", as it does for httpx.
-    return value if isinstance(value, httpx.Timeout) else httpx.Timeout(value)

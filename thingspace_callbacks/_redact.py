@@ -9,6 +9,8 @@ receiver's message reprs hide the same things:
   credential is *not* set without revealing one.
 * :func:`redact_url` (also applied by :func:`redact` to every other string) replaces the
   userinfo of URLs: ``https://user:pass@host/`` becomes ``https://***@host/``.
+* :func:`without_credentials` copies an HTTP request without its credential headers
+  and body, for an exception to keep.
 
 Only the standard library's ``re`` is imported, so any module may use this one.
 """
@@ -17,9 +19,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["MASK", "is_sensitive_key", "redact", "redact_url"]
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["MASK", "is_sensitive_key", "redact", "redact_url", "without_credentials"]
 
 MASK = "********"
 """What a credential's value is replaced with."""
@@ -89,3 +94,25 @@ def redact(value: Any) -> Any:
     if isinstance(value, str):
         return redact_url(value)
     return value
+
+
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "vz-m2m-token"})
+
+_REDACTED = "thingspace_callbacks.redacted"
+"""Marks a request copied by :func:`without_credentials` (in its ``extensions``)."""
+
+
+def without_credentials(request: httpx.Request) -> httpx.Request:
+    """A copy of ``request`` without credential headers or body (the body of a
+    registration may hold a listener password), for keeping on an exception that may
+    be logged. Copies are not copied again."""
+    if request.extensions.get(_REDACTED):
+        return request
+    headers = [
+        (name, value)
+        for name, value in request.headers.multi_items()
+        if name.lower() not in _CREDENTIAL_HEADERS
+    ]
+    # The request's own class (httpx.Request): this module imports nothing but the
+    # standard library, so that any module may use it.
+    return type(request)(request.method, request.url, headers=headers, extensions={_REDACTED: True})

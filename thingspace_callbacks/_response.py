@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import httpx
 
-from ._errors import APIResponseValidationError, request_id_of
+from ._error_body import request_id_of
+from ._errors import APIResponseValidationError
 from ._exports import publish
+from ._validation_errors import describe_problems
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter, ValidationError
@@ -15,6 +17,9 @@ if TYPE_CHECKING:
 __all__ = ["APIResponse", "ResponseShape"]
 
 _T = TypeVar("_T")
+
+_MAX_PROBLEMS = 5
+"""Problems an answer's error names; a broken answer can have thousands."""
 
 
 class ResponseShape(Generic[_T]):
@@ -114,10 +119,7 @@ class APIResponse(Generic[_T]):
             raise APIResponseValidationError(
                 response,
                 message=f"{response.status_code} answer {kind}: "
-                + "; ".join(
-                    f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-                    for e in exc.errors(include_input=False, include_url=False)[:5]
-                ),
+                + describe_problems(exc, limit=_MAX_PROBLEMS),
             ) from None
 
     def __repr__(self) -> str:

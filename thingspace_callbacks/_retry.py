@@ -2,9 +2,10 @@
 
 The policy is a handful of pure functions (:func:`parse_retry_after`,
 :func:`is_retryable`, :func:`should_retry`, :func:`retry_wait`, :func:`should_stop`),
-tested on their own with tables. :class:`Retrier` only hands them to
+tested on their own with tables. :func:`retry` only hands them to
 ``tenacity.AsyncRetrying``, which runs the loop and sleeps through ``anyio.sleep`` so
-retries work under asyncio and trio alike.
+retries work under asyncio and trio alike. How many retries and the time budget are a
+call's options (:class:`~thingspace_callbacks._options.ResolvedOptions`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, cast
 import anyio
 import httpx
 
-from ._checks import count, optional_seconds, seconds
+from ._checks import optional_seconds, seconds
 from ._constants import (
     DEFAULT_INITIAL_BACKOFF,
     DEFAULT_MAX_BACKOFF,
@@ -37,20 +38,21 @@ from ._exports import publish
 if TYPE_CHECKING:
     from tenacity import RetryCallState
 
+    from ._options import ResolvedOptions
+
 __all__ = [
     "RETRYABLE_METHODS",
     "RETRYABLE_STATUS_CODES",
-    "Retrier",
     "RetryPolicy",
     "backoff",
-    "check_deadline",
-    "check_max_retries",
     "describe",
     "is_retryable",
     "parse_retry_after",
+    "retry",
     "retry_wait",
     "should_retry",
     "should_stop",
+    "worth_retrying",
 ]
 
 log = logging.getLogger(LOGGER_NAME)
@@ -111,16 +113,6 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY_POLICY = RetryPolicy()
-
-
-def check_max_retries(value: object) -> int:
-    """Check a ``max_retries`` argument: a whole number, 0 or more."""
-    return count(value, "max_retries")
-
-
-def check_deadline(value: object) -> float | None:
-    """Check a ``deadline`` argument: seconds above 0, or ``None`` for no deadline."""
-    return optional_seconds(value, "deadline", positive=True)
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
@@ -240,74 +232,63 @@ def describe(outcome: Outcome) -> str:
     return type(outcome).__name__
 
 
-class Retrier:
-    """Runs one call's attempts under a :class:`RetryPolicy`.
+def worth_retrying(first: Outcome, options: ResolvedOptions) -> bool:
+    """Whether a call's first outcome starts the retry loop.
 
-    The caller sends the first attempt itself and asks :meth:`worth_retrying`: a call
-    that succeeds (nearly all of them) never builds a tenacity loop, whose setup costs
-    about as much CPU as the rest of this SDK's work on a request (measured with
-    ``benchmarks/bench_overhead.py``). A first outcome worth retrying goes to
-    :meth:`retry`, which starts ``tenacity.AsyncRetrying``, driven by the policy
-    functions above, with that outcome as its first attempt: tenacity alone then
-    counts, waits, logs and stops. tenacity is imported at the first retry.
+    The caller sends the first attempt itself and asks this: a call that succeeds
+    (nearly all of them) never builds a tenacity loop, whose setup costs about as much
+    CPU as the rest of this SDK's work on a request (measured with
+    ``benchmarks/bench_overhead.py``).
     """
+    if options.max_retries == 0 or (isinstance(first, httpx.Response) and first.status_code < 400):
+        return False
+    return should_retry(first, options.retry_policy, time.time())
 
-    __slots__ = ("max_retries", "policy")
 
-    def __init__(self, policy: RetryPolicy, max_retries: int) -> None:
-        self.policy = policy
-        self.max_retries = max_retries
+async def retry(
+    first: Outcome,
+    attempt: Callable[[], Awaitable[Outcome]],
+    options: ResolvedOptions,
+    *,
+    started: float,
+) -> Outcome:
+    """Call ``attempt`` again after a ``first`` outcome worth retrying, until an outcome
+    is not worth retrying or the call's ``max_retries`` retries or time ``budget`` are
+    spent; return the last outcome.
 
-    def worth_retrying(self, first: Outcome, max_retries: int) -> bool:
-        """Whether a call's first outcome starts the retry loop."""
-        if max_retries == 0 or (isinstance(first, httpx.Response) and first.status_code < 400):
-            return False
-        return should_retry(first, self.policy, time.time())
+    ``tenacity.AsyncRetrying``, driven by the policy functions above, runs the loop
+    with ``first`` as its first attempt: tenacity alone counts, waits, logs and stops.
+    ``attempt`` returns failures (an error answer, a transport error) rather than
+    raising them; whatever it raises ends the call unretried. ``started`` is when the
+    first attempt began (``time.monotonic()``), which the budget counts from. tenacity
+    is imported at the first retry.
+    """
+    from tenacity.asyncio import AsyncRetrying
 
-    async def retry(
-        self,
-        first: Outcome,
-        attempt: Callable[[], Awaitable[Outcome]],
-        *,
-        max_retries: int,
-        budget: float | None,
-        started: float,
-    ) -> Outcome:
-        """Call ``attempt`` again after a ``first`` outcome worth retrying, until an
-        outcome is not worth retrying or ``max_retries`` retries or ``budget`` seconds
-        are spent; return the last outcome. ``attempt`` returns failures (an error
-        answer, a transport error) rather than raising them; whatever it raises ends the
-        call unretried. ``started`` is when the first attempt began
-        (``time.monotonic()``), which the ``budget`` counts from."""
-        from tenacity.asyncio import AsyncRetrying
+    policy = options.retry_policy
+    max_attempts = options.max_retries + 1
+    budget = options.budget
+    pending = [first]
 
-        policy = self.policy
-        pending = [first]
+    async def next_outcome() -> Outcome:
+        return pending.pop() if pending else await attempt()
 
-        async def next_outcome() -> Outcome:
-            return pending.pop() if pending else await attempt()
-
-        retrying = AsyncRetrying(
-            sleep=anyio.sleep,
-            retry=lambda state: should_retry(_outcome(state), policy, time.time()),
-            wait=lambda state: retry_wait(
-                _outcome(state), state.attempt_number, policy, time.time()
-            ),
-            stop=lambda state: should_stop(
-                attempt=state.attempt_number,
-                max_attempts=max_retries + 1,
-                elapsed=time.monotonic() - started,
-                upcoming_wait=state.upcoming_sleep,
-                budget=budget,
-            ),
-            before_sleep=functools.partial(_log_retry, max_retries + 1),
-            # Out of attempts: hand back the last outcome for the caller to raise.
-            retry_error_callback=_outcome,
-        )
-        return cast(Outcome, await retrying(next_outcome))
-
-    def __repr__(self) -> str:
-        return f"Retrier(max_retries={self.max_retries}, policy={self.policy!r})"
+    retrying = AsyncRetrying(
+        sleep=anyio.sleep,
+        retry=lambda state: should_retry(_outcome(state), policy, time.time()),
+        wait=lambda state: retry_wait(_outcome(state), state.attempt_number, policy, time.time()),
+        stop=lambda state: should_stop(
+            attempt=state.attempt_number,
+            max_attempts=max_attempts,
+            elapsed=time.monotonic() - started,
+            upcoming_wait=state.upcoming_sleep,
+            budget=budget,
+        ),
+        before_sleep=functools.partial(_log_retry, max_attempts),
+        # Out of attempts: hand back the last outcome for the caller to raise.
+        retry_error_callback=_outcome,
+    )
+    return cast(Outcome, await retrying(next_outcome))
 
 
 def _outcome(state: RetryCallState) -> Outcome:

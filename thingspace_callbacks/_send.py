@@ -122,8 +122,10 @@ async def fetch(
         if deadline is not None:
             deadline.end()
     # What httpx's own `aread()` does, with the size checked on the way; the content is
-    # already decoded, and httpx does not decode a response's `_content` again.
-    content = response._content = b"".join(chunks)
+    # already decoded, and httpx does not decode a response's `_content` again. httpx
+    # has no public way to give a response a decoded body while its headers keep the
+    # Content-Encoding the server sent, which users of raw responses read.
+    content = response._content = b"".join(chunks)  # noqa: SLF001
     # httpx's stream and response refer to each other, so every response read would
     # otherwise wait for the cycle collector, whose passes over those dead responses
     # cost a fan-out as much as a few percent of its CPU time. The stream has been read

@@ -1,9 +1,8 @@
-"""Small shared types: the "not given" sentinel and per-request options."""
+"""Small shared types: the "not given" sentinel and the timeout argument's type."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Final, Literal, TypedDict, TypeVar, cast
+from typing import TYPE_CHECKING, Final, Literal, cast
 
 import httpx
 
@@ -12,9 +11,7 @@ from ._exports import publish
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["NOT_GIVEN", "NotGiven", "RequestOptions", "TimeoutTypes"]
-
-_T = TypeVar("_T")
+__all__ = ["NOT_GIVEN", "NotGiven", "TimeoutTypes"]
 
 
 class NotGiven:
@@ -43,34 +40,6 @@ NOT_GIVEN: Final = NotGiven()
 
 TimeoutTypes = float | httpx.Timeout | None
 """A timeout in seconds for every phase, an ``httpx.Timeout``, or ``None`` for none."""
-
-
-class RequestOptions(TypedDict, total=False):
-    """Options accepted by every operation, overriding the client's defaults for one call.
-
-    - ``timeout``: seconds or an ``httpx.Timeout`` for each attempt; ``None`` disables it.
-      Each phase (connect, read, write, pool) has its limit, and the whole attempt, up
-      to the last byte of the answer, takes at most the longest of them.
-    - ``extra_headers``: headers added to the request (they win over the SDK's own,
-      except the authentication headers).
-    - ``max_retries``: how many times a failure worth retrying is retried; ``0`` turns
-      retries off for this call.
-    - ``deadline``: seconds the whole call may take, every attempt and wait included;
-      past it, :class:`APITimeoutError`. ``None`` removes the client's deadline.
-    - ``max_response_size``: the largest answer read, in bytes (default 4 MiB); past
-      it, :class:`ResponseTooLargeError`. ``None`` removes the limit.
-    """
-
-    timeout: TimeoutTypes
-    extra_headers: Mapping[str, str]
-    max_retries: int
-    deadline: float | None
-    max_response_size: int | None
-
-
-def given(value: _T | NotGiven, default: _T) -> _T:
-    """Return ``value`` unless it is ``NOT_GIVEN``, else ``default``."""
-    return default if isinstance(value, NotGiven) else value
 
 
 publish(globals())  # exported classes report the package as their module

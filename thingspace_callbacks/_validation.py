@@ -17,9 +17,18 @@ from pydantic import AliasChoices, ValidationError
 
 from ._errors import RequestValidationError
 from ._redact import redact_url
+from ._validation_errors import describe_problems
 from .models._base import ThingSpaceModel
 
-__all__ = ["callback_url", "coerce_body", "header_value", "identifier", "path_segment"]
+__all__ = [
+    "account_segment",
+    "callback_url",
+    "checked_account",
+    "coerce_body",
+    "header_value",
+    "identifier",
+    "path_segment",
+]
 
 _M = TypeVar("_M", bound=ThingSpaceModel)
 
@@ -38,6 +47,45 @@ def identifier(value: object, argument: str) -> str:
     if value is None:
         raise RequestValidationError(f"{argument!r} is required")
     raise RequestValidationError(f"{argument!r} must be a string, not {type(value).__name__}")
+
+
+def checked_account(value: object, argument: str = "account") -> str:
+    """Check an account before it goes into a request's path or query string.
+
+    ThingSpace's accounts are account names such as ``0252012345-00001`` (Connectivity
+    Management, Location, Software Management, Diagnostics) and account numbers (Hyper
+    Precise Location); neither has a documented format beyond that, so only what no
+    account can hold is refused: blank strings, whitespace, control characters, and the
+    characters that would change the request's path or query once the gateway decodes
+    it (``/``, ``\\``, ``?``, ``#``, ``%``; ``0252012345/00001`` otherwise answers an
+    opaque ``900906``), and the dot segments ``.`` and ``..``.
+    """
+    text = identifier(value, argument)
+    if _PLAIN_ACCOUNT.fullmatch(text) and text not in {".", ".."}:
+        return text  # the usual case, checked with one match
+    bad = _NOT_IN_ACCOUNT.search(text)
+    if bad is not None:
+        char = bad.group()
+        what = "whitespace" if char.isspace() else f"{char!r}"
+        raise RequestValidationError(
+            f"{argument!r} must not contain {what}: {text!r} is not a ThingSpace account "
+            "(account names look like '0252012345-00001')"
+        )
+    if text in {".", ".."}:
+        raise RequestValidationError(f"{argument!r} must not be {text!r}")
+    return text
+
+
+def account_segment(value: object) -> str:
+    """Check ``value`` as :func:`checked_account` does and encode it as one path segment."""
+    return path_segment(checked_account(value), "account")
+
+
+_PLAIN_ACCOUNT = re.compile(r"[A-Za-z0-9._-]+")
+"""Letters, digits, dots, dashes and underscores: an account that needs no further check."""
+
+_NOT_IN_ACCOUNT = re.compile(r"[/\\?#%\s\x00-\x1f\x7f-\x9f]")
+"""What no account holds: path and query delimiters, ``%``, whitespace, control characters."""
 
 
 def path_segment(value: object, argument: str) -> str:
@@ -194,21 +242,15 @@ def _with_fixed(body: _M, fixed: Mapping[str, str]) -> _M:
 def _describe(
     model: type[ThingSpaceModel], exc: ValidationError, arguments: Mapping[str, str] | None
 ) -> str:
-    # Built from locations and messages only: the input values may be passwords.
     if arguments is not None:
         # Keyword arguments were given: name them, not the model's fields.
         names = {field: argument for argument, field in arguments.items()}
         names.update({model.model_fields[f].alias or f: a for f, a in names.copy().items()})
-        problems = "; ".join(
-            f"{_argument(error['loc'], names)!r}: {error['msg']}"
-            for error in exc.errors(include_input=False, include_url=False)
+        problems = describe_problems(
+            exc, line=lambda error: f"{_argument(error['loc'], names)!r}: {error['msg']}"
         )
         return f"invalid arguments: {problems}"
-    problems = "; ".join(
-        f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
-        for error in exc.errors(include_input=False, include_url=False)
-    )
-    return f"invalid {model.__name__}: {problems}"
+    return f"invalid {model.__name__}: {describe_problems(exc)}"
 
 
 def _argument(loc: tuple[int | str, ...], names: Mapping[str, str]) -> str:

@@ -33,7 +33,7 @@ from .models import (
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ._types import RequestOptions
+    from ._options import RequestOptions
     from .resources import AccountName, AccountNumber, Diagnostics, Firmware, Location
 
 __all__ = ["Callbacks", "CallbacksController"]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -68,10 +68,20 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         return None
     import anyio
 
-    funcargs = pyfuncitem.funcargs
-    arguments = {name: funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    anyio.run(functools.partial(function, **arguments))
+    anyio.run(functools.partial(function, **_arguments(function, pyfuncitem.funcargs)))
     return True
+
+
+def _arguments(function: Callable[..., object], funcargs: dict[str, object]) -> dict[str, object]:
+    """The fixture values ``function`` asks for: its parameters without a default, as
+    pytest resolves them (``funcargs`` also holds autouse fixtures it does not take)."""
+    return {
+        name: funcargs[name]
+        for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.default is inspect.Parameter.empty
+        and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+        and name in funcargs
+    }
 
 
 @pytest.fixture

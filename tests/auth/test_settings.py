@@ -6,12 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 import thingspace_callbacks
-from thingspace_callbacks import MemoryTokenStore, NoAuth, RequestValidationError, ThingSpaceAuth
+from thingspace_callbacks import (
+    AuthContext,
+    MemoryTokenStore,
+    NoAuth,
+    RequestValidationError,
+    ThingSpaceAuth,
+)
 from thingspace_callbacks._auth import resolve_auth
 
+from ..conftest import BASE_URL
 from ._support import CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME
 
 FULL_ENV = {
@@ -197,21 +205,31 @@ def test_nothing_set_names_every_keyword_and_variable() -> None:
 # -- resolve_auth (the client's keywords) ----------------------------------------------
 
 
-def test_nothing_anywhere_means_no_auth() -> None:
-    assert isinstance(resolve(), NoAuth)
-    assert isinstance(resolve(environ={"THINGSPACE_CLIENT_ID": ""}), NoAuth)
+async def _headers(auth: Any) -> dict[str, str]:
+    """The headers ``auth`` adds to a request (fixed tokens and none fetch nothing)."""
+    async with httpx.AsyncClient() as http_client:
+        context = AuthContext(BASE_URL, http_client, httpx.Timeout(5), "test")
+        return dict(await auth.auth_headers(context))
 
 
-def test_resolve_auth_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_nothing_anywhere_means_no_auth() -> None:
+    for auth in (resolve(), resolve(environ={"THINGSPACE_CLIENT_ID": ""})):
+        assert type(auth) is NoAuth
+        assert await _headers(auth) == {}  # requests go out without credentials
+
+
+async def test_resolve_auth_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
     keywords: dict[str, Any] = dict.fromkeys(
         ("client_id", "client_secret", "username", "password", "token_store")
     )
-    assert isinstance(resolve_auth(None, **keywords), NoAuth)
+    assert await _headers(resolve_auth(None, **keywords)) == {}
     monkeypatch.setenv("THINGSPACE_M2M_TOKEN", "m")
     monkeypatch.setenv("THINGSPACE_ACCESS_TOKEN", "a")
-    assert isinstance(resolve_auth(None, **keywords), ThingSpaceAuth)
+    auth = resolve_auth(None, **keywords)
+    assert isinstance(auth, ThingSpaceAuth)
+    assert await _headers(auth) == {"Authorization": "Bearer a", "VZ-M2M-Token": "m"}
 
 
 def test_resolve_auth_builds_like_from_env() -> None:

@@ -109,7 +109,7 @@ async def test_a_cancelled_leader_hands_the_work_to_a_waiter() -> None:
         tg.start_soon(leader)
         await started.wait()
         tg.start_soon(waiter)
-        await anyio.sleep(0.01)
+        await anyio.wait_all_tasks_blocked()  # the waiter is waiting on the leader's work
         leader_scope.cancel()
     assert result == ["fresh"]
     assert calls == 2

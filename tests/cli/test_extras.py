@@ -87,7 +87,7 @@ def test_without_the_cli_extra(blocker: Path, entry: str, package: str, args: li
     assert result.stdout == ""
     assert result.stderr == (
         f"Error: thingspace-callbacks needs the [cli] extra (the {package!r} package is "
-        "missing): pip install 'thingspace-callbacks[cli]'\n"
+        'missing): pip install "thingspace-callbacks[cli]"\n'
     )
 
 
@@ -117,7 +117,7 @@ def test_a_command_without_its_extra(
     assert result.stdout == ""
     assert result.stderr == (
         f"Error: thingspace-callbacks {command} needs the [{extra}] extra (the {package!r} "
-        f"package is missing): pip install 'thingspace-callbacks[{extra}]'\n"
+        f'package is missing): pip install "thingspace-callbacks[{extra}]"\n'
     )
 
 

@@ -17,6 +17,7 @@ def data(result_stdout: str) -> Any:
     return json.loads(result_stdout)
 
 
+@pytest.mark.integration
 def test_location_register_list_unregister(cli: Cli) -> None:
     registered = cli("location", "register", ACCOUNT, "Location", HOOK)
     listed = cli("--json", "location", "list", ACCOUNT)
@@ -37,6 +38,7 @@ def test_location_register_list_unregister(cli: Cli) -> None:
     )
 
 
+@pytest.mark.integration
 def test_location_register_shows_the_shared_secret_only_when_asked(cli: Cli) -> None:
     hidden = cli("--json", "location", "register", ACCOUNT, "DeviceLocation", HOOK)
     shown = cli("--json", "location", "register", ACCOUNT, "DeviceLocation", HOOK, "--show-secret")
@@ -46,6 +48,7 @@ def test_location_register_shows_the_shared_secret_only_when_asked(cli: Cli) -> 
     assert data(shown.stdout)["sharedSecret"] == registration.shared_secret
 
 
+@pytest.mark.integration
 def test_diagnostics_register_get_unregister(cli: Cli) -> None:
     registered = cli(
         "--json",
@@ -78,6 +81,7 @@ def test_diagnostics_register_get_unregister(cli: Cli) -> None:
     }
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("group", "operations"), [("firmware", "firmware_v2"), ("firmware-v3", "firmware_v3")]
 )
@@ -96,6 +100,7 @@ def test_firmware_register_get_update_unregister(cli: Cli, group: str, operation
     assert cli.server.sandbox.calls[f"{operations}.create"] == 1
 
 
+@pytest.mark.integration
 def test_account_name_register_list_unregister(cli: Cli) -> None:
     empty = cli("account-name", "list", ACCOUNT)
     registered = cli(
@@ -123,6 +128,7 @@ def test_account_name_register_list_unregister(cli: Cli) -> None:
     assert data(removed.stdout) == {"accountName": ACCOUNT, "serviceName": "CarrierService"}
 
 
+@pytest.mark.integration
 def test_account_number_register_list_unregister(cli: Cli) -> None:
     registered = cli("--json", "account-number", "register", ACCOUNT, "BullseyeReporting", HOOK)
     listed = cli("--json", "account-number", "list", ACCOUNT)
@@ -136,6 +142,7 @@ def test_account_number_register_list_unregister(cli: Cli) -> None:
     assert "404 Not Found - INVALID_PARAMETER" in again.stderr
 
 
+@pytest.mark.integration
 def test_credentials_from_flags(cli: Cli) -> None:
     result = cli(
         "--client-id",

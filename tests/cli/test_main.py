@@ -109,6 +109,7 @@ def test_validation_error_is_one_line(cli: Cli) -> None:
     assert result.stderr.startswith("Error: 'url' must be an absolute http:// or https:// URL")
 
 
+@pytest.mark.integration
 def test_connection_error_exits_1() -> None:
     result = invoke(
         ["--base-url", "http://127.0.0.1:9/api", "--max-retries", "0", "location", "list", ACCOUNT]
@@ -118,6 +119,7 @@ def test_connection_error_exits_1() -> None:
     assert result.stderr.startswith("Error: Connection error")
 
 
+@pytest.mark.integration
 def test_api_error_with_json_prints_an_error_object(cli: Cli) -> None:
     result = cli("--json", "firmware", "unregister", ACCOUNT)
 

@@ -33,6 +33,7 @@ def anonymous(cli: Cli, *args: str) -> tuple[int, str, str]:
 # -- credentials -----------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_a_401_without_any_credentials_says_where_they_come_from(cli: Cli) -> None:
     code, stdout, stderr = anonymous(cli, "location", "list", ACCOUNT)
 
@@ -46,6 +47,7 @@ def test_a_401_without_any_credentials_says_where_they_come_from(cli: Cli) -> No
         assert variable in line
 
 
+@pytest.mark.integration
 def test_with_json_the_error_object_says_the_same(cli: Cli) -> None:
     code, stdout, stderr = anonymous(cli, "--json", "diagnostics", "get", ACCOUNT)
 
@@ -56,6 +58,7 @@ def test_with_json_the_error_object_says_the_same(cli: Cli) -> None:
     assert "THINGSPACE_CLIENT_ID" in error["message"]
 
 
+@pytest.mark.integration
 def test_a_401_to_given_credentials_has_no_such_hint(cli: Cli) -> None:
     result = cli("location", "list", ACCOUNT, env={"THINGSPACE_CLIENT_SECRET": "wrong"})
 
@@ -64,6 +67,7 @@ def test_a_401_to_given_credentials_has_no_such_hint(cli: Cli) -> None:
     assert "no credentials were given" not in result.stderr
 
 
+@pytest.mark.integration
 def test_a_refused_login_says_what_to_do_at_a_shell(cli: Cli) -> None:
     result = cli("location", "list", ACCOUNT, env={"THINGSPACE_PASSWORD": "wrong"})
 
@@ -75,6 +79,7 @@ def test_a_refused_login_says_what_to_do_at_a_shell(cli: Cli) -> None:
     assert "reset()" not in line
 
 
+@pytest.mark.integration
 def test_bulk_failures_carry_the_cli_messages(cli: Cli, tmp_path: Path) -> None:
     accounts = tmp_path / "accounts.txt"
     accounts.write_text(f"{ACCOUNT}\n")
@@ -130,6 +135,7 @@ EXPECTED_NOTE = (
 )
 
 
+@pytest.mark.integration
 def test_a_long_failure_note_is_one_line(cli: Cli, tmp_path: Path) -> None:
     accounts = tmp_path / "accounts.txt"
     accounts.write_text(f"{LONG_ACCOUNT}\n")
@@ -143,6 +149,7 @@ def test_a_long_failure_note_is_one_line(cli: Cli, tmp_path: Path) -> None:
     assert _failure_note(result.stderr) == EXPECTED_NOTE
 
 
+@pytest.mark.integration
 def test_a_long_table_row_is_one_line(cli: Cli) -> None:
     assert cli("location", "register", ACCOUNT, "Location", LONG_URL).exit_code == 0
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
+
+from .._servers import serve
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -70,26 +69,7 @@ async def _api(scope: Scope, receive: Any, send: Any) -> None:
 
 @pytest.fixture(scope="session")
 def api_server() -> Iterator[str]:
-    """A real uvicorn server on 127.0.0.1 (its own thread and event loop, so clients
-    under asyncio and trio alike can use it); yields its API root."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        _api, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(500):
-        if server.started:
-            break
-        threading.Event().wait(0.01)
-    else:  # pragma: no cover - only when uvicorn cannot start
-        raise RuntimeError("uvicorn did not start")
-    try:
-        yield f"http://127.0.0.1:{port}/api"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    """The suite's real server (its own thread and event loop, so clients under asyncio
+    and trio alike can use it) running :func:`_api`; yields its API root."""
+    with serve(_api, lifespan="on") as base_url:
+        yield f"{base_url}/api"

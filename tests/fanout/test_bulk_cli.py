@@ -29,6 +29,9 @@ from thingspace_callbacks.sandbox import (
     SandboxServer,
 )
 
+# Every test here talks to a served sandbox.
+pytestmark = pytest.mark.integration
+
 HOOK = "https://listener.example.com/hooks/location"
 WORK = ("operation", "family", "service", "url", "callbackUsername", "baseUrl")
 
@@ -456,6 +459,179 @@ def test_bad_usage_exits_2(
     assert server.sandbox.calls["location.register"] == 0
 
 
+def assert_refused_up_front(
+    outcome: Result, server: SandboxServer, results: Path, message: str
+) -> None:
+    """Exit 2 with one line naming the problem; nothing sent (not even a login), and
+    no results file created or pointed at."""
+    assert outcome.exit_code == 2, outcome.output
+    assert outcome.stderr.splitlines() == [f"Error: {message}"]
+    assert sum(server.sandbox.calls.values()) == 0
+    assert not results.exists()
+    assert str(results) not in outcome.stderr
+
+
+@pytest.mark.parametrize("queued", [False, True], ids=["in-process", "queued"])
+def test_a_bad_url_is_refused_before_the_first_request(
+    server: SandboxServer, tmp_path: Path, queued: bool
+) -> None:
+    accounts = accounts_file(tmp_path, 50)
+    results = tmp_path / "run.jsonl"
+    # With --queue, refused before Redis is even asked (nothing listens on port 1).
+    queue = ["--queue", "redis://127.0.0.1:1/0"] if queued else []
+    args = register_args(accounts, results, *queue)
+    outcome = bulk(server, *[("example.com/h" if a == HOOK else a) for a in args])
+    expected = "--url must be an absolute http:// or https:// URL, got 'example.com/h'"
+    assert_refused_up_front(outcome, server, results, expected)
+    # The same check as the single command's, which names the argument, not the option.
+    single = CliRunner().invoke(
+        main,
+        ["location", "register", "0000000001-00001", "Location", "example.com/h"],
+        env=environment(server),
+    )
+    assert single.exit_code == 2
+    assert single.stderr.replace("'url'", "--url") == outcome.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["register", "location", "ACCTS", "--service", " ", "--url", HOOK],
+            "--service must not be empty or blank",
+        ),
+        (
+            ["unregister", "location", "ACCTS", "--service", ".."],
+            "--service must not be '..'",
+        ),
+        (
+            ["register", "account-number", "ACCTS", "--service", "Précis", "--url", HOOK],
+            "--service is sent as an HTTP header and must be ASCII without line breaks "
+            "(percent-encode other characters)",
+        ),
+        (
+            [
+                "register",
+                "account-number",
+                "ACCTS",
+                "--service",
+                "HyperPreciseLocation",
+                "--url",
+                f"{HOOK}/é",
+            ],
+            "--url is sent as an HTTP header and must be ASCII without line breaks "
+            "(percent-encode other characters)",
+        ),
+        (
+            ["list", "location", "ACCTS", "--queue", "redis://127.0.0.1:1/0", "--queue-name", " "],
+            "--queue-name must not be empty or blank",
+        ),
+        (
+            ["--client-id", "someone", "bulk", "list", "location", "ACCTS"],
+            "--client-secret is required with --client-id",
+        ),
+        (
+            ["--base-url", "api.example.com", "bulk", "list", "location", "ACCTS"],
+            "base_url must be an http(s) URL, got 'api.example.com'",
+        ),
+    ],
+    ids=[
+        "blank-service",
+        "dot-service",
+        "header-service",
+        "header-url",
+        "queue-name",
+        "credentials",
+        "base-url",
+    ],
+)
+def test_every_bad_argument_is_refused_before_the_first_request(
+    server: SandboxServer, tmp_path: Path, args: list[str], message: str
+) -> None:
+    accounts = accounts_file(tmp_path, 20)
+    results = tmp_path / "run.jsonl"
+    args = [str(accounts) if a == "ACCTS" else a for a in args]
+    if "bulk" not in args:
+        args = ["bulk", *args]
+    # Without the client secret in the environment, --client-id alone is incomplete.
+    env = {k: v for k, v in environment(server).items() if k != "THINGSPACE_CLIENT_SECRET"}
+    outcome = CliRunner().invoke(main, [*args, "--results", str(results)], env=env)
+    assert_refused_up_front(outcome, server, results, message)
+
+
+def test_a_results_file_that_cannot_be_written_is_refused_up_front(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    accounts = accounts_file(tmp_path, 5)
+    missing = tmp_path / "no-such-dir" / "run.jsonl"
+    directory = tmp_path / "a-directory"
+    directory.mkdir()
+    gone, here = str(missing), str(directory)
+    refusals = {
+        (gone,): f"--results {gone!r}: directory {str(missing.parent)!r} does not exist",
+        (here,): f"--results {here!r} is a directory: name a file",
+        (here, "--resume"): f"--results {here!r} is a directory: name a file",
+    }
+    for args, message in refusals.items():
+        outcome = bulk(server, "list", "location", str(accounts), "--results", *args)
+        assert outcome.exit_code == 2, outcome.output
+        assert outcome.stderr.splitlines() == [f"Error: {message}"]
+    assert not missing.parent.exists()
+    assert list(directory.iterdir()) == []
+    assert sum(server.sandbox.calls.values()) == 0
+
+
+def test_an_accounts_file_that_cannot_be_read_is_refused_up_front(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    results = tmp_path / "run.jsonl"
+    binary = tmp_path / "accounts.xlsx"
+    binary.write_bytes(b"PK\x03\x04\xff\xfe" + bytes(range(256)))
+    outcome = bulk(server, "list", "location", str(binary), "--results", str(results))
+    assert_refused_up_front(
+        outcome, server, results, f"accounts file {str(binary)!r} is not UTF-8 text"
+    )
+    outcome = bulk(server, "list", "location", str(tmp_path), "--results", str(results))
+    assert_refused_up_front(
+        outcome, server, results, f"accounts file {str(tmp_path)!r} is not a file"
+    )
+    # Stdin's header is read before the run starts, too.
+    outcome = bulk(
+        server,
+        "list",
+        "location",
+        "-",
+        "--column",
+        "acct",
+        "--results",
+        str(results),
+        stdin="account\n0000000001-00001\n",
+    )
+    assert_refused_up_front(outcome, server, results, "no column 'acct' in the header of '-'")
+
+
+def test_stdin_that_stops_being_text_mid_run_ends_in_one_line(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    # Past the first read (8 KiB) the bytes stop being UTF-8: what was read is done
+    # and recorded, then the run stops in one line, not a group of tracebacks.
+    count = 1_000
+    text = "".join(f"0000{n:06d}-00001\n" for n in range(count)).encode()
+    results = tmp_path / "run.jsonl"
+    outcome = CliRunner().invoke(
+        main,
+        ["bulk", "list", "location", "-", "--results", str(results)],
+        env=environment(server),
+        input=text + b"\xff\xfe\n",
+    )
+    assert outcome.exit_code == 2, outcome.output
+    assert outcome.stderr.splitlines() == ["Error: accounts file '-' is not UTF-8 text"]
+    done = lines(results)
+    assert 0 < len(done) <= count
+    assert all(line["ok"] for line in done)
+    assert server.sandbox.calls["location.list"] == len(done)
+
+
 def test_an_exported_callback_password_is_left_to_the_families_that_use_it(
     server: SandboxServer, tmp_path: Path
 ) -> None:
@@ -607,7 +783,6 @@ def check_run(
     return int(summary["cancelled"])
 
 
-@pytest.mark.integration
 def test_interrupted_and_resumed_runs_end_with_one_line_per_account(tmp_path: Path) -> None:
     accounts = accounts_file(tmp_path, 3000)
     names = accounts.read_text().split()

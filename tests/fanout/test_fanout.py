@@ -191,7 +191,7 @@ async def test_cancelling_the_fan_out_cancels_calls_and_reports_every_account() 
                     scope.cancel()
     assert scope.cancelled_caught
     taken = source.taken
-    await anyio.sleep(0.01)
+    await anyio.wait_all_tasks_blocked()  # anything left running has had its turn
     assert source.taken == taken  # no new work once cancelled
     assert gate.in_flight == 0
     assert sorted(gate.cancelled) == sorted(set(gate.started) - {0, 1})
@@ -220,7 +220,7 @@ async def test_leaving_the_block_early_stops_the_run() -> None:
             if seen == 11:
                 break
     taken = source.taken
-    await anyio.sleep(0.01)
+    await anyio.wait_all_tasks_blocked()  # anything left running has had its turn
     assert source.taken == taken
     assert taken <= 11 + 2 * 3 + 1
     leftovers = fan_out.remaining()
@@ -388,6 +388,7 @@ async def test_empty_input() -> None:
     assert report.ok
 
 
+@pytest.mark.integration
 async def test_client_fan_out_against_a_real_server(api_server: str) -> None:
     accounts = [f"0252012345-{n:05d}" for n in range(25)] + ["missing-1"]
     async with AsyncThingSpaceClient(
@@ -412,6 +413,7 @@ async def test_client_fan_out_against_a_real_server(api_server: str) -> None:
     assert len(report) == 3
 
 
+@pytest.mark.integration
 async def test_cancelling_real_requests_in_flight(api_server: str) -> None:
     async with AsyncThingSpaceClient(
         base_url=api_server, auth=ThingSpaceAuth(access_token="token")

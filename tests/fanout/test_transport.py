@@ -40,6 +40,7 @@ def selected(client: AsyncThingSpaceClient) -> str | None:
     return transport.selected
 
 
+@pytest.mark.integration
 async def test_the_transport_follows_the_running_library(
     api_server: str, anyio_backend: str
 ) -> None:
@@ -58,6 +59,7 @@ async def test_the_transport_follows_the_running_library(
     assert client.http_client.is_closed
 
 
+@pytest.mark.integration
 async def test_clients_share_one_tls_context(api_server: str, anyio_backend: str) -> None:
     # Loading the CA bundle costs ~0.1 s; a process pays it once, not per client.
     contexts = []
@@ -77,16 +79,20 @@ async def test_clients_share_one_tls_context(api_server: str, anyio_backend: str
     assert contexts[0] is contexts[1] is default_ssl_context()
 
 
+@pytest.mark.integration
 def test_a_client_built_outside_any_event_loop_works_under_both(api_server: str) -> None:
     for backend in ("asyncio", "trio"):
         client = AsyncThingSpaceClient(
             base_url=api_server, auth=ThingSpaceAuth(access_token="token"), speedups=True
         )
 
-        async def use(client: AsyncThingSpaceClient = client) -> None:
+        async def use(client: AsyncThingSpaceClient = client, backend: str = backend) -> None:
             async with client:
                 listeners = await client.location.list("acct-outside")
-                assert listeners is not None
+                assert [listener.url for listener in listeners] == [
+                    "https://listener.example.com/hooks"
+                ]
+                assert selected(client) == ("aiohttp" if backend == "asyncio" else "httpx")
 
         anyio.run(use, backend=backend)
 
@@ -102,6 +108,7 @@ async def test_by_default_httpx_transport_so_respx_sees_every_request(
         assert route.call_count == 1
 
 
+@pytest.mark.integration
 async def test_default_transport_shares_the_tls_context(api_server: str) -> None:
     async with AsyncThingSpaceClient(
         base_url=api_server, auth=ThingSpaceAuth(access_token="token")
@@ -159,6 +166,7 @@ def hanging_up_port() -> Iterator[int]:
     server.close()
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_refused_connection_is_a_connection_error_not_a_timeout(refused_port: int) -> None:
     async with AsyncThingSpaceClient(
@@ -174,6 +182,7 @@ async def test_refused_connection_is_a_connection_error_not_a_timeout(refused_po
     assert "ConnectError" in caught.value.message
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_a_server_hanging_up_is_a_connection_error(hanging_up_port: int) -> None:
     async with AsyncThingSpaceClient(
@@ -189,6 +198,7 @@ async def test_a_server_hanging_up_is_a_connection_error(hanging_up_port: int) -
     assert "RemoteProtocolError" in caught.value.message
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_a_slow_answer_is_a_timeout(api_server: str) -> None:
     async with AsyncThingSpaceClient(

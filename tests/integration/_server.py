@@ -1,9 +1,8 @@
-"""A real HTTP server on 127.0.0.1 for integration tests, and a fault app to run on it.
+"""A fault app for integration tests, served by :func:`tests._servers.serve`.
 
-:func:`serve` runs any ASGI app under uvicorn in a background thread, on a free port,
-and stops it afterwards. :class:`FaultServer` is an ASGI app that answers each request
-with the next fault a test planned (:class:`Reply`, :class:`Reset`) and records what it
-was sent, so faults cross a real socket rather than a mock transport.
+:class:`FaultServer` is an ASGI app that answers each request with the next fault a
+test planned (:class:`Reply`, :class:`Reset`) and records what it was sent, so faults
+cross a real socket rather than a mock transport.
 """
 
 from __future__ import annotations
@@ -15,59 +14,17 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import uvicorn
-
-__all__ = ["FaultServer", "Reply", "Reset", "Seen", "serve"]
+__all__ = ["FaultServer", "Reply", "Reset", "Seen"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-@contextmanager
-def serve(app: ASGIApp, *, startup_timeout: float = 10.0) -> Iterator[str]:
-    """Run ``app`` on ``127.0.0.1`` (a free port) in a background thread; yield its
-    base URL (``http://127.0.0.1:PORT``) and stop the server on exit."""
-    # IPPROTO_TCP lets asyncio recognise a TCP socket and set TCP_NODELAY; without it
-    # every keep-alive answer waits out the peer's delayed ACK (~40 ms).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        lifespan="off",
-        http="h11",
-        loop="asyncio",
-        log_config=None,  # leave the test run's logging alone
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True
-    )
-    thread.start()
-    try:
-        give_up = time.monotonic() + startup_timeout
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > give_up:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 class Fault(Protocol):

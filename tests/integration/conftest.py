@@ -1,8 +1,8 @@
-"""Integration fixtures: a real uvicorn server on 127.0.0.1 running a fault app.
+"""Integration fixtures: the suite's real server (:func:`tests._servers.serve`) running
+a fault app.
 
 ``fault_server`` is shared by the whole session (started once, stopped at the end) and
-reset before each test. Other tests can run their own ASGI app with
-:func:`tests.integration._server.serve`.
+reset before each test.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import pytest
 from thingspace_callbacks import AsyncThingSpaceClient, RetryPolicy, ThingSpaceAuth
 from thingspace_callbacks._constants import DEFAULT_TIMEOUT
 
-from ._server import FaultServer, serve
+from .._servers import serve
+from ._server import FaultServer
 
 FAST_BACKOFF = RetryPolicy(initial_backoff=0.01, max_backoff=0.05)
 """Real (short) backoff waits, so retries cross the socket quickly."""

@@ -132,11 +132,13 @@ async def test_deadline_covers_every_attempt(
     each_transport_client: AsyncThingSpaceClient, fault_server: FaultServer
 ) -> None:
     await warm_up(each_transport_client, fault_server)
-    fault_server.plan(*[Reply(503, delay=0.3)] * 3)
+    # The first 503 arrives at 1 s, 0.6 s before the deadline (room for a loaded
+    # machine); the second would arrive at 2 s, past it.
+    fault_server.plan(*[Reply(503, delay=1.0)] * 3)
     started = time.monotonic()
     with pytest.raises(APITimeoutError, match="deadline") as caught:
-        await each_transport_client.location.list(ACCOUNT, deadline=0.5)
-    assert time.monotonic() - started < 2
+        await each_transport_client.location.list(ACCOUNT, deadline=1.6)
+    assert time.monotonic() - started < 2.9  # not the three attempts' 3 s
     assert caught.value.attempts == len(fault_server.seen) == 2
     assert checked_out(each_transport_client) == 0
 
@@ -225,7 +227,11 @@ async def test_task_cancellation_during_backoff(
     fault_server.plan(Reply(503, headers={"Retry-After": "30"}))
     task = asyncio.ensure_future(each_transport_client.location.list(ACCOUNT))
     await wait_until_seen(fault_server, 1)
-    await asyncio.sleep(0.1)  # into the 30 s wait
+    # The 503 read, its connection is back in the pool: the task is in the 30 s wait.
+    with anyio.fail_after(5):
+        while checked_out(each_transport_client):  # noqa: ASYNC110 (the pool has no event)
+            await anyio.sleep(0.01)
+    await anyio.wait_all_tasks_blocked()
     started = time.monotonic()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

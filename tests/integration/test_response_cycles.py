@@ -56,6 +56,7 @@ async def client(
         yield client
 
 
+@pytest.mark.integration
 async def test_a_read_answer_leaves_no_cycle_behind(
     client: AsyncThingSpaceClient, fault_server: FaultServer
 ) -> None:
@@ -70,6 +71,7 @@ async def test_a_read_answer_leaves_no_cycle_behind(
     assert leftovers == [], f"cyclic garbage per answer: {leftovers}"
 
 
+@pytest.mark.integration
 async def test_the_raw_answer_still_reads_after_its_stream_was_replaced(
     client: AsyncThingSpaceClient, fault_server: FaultServer
 ) -> None:

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from thingspace_callbacks.sandbox import Sandbox, SandboxServer, sign
-from thingspace_callbacks.sandbox._server import ThreadedServer
 
+from .._servers import serve
 from ..sandbox._support import Listener
 
 pytestmark = pytest.mark.integration
@@ -26,8 +26,8 @@ def listener() -> Listener:
 
 @pytest.fixture
 def listener_url(listener: Listener) -> Iterator[str]:
-    with ThreadedServer(listener.app()) as running:
-        yield running.url
+    with serve(listener.app()) as url:
+        yield url
 
 
 @pytest.fixture

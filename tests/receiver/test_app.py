@@ -387,7 +387,7 @@ async def test_concurrent_resend_waits_for_the_first_and_is_not_handled_twice(
             tg.start_soon(post, 1)
             await recorder.entered.wait()
             tg.start_soon(post, 2)
-            await anyio.sleep(0.05)
+            await anyio.wait_all_tasks_blocked()  # the re-send has reached the claim
             assert 2 not in results  # the re-send is held, not acknowledged early
             recorder.gate.set()
 
@@ -413,7 +413,7 @@ async def test_concurrent_resend_is_handled_when_the_first_fails(
             tg.start_soon(post, 1)
             await recorder.entered.wait()
             tg.start_soon(post, 2)
-            await anyio.sleep(0.05)
+            await anyio.wait_all_tasks_blocked()  # the re-send has reached the claim
             recorder.gate.set()
 
     assert results == {1: 500, 2: 200}
@@ -438,7 +438,7 @@ def test_concurrent_resend_is_held_under_trio_too() -> None:
             tg.start_soon(post, client, 1)
             await recorder.entered.wait()
             tg.start_soon(post, client, 2)
-            await anyio.sleep(0.05)
+            await anyio.wait_all_tasks_blocked()  # the re-send has reached the claim
             recorder.gate.set()
         assert len(recorder.messages) == 1
         return statuses

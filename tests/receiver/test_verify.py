@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 from collections.abc import Callable
 
 import pytest
@@ -34,8 +35,16 @@ DIGEST = hmac.new(msg.SHARED_SECRET.encode(), BODY, hashlib.sha256).digest()
 
 
 def test_credentials_accept_the_registered_pair() -> None:
-    verify_credentials(msg.m2m(), username=msg.USERNAME, password=msg.PASSWORD)
-    verify_credentials(msg.m2m(), username=msg.USERNAME, password=SecretStr(msg.PASSWORD))
+    accepted = []
+    for password in (msg.PASSWORD, SecretStr(msg.PASSWORD), msg.PASSWORD.encode()):
+        verify_credentials(msg.m2m(), username=msg.USERNAME, password=password)
+        accepted.append(password)
+        # The same check refuses the body once its password differs by one character.
+        with pytest.raises(InvalidCredentialsError):
+            verify_credentials(
+                msg.m2m(password=msg.PASSWORD[:-1] + "?"), username=msg.USERNAME, password=password
+            )
+    assert len(accepted) == 3
 
 
 @pytest.mark.parametrize(
@@ -85,6 +94,12 @@ def test_body_credentials_verifier_reads_the_request_body() -> None:
 def test_signature_accepts_hex_and_base64(signature: str) -> None:
     verify_signature(BODY, signature, msg.SHARED_SECRET)
     verify_signature(BODY, signature, msg.SHARED_SECRET.encode())
+    check = HmacSignature(msg.SHARED_SECRET)
+    check(InboundRequest(body=BODY, headers={"X-ThingSpace-Signature": signature}))
+    # Accepted because it is this body's digest: one byte more and it is refused.
+    with pytest.raises(InvalidSignatureError) as caught:
+        verify_signature(BODY + b" ", signature, msg.SHARED_SECRET)
+    assert caught.value.status_code == 401
 
 
 B64 = base64.b64encode(DIGEST).decode()
@@ -360,7 +375,13 @@ def test_an_address_followed_by_anything_but_a_port_is_unknown(host: str) -> Non
     "host", ["3.87.163.45", "3.87.163.45:443", "[::ffff:3.87.163.45]", "[::ffff:3.87.163.45]:1"]
 )
 def test_an_address_may_carry_a_port(host: str) -> None:
-    SourceAllowList()(InboundRequest(body=b"", client_host=host))
+    allow_list = SourceAllowList()
+    request = InboundRequest(body=b"", client_host=host)
+    allow_list(request)
+    assert allow_list.source_of(request) == ipaddress.ip_address("3.87.163.45")
+    # The port is read past, not ignored with the address: another address is refused.
+    with pytest.raises(ForbiddenSourceError, match="not on the allow-list"):
+        allow_list(InboundRequest(body=b"", client_host=host.replace("3.87", "3.88")))
 
 
 def test_lone_surrogates_are_compared_not_crashed_on() -> None:

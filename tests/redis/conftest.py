@@ -19,8 +19,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from typing_extensions import Self
 
 from thingspace_callbacks.sandbox import API_ROOT, Sandbox
-from thingspace_callbacks.sandbox._server import ThreadedServer
 
+from .._servers import serve
 from ._fleet import CREDENTIALS
 from ._queue_support import reap
 
@@ -166,21 +166,18 @@ class SandboxOnSocket:
             password=CREDENTIALS["password"],
         )
         self.arrivals = Arrivals(self.sandbox.app, "/loc/v1/callbacks/")
-        self._server = ThreadedServer(self.arrivals)
-
-    @property
-    def base_url(self) -> str:
-        return self._server.url + API_ROOT
+        self._stack = contextlib.ExitStack()
+        self.base_url = ""
 
     def calls(self, name: str) -> int:
         return self.sandbox.calls[name]
 
     def __enter__(self) -> Self:
-        self._server.start()
+        self.base_url = self._stack.enter_context(serve(self.arrivals)) + API_ROOT
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._server.stop()
+        self._stack.close()
 
 
 @pytest.fixture

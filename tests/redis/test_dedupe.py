@@ -175,14 +175,14 @@ async def test_the_first_callback_after_redis_is_back_is_handled(
     assert handler.calls == 1
 
 
-async def test_while_redis_is_down_one_claim_at_a_time_tries_it(unused_tcp_port: int) -> None:
+async def test_while_redis_is_down_one_claim_at_a_time_tries_it(free_tcp_port: int) -> None:
     # A Redis that accepts connections and never answers (a hung host, a full network
     # buffer): one claim waits for it, up to the time limit; the others meanwhile are
     # refused at once instead of each waiting as long.
-    async with RedisDedupeStore(f"redis://127.0.0.1:{unused_tcp_port}/0", timeout=5) as store:
+    async with RedisDedupeStore(f"redis://127.0.0.1:{free_tcp_port}/0", timeout=5) as store:
         with pytest.raises(ConnectionError):
             await store.claim("refused")  # nothing listens yet: down at once
-        silent = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=unused_tcp_port)
+        silent = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=free_tcp_port)
         async with silent, anyio.create_task_group() as group:
             group.start_soon(silent.serve, _never_answer)
             waiting = anyio.Event()

@@ -57,7 +57,7 @@ def test_dedupe_without_the_redis_extra_is_one_line(tmp_path: Path, command: lis
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr == (
         "Error: thingspace-callbacks listen --dedupe needs the [redis] extra (the 'redis' "
-        "package is missing): pip install 'thingspace-callbacks[redis]'\n"
+        'package is missing): pip install "thingspace-callbacks[redis]"\n'
     )
     assert result.stdout == ""
 

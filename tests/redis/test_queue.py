@@ -13,7 +13,7 @@ import pytest
 from arq.connections import ArqRedis
 
 from thingspace_callbacks.redis import QueuedFanOut, enqueue_fan_out, queue_pool
-from thingspace_callbacks.redis._queue import QUEUE_NAME
+from thingspace_callbacks.redis._jobs import QUEUE_NAME
 
 from ._fleet import CREDENTIALS
 from ._queue_support import HOOK, ArqProcess, environment, everything_in, start_workers

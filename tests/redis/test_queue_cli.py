@@ -16,7 +16,7 @@ from arq.jobs import deserialize_result
 from click.testing import CliRunner
 
 from thingspace_callbacks.cli import main
-from thingspace_callbacks.redis._queue import deserialize
+from thingspace_callbacks.redis._jobs import deserialize
 from thingspace_callbacks.sandbox import Faults
 
 from ._queue_support import (

@@ -19,8 +19,8 @@ from thingspace_callbacks import ThingSpaceAuth
 from thingspace_callbacks.cli import main
 from thingspace_callbacks.redis import RedisTokenStore
 from thingspace_callbacks.sandbox import API_ROOT, Sandbox
-from thingspace_callbacks.sandbox._server import ThreadedServer
 
+from .._servers import serve
 from ._fleet import CREDENTIALS
 from ._queue_support import (
     BulkProcess,
@@ -66,17 +66,14 @@ class Served:
             password=CREDENTIALS["password"],
         )
         self.sent = SentCredentials(self.sandbox.app)
-        self.server = ThreadedServer(self.sent)
-
-    @property
-    def base_url(self) -> str:
-        return self.server.url + API_ROOT
+        self.base_url = ""
 
 
 @pytest.fixture
 def served() -> Iterator[Served]:
     served = Served()
-    with served.server:
+    with serve(served.sent) as url:
+        served.base_url = url + API_ROOT
         yield served
 
 

@@ -121,10 +121,10 @@ OPS = [
     pytest.param(
         Op(
             lambda c, **o: c.account_name.unregister(
-                "Test Account", ConnectivityServiceName.DEVICE_USAGE, **o
+                "Test&Account", ConnectivityServiceName.DEVICE_USAGE, **o
             ),
             "DELETE",
-            "/m2m/v1/callbacks/Test%20Account/name/DeviceUsage",
+            "/m2m/v1/callbacks/Test%26Account/name/DeviceUsage",
             response=UNREGISTERED_JSON,
             expected=UNREGISTERED,
         ),

@@ -88,10 +88,10 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.account_number.list("acct&x=1 2", **o),
+            lambda c, **o: c.account_number.list("acct&x=1+2", **o),
             "GET",
             PATH,
-            params={"accountNumber": "acct&x=1 2"},
+            params={"accountNumber": "acct&x=1+2"},
             response=[],
             expected=[],
         ),

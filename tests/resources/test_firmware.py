@@ -40,9 +40,9 @@ def _ops(version: str) -> list[Any]:
             expected=FirmwareCallback(url=GET_URL),
         ),
         "get-encodes-account": Op(
-            lambda c, **o: fw(c).get("x/../y?z", **o),
+            lambda c, **o: fw(c).get("x&y=z!", **o),
             "GET",
-            f"/fota/{version}/callbacks/x%2F..%2Fy%3Fz",
+            f"/fota/{version}/callbacks/x%26y%3Dz%21",
             response={"url": GET_URL},
             expected=FirmwareCallback(url=GET_URL),
         ),

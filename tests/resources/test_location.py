@@ -66,9 +66,9 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.location.list("acct/1 2?x#y", **o),
+            lambda c, **o: c.location.list("acct&x=1!", **o),
             "GET",
-            "/loc/v1/callbacks/acct%2F1%202%3Fx%23y",
+            "/loc/v1/callbacks/acct%26x%3D1%21",
             response=[],
             expected=[],
         ),
@@ -135,9 +135,9 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.location.unregister("a b", "Loc/ation", **o),
+            lambda c, **o: c.location.unregister("a&b", "Loc/ation", **o),
             "DELETE",
-            "/loc/v1/callbacks/a%20b/name/Loc%2Fation",
+            "/loc/v1/callbacks/a%26b/name/Loc%2Fation",
             response={"success": True},
             expected=LocationDeregistration(success=True),
         ),

@@ -8,6 +8,15 @@ import httpx
 import pytest
 
 from thingspace_callbacks import AsyncThingSpaceClient
+from thingspace_callbacks.receiver import (
+    CallbackMessage,
+    ConnectivityMessage,
+    DiagnosticsMessage,
+    FirmwareMessage,
+    GenericMessage,
+    LocationMessage,
+    parse_message,
+)
 from thingspace_callbacks.sandbox import FAMILIES, NoListenerError, Registration, Sandbox, sign
 from thingspace_callbacks.sandbox._delivery import build_message
 
@@ -259,6 +268,16 @@ async def test_admin_emit_route(
     assert unknown.status_code == 400
 
 
+SAMPLE_MODELS: dict[str, type[CallbackMessage]] = {
+    "diagnostics": DiagnosticsMessage,
+    "location": LocationMessage,
+    "firmware": FirmwareMessage,
+    "firmware_v3": FirmwareMessage,
+    "account_name": ConnectivityMessage,
+    "account_number": GenericMessage,  # Hyper Precise has no model of its own
+}
+
+
 @pytest.mark.parametrize("family", FAMILIES)
 def test_every_family_has_a_sample_message(family: str) -> None:
     from datetime import datetime, timezone
@@ -271,4 +290,11 @@ def test_every_family_has_a_sample_message(family: str) -> None:
         created_on=datetime.now(timezone.utc),
     )
 
-    assert isinstance(build_message(registration), dict)
+    message = build_message(registration)
+
+    # What the sandbox delivers is what a receiver makes the family's message of.
+    parsed = parse_message(
+        json.dumps(message), service="CarrierService" if family == "account_name" else None
+    )
+    assert type(parsed) is SAMPLE_MODELS[family]
+    assert {message[k] for k in ("accountName", "aname") if k in message} <= {ACCOUNT}

@@ -42,7 +42,7 @@ _HOMES: dict[str, str] = {
 __all__ = tuple(_HOMES)
 
 if not TYPE_CHECKING:  # type checkers see the imports above instead
-    from .._lazy import lazy_exports
+    from .._exports import lazy_exports
 
     __getattr__, __dir__ = lazy_exports(globals(), _HOMES)
     del lazy_exports

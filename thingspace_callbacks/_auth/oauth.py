@@ -12,15 +12,9 @@ from .._checks import secret, text
 from .._constants import DEFAULT_TOKEN_LIFETIME, OAUTH_TOKEN_PATH
 from .._errors import RequestValidationError
 from .base import AuthContext
+from .endpoint import auth_failure, json_object, post_credentials
 from .refusals import RefusalWords, refuses_credentials
-from .renewing import (
-    Clock,
-    RenewingCredential,
-    auth_failure,
-    json_object,
-    log,
-    post_credentials,
-)
+from .renewing import Clock, RenewingCredential, log
 from .tokens import Token, TokenCallback, TokenStore
 
 __all__ = ["OAuthClientCredentials"]
@@ -79,10 +73,7 @@ class OAuthClientCredentials(RenewingCredential):
             shown["scope"] = self.scope
         return shown
 
-    def store_key(self, context: AuthContext) -> str:
-        return self._refusal_name(context.base_url)
-
-    def _refusal_name(self, base_url: str) -> str:
+    def _name(self, base_url: str) -> str:
         key = f"access_token:{base_url}:{self.client_id}"
         return f"{key}:{self.scope}" if self.scope else key
 

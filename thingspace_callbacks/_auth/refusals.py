@@ -18,7 +18,9 @@ import anyio
 import httpx
 
 from .._constants import LOGGER_NAME
-from .._errors import AuthenticationError, error_fields, request_id_of
+from .._digest import pbkdf2_sha256
+from .._error_body import describe_answer, error_fields, request_id_of
+from .._errors import AuthenticationError
 from .tokens import Refusal, TokenKind, TokenStore
 
 __all__ = [
@@ -199,15 +201,9 @@ class Refusals:
             name = self._name(base_url)
             salt = hashlib.sha256(f"thingspace-callbacks refusal {name}".encode()).digest()
             digest = await anyio.to_thread.run_sync(
-                partial(
-                    hashlib.pbkdf2_hmac,
-                    "sha256",
-                    self._secret(),
-                    salt,
-                    REFUSAL_DIGEST_ITERATIONS,
-                )
+                partial(pbkdf2_sha256, self._secret(), salt, REFUSAL_DIGEST_ITERATIONS)
             )
-            key = self._keys[base_url] = f"{name}:{digest.hex()[:32]}"
+            key = self._keys[base_url] = f"{name}:{digest[:32]}"
         return key
 
     def _error(
@@ -233,12 +229,13 @@ class Refusals:
                 headers=headers,
                 request=httpx.Request("POST", base_url + words.path),
             )
-        details = f"{refusal.status_code} {response.reason_phrase}".rstrip()
-        fields = ": ".join(part for part in (refusal.error_code, refusal.error_message) if part)
-        if fields:
-            details = f"{details} - {fields}"
-        if refusal.request_id:
-            details = f"{details} (request id {refusal.request_id})"
+        details = describe_answer(
+            refusal.status_code,
+            response.reason_phrase,
+            refusal.error_code,
+            refusal.error_message,
+            refusal.request_id,
+        )
         if self._shared is None:
             advice = "fix the credentials, then call client.auth.reset()"
         else:

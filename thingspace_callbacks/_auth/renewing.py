@@ -1,35 +1,34 @@
-"""What the bearer-token and session credentials share: caching a token, renewing it
-early in a single flight (across processes, with a shared token store), the token
-store, the ``on_token`` hook, and the HTTP call to a credential endpoint with the answer
-stripped of what it was sent."""
+"""What the bearer-token and session credentials share, :class:`RenewingCredential`:
+
+- caching the token and renewing it early, in a single flight (:meth:`_refresh`);
+- taking a usable token from the token store rather than asking ThingSpace
+  (:meth:`_reuse_stored`);
+- renewing as one with other processes, under the lock of a ``SharedTokenStore``
+  (:meth:`_refresh_shared`);
+- the token store's calls, whose failures are logged and not raised, and the
+  ``on_token`` hook.
+
+Refused logins are :mod:`.refusals`' job, the HTTP call to a credential endpoint
+:mod:`.endpoint`'s.
+"""
 
 from __future__ import annotations
 
 import abc
 import inspect
-import json
 import logging
 import math
 import random
 import time
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar, Protocol
 
 import anyio
 import httpx
 
 from .._constants import LOGGER_NAME, PROACTIVE_RENEWAL_BACKOFF
-from .._errors import (
-    APIConnectionError,
-    APIError,
-    AuthenticationError,
-    RequestValidationError,
-    error_fields,
-    request_id_of,
-    without_credentials,
-)
-from .._send import send
+from .._errors import APIError, AuthenticationError, RequestValidationError
 from .base import AuthContext
 from .refusals import DEFAULT_REFUSAL_TTL, Refusals, RefusalWords
 from .single_flight import SingleFlight
@@ -42,20 +41,15 @@ from .tokens import (
     TokenStore,
 )
 
-__all__ = [
-    "Clock",
-    "Credential",
-    "RenewingCredential",
-    "auth_failure",
-    "json_object",
-    "log",
-    "post_credentials",
-]
+__all__ = ["Clock", "Credential", "RenewingCredential", "log"]
 
 log = logging.getLogger(LOGGER_NAME + ".auth")
 
 Clock = Callable[[], float]
 """Returns seconds since the epoch, like ``time.time`` (the default)."""
+
+_SAVED_BY_ANOTHER = "using the %s another process saved in the token store"
+"""The debug line for a token another process renewed while this one waited."""
 
 SHARED_POLL_FIRST = 0.01
 SHARED_POLL_MAX = 0.25
@@ -127,7 +121,7 @@ class RenewingCredential(abc.ABC):
             ttl=refusal_ttl,
             clock=self._clock,
             kind=self.kind,
-            name=self._refusal_name,
+            name=self._name,
             secret=self._refusal_secret,
             # A property of the subclass, read when a message is made.
             words=lambda: self._refusal_words,
@@ -186,30 +180,31 @@ class RenewingCredential(abc.ABC):
         """See :attr:`Credential.arguments`."""
 
     @abc.abstractmethod
-    def store_key(self, context: AuthContext) -> str:
-        """The key this credential's token is kept under; never holds a secret."""
-
-    @abc.abstractmethod
     async def _fetch(self, context: AuthContext) -> Token:
         """Ask ThingSpace for a new token; when it refuses the credentials, raise what
         :meth:`_record_refusal` returns."""
 
     @abc.abstractmethod
-    def _refusal_name(self, base_url: str) -> str:
-        """What a refusal's key starts with: the kind, the API root and the client id
-        or user name (never a secret)."""
+    def _name(self, base_url: str) -> str:
+        """What names these credentials at the API root ``base_url``: the kind, the root
+        and the client id or user name (never a secret). Their token is kept under it
+        in the token store, and a refusal's key starts with it."""
 
     @abc.abstractmethod
     def _refusal_secret(self) -> bytes:
-        """The secret a refusal applies to, beside :meth:`_refusal_name`; only a slow
-        digest of it is ever stored."""
+        """The secret a refusal applies to, beside :meth:`_name`; only a slow digest of
+        it is ever stored."""
 
     @property
     @abc.abstractmethod
     def _refusal_words(self) -> RefusalWords:
         """How a refusal's message names what was refused."""
 
-    # -- shared machinery -----------------------------------------------------------
+    def store_key(self, context: AuthContext) -> str:
+        """The key this credential's token is kept under; never holds a secret."""
+        return self._name(context.base_url)
+
+    # -- caching and renewing -------------------------------------------------------
 
     def _schedule(self, valid_until: float, now: float) -> None:
         self._valid_until = valid_until
@@ -228,10 +223,8 @@ class RenewingCredential(abc.ABC):
         current = self._current
         if current is not None and now < self._refresh_at and not _same_secret(current, refused):
             return current
-        stored = await self._load(context)
-        if stored is not None and self._reusable(stored, now, refused):
-            log.debug("using a %s from the token store", self.kind)
-            self._adopt(stored, now)
+        stored = await self._reuse_stored(context, refused, "using a %s from the token store")
+        if stored is not None:
             return stored
         try:
             await self._refusals.raise_if_refused(context.base_url)
@@ -297,11 +290,8 @@ class RenewingCredential(abc.ABC):
             # Jittered, so that waiting processes do not read the store in step.
             await anyio.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 - not a secret
             delay = min(delay * 2, SHARED_POLL_MAX)
-            stored = await self._load(context)
-            now = self._clock()
-            if stored is not None and self._reusable(stored, now, refused):
-                log.debug("using the %s another process saved in the token store", self.kind)
-                self._adopt(stored, now)
+            stored = await self._reuse_stored(context, refused, _SAVED_BY_ANOTHER)
+            if stored is not None:
                 return stored
             # The holder may have been refused: then it saved that before unlocking.
             await self._refusals.raise_if_refused(context.base_url)
@@ -311,47 +301,22 @@ class RenewingCredential(abc.ABC):
     ) -> Token:
         # The holder of the lock before us may have saved just what we need.
         stored = await self._load(context)
-        now = self._clock()
-        if stored is not None and self._reusable(stored, now, refused):
-            log.debug("using the %s another process saved in the token store", self.kind)
-            self._adopt(stored, now)
-            return stored
+        reused = self._adopt_reusable(stored, refused, _SAVED_BY_ANOTHER)
+        if reused is not None:
+            return reused
         await self._refusals.raise_if_refused(context.base_url)
         token = await self._fetch(context)
         self._adopt(token, self._clock())
         if not await self._swap(store, key, stored, token):
             # Another process renewed meanwhile (our lock lapsed): use its token, so
             # that every process sends the same one.
-            newer = await self._load(context)
-            now = self._clock()
-            if newer is not None and self._reusable(newer, now, refused):
-                log.debug("another process renewed the %s first; using its token", self.kind)
-                self._adopt(newer, now)
+            newer = await self._reuse_stored(
+                context, refused, "another process renewed the %s first; using its token"
+            )
+            if newer is not None:
                 return newer
         await self._notify(token)
         return token
-
-    async def _try_lock(self, store: SharedTokenStore, key: str) -> str | None:
-        try:
-            return await store.acquire(key)
-        except Exception as exc:
-            log.warning("token store failed to lock the %s (%s)", self.kind, type(exc).__name__)
-            return ""
-
-    async def _unlock(self, store: SharedTokenStore, key: str, lease: str) -> None:
-        try:
-            await store.release(key, lease)
-        except Exception as exc:
-            log.warning("token store failed to unlock the %s (%s)", self.kind, type(exc).__name__)
-
-    async def _swap(
-        self, store: SharedTokenStore, key: str, expected: Token | None, new: Token | None
-    ) -> bool:
-        try:
-            return await store.compare_and_swap(key, expected, new)
-        except Exception as exc:
-            log.warning("token store failed to save the %s (%s)", self.kind, type(exc).__name__)
-            return True
 
     async def _record_refusal(
         self, context: AuthContext, response: httpx.Response
@@ -360,30 +325,73 @@ class RenewingCredential(abc.ABC):
         the token store, and return the error to raise."""
         return await self._refusals.record(context.base_url, response)
 
-    def _reusable(self, stored: Token, now: float, refused: str | None) -> bool:
-        """Whether a token from the store may be used: of this kind, valid beyond the
-        margin, and neither the refused token nor the current one (due for renewal)."""
+    # -- tokens from the token store ------------------------------------------------
+
+    async def _reuse_stored(
+        self, context: AuthContext, refused: str | None, found: str
+    ) -> Token | None:
+        """Load the store's token and make it the current one when it may be used (see
+        :meth:`_adopt_reusable`); returns it then, else ``None``."""
+        return self._adopt_reusable(await self._load(context), refused, found)
+
+    def _adopt_reusable(
+        self, stored: Token | None, refused: str | None, found: str
+    ) -> Token | None:
+        """Make ``stored``, a token read from the store, the current one when it may be
+        used: of this kind, valid beyond the margin, and neither the refused token nor
+        the current one (due for renewal). ``found`` is the debug line saying so, with
+        a ``%s`` for the kind. Returns the token adopted, or ``None``."""
+        now = self._clock()
         current = self._current
-        return (
-            stored.kind == self.kind
-            and stored.expires_at is not None
-            and stored.expires_at - self._margin > now
-            and not _same_secret(stored, refused)
-            and not _same_secret(stored, current.value.get_secret_value() if current else None)
-        )
+        if (
+            stored is None
+            or stored.kind != self.kind
+            or stored.expires_at is None
+            or stored.expires_at - self._margin <= now
+            or _same_secret(stored, refused)
+            or _same_secret(stored, current.value.get_secret_value() if current else None)
+        ):
+            return None
+        log.debug(found, self.kind)
+        self._adopt(stored, now)
+        return stored
+
+    # -- the token store's calls: a failure is logged, and the credential goes on ----
 
     async def _load(self, context: AuthContext) -> Token | None:
         try:
             return await self._store.load(self.store_key(context))
         except Exception as exc:
-            log.warning("token store failed to load the %s (%s)", self.kind, type(exc).__name__)
+            self._store_failed("load", exc)
             return None
 
     async def _save(self, context: AuthContext, token: Token) -> None:
         try:
             await self._store.save(self.store_key(context), token)
         except Exception as exc:
-            log.warning("token store failed to save the %s (%s)", self.kind, type(exc).__name__)
+            self._store_failed("save", exc)
+
+    async def _try_lock(self, store: SharedTokenStore, key: str) -> str | None:
+        try:
+            return await store.acquire(key)
+        except Exception as exc:
+            self._store_failed("lock", exc)
+            return ""
+
+    async def _unlock(self, store: SharedTokenStore, key: str, lease: str) -> None:
+        try:
+            await store.release(key, lease)
+        except Exception as exc:
+            self._store_failed("unlock", exc)
+
+    async def _swap(
+        self, store: SharedTokenStore, key: str, expected: Token | None, new: Token | None
+    ) -> bool:
+        try:
+            return await store.compare_and_swap(key, expected, new)
+        except Exception as exc:
+            self._store_failed("save", exc)
+            return True
 
     async def _forget(self, context: AuthContext, token: Token) -> None:
         key = self.store_key(context)
@@ -395,7 +403,10 @@ class RenewingCredential(abc.ABC):
             if stored is not None and stored == token:
                 await self._store.delete(key)
         except Exception as exc:
-            log.warning("token store failed to delete the %s (%s)", self.kind, type(exc).__name__)
+            self._store_failed("delete", exc)
+
+    def _store_failed(self, action: str, exc: Exception) -> None:
+        log.warning("token store failed to %s the %s (%s)", action, self.kind, type(exc).__name__)
 
     async def _notify(self, token: Token) -> None:
         if self._on_token is None:
@@ -416,65 +427,3 @@ class RenewingCredential(abc.ABC):
 def _same_secret(token: Token, value: str | None) -> bool:
     """Whether ``token`` holds ``value``."""
     return value is not None and token.value.get_secret_value() == value
-
-
-async def post_credentials(
-    context: AuthContext,
-    path: str,
-    *,
-    headers: Mapping[str, str],
-    data: Mapping[str, str] | None = None,
-    json_body: Any = None,
-) -> httpx.Response:
-    """POST to a credential endpoint through the shared pool and read the answer.
-
-    The request kept on the answer (and on a connection error) is a copy without
-    credentials or body, so an exception built from it cannot leak them.
-    """
-    request = context.http_client.build_request(
-        "POST",
-        context.base_url + path,
-        headers={"Accept": "application/json", "User-Agent": context.user_agent, **headers},
-        data=data,
-        json=json_body,
-        timeout=context.timeout,
-    )
-    try:
-        response = await send(context.http_client, request)
-    except APIConnectionError as exc:
-        exc.request = without_credentials(request)
-        raise
-    response.request = without_credentials(request)
-    return response
-
-
-def json_object(response: httpx.Response) -> dict[str, Any]:
-    """The answer's JSON object, or ``{}`` when it is not one. Parse errors are dropped:
-    their text would quote the body, which may hold a credential."""
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def auth_failure(
-    response: httpx.Response, what: str, *, keep_body: bool = True
-) -> AuthenticationError:
-    """An :class:`AuthenticationError` for a credential endpoint's answer: ``what``, then
-    the status and the provider's error code and message. ``keep_body=False`` for
-    answers that may hold a credential (a success answer we could not read): the error
-    then keeps neither the body nor the provider's fields."""
-    if not keep_body:
-        bare = httpx.Response(
-            response.status_code, headers=response.headers, request=response.request
-        )
-        return AuthenticationError(bare, body={}, message=f"{what}: {response.status_code}")
-    message = f"{what}: {response.status_code} {response.reason_phrase}".rstrip()
-    details = ": ".join(part for part in error_fields(response) if part)
-    if details:
-        message = f"{message} - {details}"
-    request_id = request_id_of(response.headers)
-    if request_id:
-        message = f"{message} (request id {request_id})"
-    return AuthenticationError(response, message=message)

@@ -9,18 +9,13 @@ from pydantic import SecretStr
 
 from .._checks import secret, text
 from .._constants import M2M_LOGIN_PATH, M2M_LOGOUT_PATH
-from .._errors import APIError, AuthenticationError, bearer_refused, error_fields
+from .._error_body import error_fields
+from .._errors import APIError, AuthenticationError
 from .base import AuthContext
+from .endpoint import auth_failure, json_object, post_credentials
 from .refusals import RefusalWords, refuses_credentials
-from .renewing import (
-    Clock,
-    Credential,
-    RenewingCredential,
-    auth_failure,
-    json_object,
-    log,
-    post_credentials,
-)
+from .refused import bearer_refused
+from .renewing import Clock, Credential, RenewingCredential, log
 from .tokens import SharedTokenStore, Token, TokenCallback, TokenStore
 
 __all__ = ["M2MSession"]
@@ -95,10 +90,7 @@ class M2MSession(RenewingCredential):
         self._schedule(now + self._idle_timeout, now)
         return token
 
-    def store_key(self, context: AuthContext) -> str:
-        return self._refusal_name(context.base_url)
-
-    def _refusal_name(self, base_url: str) -> str:
+    def _name(self, base_url: str) -> str:
         return f"session_token:{base_url}:{self.username}"
 
     def _refusal_secret(self) -> bytes:
@@ -201,6 +193,4 @@ class M2MSession(RenewingCredential):
 
 
 def _refuses_bearer(response: httpx.Response) -> bool:
-    return not response.is_success and bearer_refused(
-        response.status_code, error_fields(response)[0]
-    )
+    return bearer_refused(response.status_code, error_fields(response)[0])

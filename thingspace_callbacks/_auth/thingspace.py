@@ -11,12 +11,14 @@ import httpx
 
 from .._checks import seconds
 from .._constants import DEFAULT_SESSION_IDLE_TIMEOUT, DEFAULT_TOKEN_REFRESH_MARGIN
-from .._errors import RequestValidationError, error_fields, refused_credential
+from .._error_body import error_fields
+from .._errors import RequestValidationError
 from .._exports import publish
 from .base import Auth, AuthContext
 from .fixed import FixedToken
 from .oauth import OAuthClientCredentials
 from .refusals import DEFAULT_REFUSAL_TTL
+from .refused import refused_credential
 from .renewing import Credential, RenewingCredential
 from .session import M2MSession
 from .settings import check_credentials, environment_credentials

@@ -14,6 +14,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
+from .._extras import missing_extra_message
+
 if TYPE_CHECKING:
     import click
 
@@ -81,17 +83,15 @@ _CLI_PACKAGES = ("click", "rich")
 
 
 def missing_extra(command: str, package: str, extra: str | None) -> str:
-    """The one-line message for a missing package: what needs it and how to install it.
+    """The one-line message for a missing package: what needs it and how to install it
+    (the wording of :func:`~thingspace_callbacks._extras.missing_extra_message`).
 
     Shared by every command and both entry points, before click is known to exist.
     """
     what = f"thingspace-callbacks {command}".rstrip()
     if extra is None:
         return f"{what} needs the {package!r} package, which is not installed"
-    return (
-        f"{what} needs the [{extra}] extra (the {package!r} package is missing): "
-        f"pip install 'thingspace-callbacks[{extra}]'"
-    )
+    return missing_extra_message(what, package, extra)
 
 
 def _build_main() -> click.Group:

@@ -23,13 +23,8 @@ import anyio
 import click
 from pydantic import SecretStr
 
-from .._errors import (
-    APIError,
-    APIStatusError,
-    RequestValidationError,
-    ThingSpaceError,
-    error_data,
-)
+from .._error_data import error_data
+from .._errors import APIError, APIStatusError, RequestValidationError, ThingSpaceError
 from .._redact import redact
 from ..models._base import plain_data
 from . import EXIT_MISSING_EXTRA, missing_extra
@@ -52,16 +47,14 @@ __all__ = [
     "Settings",
     "UsageFailure",
     "call",
-    "error_data",
+    "credentials_refused",
     "error_message",
     "get_settings",
     "json_option",
     "make_console",
-    "mask_secrets",
     "open_client",
     "output",
     "run",
-    "to_data",
 ]
 
 _T = TypeVar("_T")
@@ -249,7 +242,13 @@ def _client(settings: Settings) -> AsyncThingSpaceClient:
         )
     except RequestValidationError as exc:
         # Only credentials are checked here, and the SDK names them by keyword.
-        raise UsageFailure(_KEYWORD.sub(lambda m: _OPTIONS[m[1]], str(exc))) from None
+        raise credentials_refused(exc) from None
+
+
+def credentials_refused(exc: RequestValidationError) -> UsageFailure:
+    """The SDK's refusal of the credentials given, naming their options (``--client-id``)
+    where it names keywords (``'client_id'``)."""
+    return UsageFailure(_KEYWORD.sub(lambda m: _OPTIONS[m[1]], str(exc)))
 
 
 def error_message(exc: ThingSpaceError, *, without_credentials: bool = False) -> str:
@@ -303,17 +302,6 @@ def make_console(*, stderr: bool = False) -> Console:
     return console
 
 
-to_data = plain_data
-"""Models as the JSON ThingSpace uses (camelCase); lists and dicts recursively."""
-
-
-def mask_secrets(data: Any) -> Any:
-    """``data`` as output may show it: the non-empty values of credential-like fields
-    (passwords, shared secrets, tokens ...) and the userinfo of URLs hidden, by the
-    SDK's one redactor (:func:`thingspace_callbacks._redact.redact`)."""
-    return redact(data)
-
-
 def output(
     value: object,
     *,
@@ -330,9 +318,9 @@ def output(
     terminal fold rather than being cut; ``wrap`` names the one column of a list that
     gives way, the others keeping their width.
     """
-    data = to_data(value)
+    data = plain_data(value)
     if not show_secrets:
-        data = mask_secrets(data)
+        data = redact(data)
     if get_settings().json:
         click.echo(json.dumps(data, indent=2))
         return

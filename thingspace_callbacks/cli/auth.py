@@ -20,6 +20,7 @@ from ._common import (
     MissingExtra,
     Settings,
     UsageFailure,
+    credentials_refused,
     get_settings,
     output,
     run,
@@ -30,16 +31,6 @@ if TYPE_CHECKING:
     from ..redis import RedisTokenStore
 
 __all__ = ["auth"]
-
-_OPTIONS = {
-    "client_id": "--client-id",
-    "client_secret": "--client-secret",
-    "username": "--username",
-    "password": "--password",
-    "access_token": "--access-token",
-    "m2m_token": "--m2m-token",
-}
-"""The option for each of the SDK's credential keywords, for messages."""
 
 
 @click.group()
@@ -150,7 +141,4 @@ def _credentials(settings: Settings, store: RedisTokenStore) -> ThingSpaceAuth:
             )
         return settings.auth(store)
     except RequestValidationError as exc:
-        message = str(exc)
-        for keyword, option in _OPTIONS.items():
-            message = message.replace(repr(keyword), option)
-        raise UsageFailure(message) from None
+        raise credentials_refused(exc) from None

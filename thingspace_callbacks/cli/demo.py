@@ -14,16 +14,9 @@ import click
 
 from .._client import AsyncThingSpaceClient
 from .._errors import APIStatusError
-from ._common import (
-    MissingExtra,
-    get_settings,
-    json_option,
-    make_console,
-    mask_secrets,
-    output,
-    run,
-    to_data,
-)
+from .._redact import redact
+from ..models._base import plain_data
+from ._common import MissingExtra, get_settings, json_option, make_console, output, run
 
 __all__ = ["demo"]
 
@@ -77,7 +70,7 @@ def _plan(a: str) -> list[tuple[str, str, Operation]]:
 
 
 def _summary(value: object) -> str:
-    data = to_data(value)
+    data = plain_data(value)
     if not isinstance(data, list):
         return _describe(data)
     count = f"{len(data)} listener" + ("" if len(data) == 1 else "s")
@@ -133,7 +126,7 @@ def demo() -> None:
     if get_settings().json:
         # Only the steps can hold secrets; the call counts (one is named "token") are
         # numbers, which masking would hide.
-        report = {"account": ACCOUNT, "steps": mask_secrets(rows), "sandboxCalls": calls}
+        report = {"account": ACCOUNT, "steps": redact(rows), "sandboxCalls": calls}
         output(report, show_secrets=True)
         return
     output(

@@ -305,20 +305,19 @@ def server_config(
     limit, a request limit that idle connections do not count against, a connection
     cap); make a new configuration for each server.
 
-    Args:
-        timeout_keep_alive: seconds an idle keep-alive connection stays open.
-        header_timeout: seconds a connection may take to send a request's headers
-            (from opening, or from the first bytes of its next request); then it is
-            closed. ``None``: no limit.
-        limit_concurrency: requests served at once; more are answered 503.
-        max_connections: connections open at once; past it the one that has waited
-            longest for its headers is closed (the new one, when all are serving).
-        max_header_size: bytes of a request's line and headers buffered before they
-            end (h11's max incomplete event size); more is answered 400.
-        shutdown_timeout: seconds requests get to finish once the server is asked to
-            stop; then they are cancelled, releasing their claims.
-        configure_logging: send uvicorn's logs to stderr (stdout carries the printed
-            messages); ``False`` leaves logging as it is.
+    :param timeout_keep_alive: seconds an idle keep-alive connection stays open.
+    :param header_timeout: seconds a connection may take to send a request's headers
+        (from opening, or from the first bytes of its next request); then it is
+        closed. ``None``: no limit.
+    :param limit_concurrency: requests served at once; more are answered 503.
+    :param max_connections: connections open at once; past it the one that has waited
+        longest for its headers is closed (the new one, when all are serving).
+    :param max_header_size: bytes of a request's line and headers buffered before they
+        end (h11's max incomplete event size); more is answered 400.
+    :param shutdown_timeout: seconds requests get to finish once the server is asked to
+        stop; then they are cancelled, releasing their claims.
+    :param configure_logging: send uvicorn's logs to stderr (stdout carries the printed
+        messages); ``False`` leaves logging as it is.
     """
     try:
         import uvicorn

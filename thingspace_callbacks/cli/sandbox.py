@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Mapping
+
 import click
 
 from .._constants import SHARED_SECRET_HEADER, SIGNATURE_HEADER
 from ._common import MissingExtra
 
 __all__ = ["sandbox"]
+
+
+def _export_line(environment: Mapping[str, str]) -> str:
+    """A POSIX shell line that sets every variable of ``environment``, quoted.
+
+    :param environment: Variable name to value.
+    """
+    return "export " + " ".join(
+        f"{name}={shlex.quote(value)}" for name, value in environment.items()
+    )
 
 
 def _latency(value: str) -> float | tuple[float, float]:
@@ -78,8 +91,9 @@ def sandbox(
     """Serve a fake ThingSpace on HOST:PORT until Ctrl-C.
 
     It answers the 20 callback operations under /api, issues tokens and sessions to
-    the sandbox credentials it prints, and has admin routes under /sandbox (emit,
-    faults, expire, registrations, reset).
+    the sandbox credentials, and has admin routes under /sandbox (emit, faults, expire,
+    registrations, reset). It prints one `export` line that points clients and the CLI
+    at it: THINGSPACE_BASE_URL and the credentials.
     """
     try:
         import uvicorn
@@ -122,14 +136,20 @@ def sandbox(
     shown_host = f"[{host}]" if ":" in host else host
     root = f"http://{shown_host}:{bound}"
     click.echo(f"ThingSpace sandbox on {root}/api  (admin: {root}/sandbox)")
+    environment = {"THINGSPACE_BASE_URL": f"{root}/api"}
     if no_auth:
         click.echo("Authentication off: operations need no credentials.")
     else:
-        click.echo(
-            f"Credentials: THINGSPACE_CLIENT_ID={SANDBOX_CLIENT_ID} "
-            f"THINGSPACE_CLIENT_SECRET={SANDBOX_CLIENT_SECRET} "
-            f"THINGSPACE_USERNAME={SANDBOX_USERNAME} THINGSPACE_PASSWORD={SANDBOX_PASSWORD}"
+        environment.update(
+            THINGSPACE_CLIENT_ID=SANDBOX_CLIENT_ID,
+            THINGSPACE_CLIENT_SECRET=SANDBOX_CLIENT_SECRET,
+            THINGSPACE_USERNAME=SANDBOX_USERNAME,
+            THINGSPACE_PASSWORD=SANDBOX_PASSWORD,
         )
+    # The base URL is on the same line as the credentials: a client given the
+    # credentials alone would send them, and every request, to production.
+    click.echo("Environment for clients and the CLI (paste into a shell):")
+    click.echo(_export_line(environment))
     if faults.active:
         click.echo(f"Faults: {faults.model_dump(mode='json')}")
     click.echo("Press Ctrl-C to stop.", nl=True)

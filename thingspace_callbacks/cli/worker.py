@@ -51,12 +51,12 @@ TOKEN_KEY_VARIABLE = "THINGSPACE_TOKEN_KEY"
 _NEW_KEY_HINT = "make one with: thingspace-callbacks worker --new-token-key"
 
 try:
-    from ..redis._queue import (
+    from ..redis._jobs import QUEUE_NAME
+    from ..redis._worker import (
         DEFAULT_JOB_TIMEOUT,
         DEFAULT_KEEP_RESULT,
         DEFAULT_MAX_TRIES,
         DEFAULT_POLL_DELAY,
-        QUEUE_NAME,
     )
 except ModuleNotFoundError as exc:  # pragma: no cover - the lazy group checks first
     raise MissingExtra("worker", (exc.name or "redis").partition(".")[0], "redis") from None
@@ -159,7 +159,8 @@ def _message(settings: Settings, exc: Exception) -> str:
 
 async def _serve(options: _Options, redis: RedisSettings) -> None:
     from ..redis import RedisRateLimiter, RedisTokenStore
-    from ..redis._queue import serve
+    from ..redis._connection import redis_address
+    from ..redis._worker import serve
 
     settings = get_settings()
     store = RedisTokenStore(options.queue, encryption_key=options.token_key)
@@ -167,7 +168,7 @@ async def _serve(options: _Options, redis: RedisSettings) -> None:
     if options.rate is not None:
         limiter = RedisRateLimiter(options.queue, options.rate, burst=options.burst)
     client, shared = _client(settings, store)
-    where = f"{redis.host}:{redis.port}/{redis.database}"
+    where = redis_address(redis)
     if shared and not store.encrypted:
         click.echo(
             f"worker: warning: tokens are stored unencrypted in the Redis at {where}: "

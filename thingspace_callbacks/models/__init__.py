@@ -126,7 +126,7 @@ _HOMES: dict[str, tuple[str, str]] = {
 """Each name's module and the class it names (the seed names are aliases)."""
 
 if not TYPE_CHECKING:  # type checkers see the imports above instead
-    from .._lazy import lazy_exports
+    from .._exports import lazy_exports
 
     __getattr__, __dir__ = lazy_exports(globals(), _HOMES)
     del lazy_exports

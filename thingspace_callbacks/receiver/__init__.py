@@ -16,14 +16,13 @@ from __future__ import annotations
 from .._constants import SHARED_SECRET_HEADER as SHARED_SECRET_HEADER
 from .._constants import SIGNATURE_HEADER as SIGNATURE_HEADER
 from .._constants import THINGSPACE_SOURCE_IPS as THINGSPACE_SOURCE_IPS
+from .._exports import publish
 from .._redact import redact as redact
 from .._redact import redact_url as redact_url
-from ._app import DEFAULT_BODY_TIMEOUT as DEFAULT_BODY_TIMEOUT
-from ._app import DEFAULT_HANDLER_TIMEOUT as DEFAULT_HANDLER_TIMEOUT
-from ._app import UNAVAILABLE_RETRY_AFTER as UNAVAILABLE_RETRY_AFTER
-from ._app import DeliveryOutcome as DeliveryOutcome
-from ._app import Handler as Handler
 from ._app import Receiver as Receiver
+from ._body import DEFAULT_BODY_TIMEOUT as DEFAULT_BODY_TIMEOUT
+from ._claims import DEFAULT_HANDLER_TIMEOUT as DEFAULT_HANDLER_TIMEOUT
+from ._claims import UNAVAILABLE_RETRY_AFTER as UNAVAILABLE_RETRY_AFTER
 from ._dedupe import Claim as Claim
 from ._dedupe import ClaimingDedupeStore as ClaimingDedupeStore
 from ._dedupe import ClaimOutcome as ClaimOutcome
@@ -52,10 +51,12 @@ from ._models import LocationMessage as LocationMessage
 from ._models import PositionData as PositionData
 from ._models import UpgradeInfo as UpgradeInfo
 from ._models import UpgradeStatus as UpgradeStatus
+from ._outcome import DeliveryOutcome as DeliveryOutcome
 from ._parse import CONNECTIVITY_SERVICES as CONNECTIVITY_SERVICES
 from ._parse import decode_body as decode_body
 from ._parse import parse_message as parse_message
 from ._request import InboundRequest as InboundRequest
+from ._routing import Handler as Handler
 from ._verify import AnyOf as AnyOf
 from ._verify import BodyCredentials as BodyCredentials
 from ._verify import HmacSignature as HmacSignature
@@ -119,9 +120,4 @@ __all__ = (
     "verify_signature",
 )
 
-# Reprs and tracebacks name the public module, not the private one a class lives in.
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type) and _obj.__module__.startswith("thingspace_callbacks.receiver._"):
-        _obj.__module__ = "thingspace_callbacks.receiver"
-del _name, _obj
+publish(globals(), __all__, module=__name__)  # reprs and tracebacks name this module

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, PrivateAttr, SecretStr
+from pydantic import BeforeValidator, Field, PrivateAttr, SecretStr, ValidationInfo, model_validator
 
 from .._redact import MASK, is_sensitive_key, redact
 from ..models._base import OpenEnum, ThingSpaceModel
@@ -73,6 +73,14 @@ class CallbackMessage(_MessagePart):
     password: SecretStr | None = None
 
     _service: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _delivered_for(self, info: ValidationInfo) -> CallbackMessage:
+        # The parser knows the service from the route, not from the body: it passes it
+        # as validation context, which nested parts never read.
+        if isinstance(info.context, dict):
+            self._service = info.context.get("service")
+        return self
 
     @property
     def service(self) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any, TypeVar, overload
 
 from pydantic import ValidationError
 
+from .._validation_errors import describe_problems
 from ._errors import MalformedMessageError, MessageTypeError
 from ._models import (
     CallbackMessage,
@@ -91,8 +92,7 @@ def decode_body(body: bytes | str) -> dict[str, Any]:
     JSON has no such values) and numbers too large for a float (``1e400``), so that no
     handler meets a number that is not finite.
 
-    Raises:
-        MalformedMessageError: the body is not UTF-8 JSON, or not a JSON object.
+    :raises MalformedMessageError: the body is not UTF-8 JSON, or not a JSON object.
     """
     if isinstance(body, bytes):
         try:
@@ -159,16 +159,14 @@ def parse_message(
     another: the one ``service`` or the body's keys point at is tried first and
     :class:`GenericMessage`, if listed, last.
 
-    Args:
-        data: the raw body, or an already decoded JSON object.
-        service: the service the message was delivered for (e.g. ``"CarrierService"``);
-            it becomes ``message.service``.
-        model: the model, or models, the message must be.
+    :param data: the raw body, or an already decoded JSON object.
+    :param service: the service the message was delivered for (e.g. ``"CarrierService"``);
+        it becomes ``message.service``.
+    :param model: the model, or models, the message must be.
 
-    Raises:
-        MalformedMessageError: the body is not a JSON object, or its ``username`` or
-            ``password`` is not a string.
-        MessageTypeError: the body does not fit ``model`` (only with ``model``).
+    :raises MalformedMessageError: the body is not a JSON object, or its ``username`` or
+        ``password`` is not a string.
+    :raises MessageTypeError: the body does not fit ``model`` (only with ``model``).
     """
     payload = decode_body(data) if isinstance(data, (bytes, str)) else dict(data)
     if model is None:
@@ -176,17 +174,16 @@ def parse_message(
     else:
         models = (model,) if isinstance(model, type) else tuple(model)
         message = _parse_as(payload, service, models)
-    message._service = service
     return message
 
 
 def _parse_any(payload: dict[str, Any], service: str | None) -> CallbackMessage:
     kind = _kind_for(payload, service)
     try:
-        return kind.model_validate(payload)
+        return kind.model_validate(payload, context={"service": service})
     except (ValidationError, RecursionError):
         try:
-            return GenericMessage.model_validate(payload)
+            return GenericMessage.model_validate(payload, context={"service": service})
         except (ValidationError, RecursionError):
             # Only the credential fields are typed on a GenericMessage. No chaining: a
             # ValidationError quotes the input, which here is a credential.
@@ -204,25 +201,13 @@ def _parse_as(
     problems: str | None = None
     for kind in ordered:
         try:
-            return kind.model_validate(payload)
+            return kind.model_validate(payload, context={"service": service})
         except ValidationError as exc:
-            problems = problems or _describe(exc)
+            problems = problems or describe_problems(exc, limit=_MAX_PROBLEMS)
         except RecursionError:
             problems = problems or "nested too deeply"
     names = " | ".join(kind.__name__ for kind in ordered)
     raise MessageTypeError(f"message does not fit {names}: {problems}") from None
-
-
-def _describe(exc: ValidationError) -> str:
-    # Locations and messages only: the input values may be credentials.
-    errors = exc.errors(include_input=False, include_url=False, include_context=False)
-    described = [
-        f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
-        for error in errors[:_MAX_PROBLEMS]
-    ]
-    if len(errors) > _MAX_PROBLEMS:
-        described.append(f"and {len(errors) - _MAX_PROBLEMS} more")
-    return "; ".join(described)
 
 
 def _kind_for(payload: Mapping[str, Any], service: str | None) -> type[CallbackMessage]:

@@ -63,8 +63,7 @@ class InboundRequest:
     def json(self) -> dict[str, Any]:
         """The body as a JSON object, decoded once.
 
-        Raises:
-            MalformedMessageError: the body is not a JSON object.
+        :raises MalformedMessageError: the body is not a JSON object.
         """
         if self._json is None:
             self._json = decode_body(self.body)

@@ -57,9 +57,9 @@ class GuardedH11Protocol(H11Protocol):
     """Requests served at once; more are answered 503."""
     max_connections: ClassVar[int | None] = None
     """Connections open at once."""
-    _waiting: ClassVar[dict[GuardedH11Protocol, None]]
+    waiting: ClassVar[dict[GuardedH11Protocol, None]]
     """The connections waiting for headers, oldest first."""
-    _warned: ClassVar[dict[str, float]]
+    warned: ClassVar[dict[str, float]]
 
     def __init__(
         self,
@@ -81,13 +81,13 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_made(transport)
         cap = self.max_connections
         if cap is not None and len(self.connections) > cap:
-            oldest = next(iter(self._waiting), None)
+            oldest = next(iter(self.waiting), None)
             if oldest is None:
                 self._warn("full", "%d connections are serving requests: refused one", cap)
                 self.transport.close()
                 return
             self._warn("evict", "%d connections open: closing the longest waiting", cap)
-            oldest._close_waiting()
+            oldest.close_waiting()
         self._await_headers()
 
     def data_received(self, data: bytes) -> None:
@@ -114,16 +114,17 @@ class GuardedH11Protocol(H11Protocol):
             return
         self._headers_arrived()
         self._awaited_cycle = self.cycle
-        self._header_timer = self.loop.call_later(self.header_timeout, self._close_waiting)
-        self._waiting[self] = None
+        self._header_timer = self.loop.call_later(self.header_timeout, self.close_waiting)
+        self.waiting[self] = None
 
     def _headers_arrived(self) -> None:
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
-        self._waiting.pop(self, None)
+        self.waiting.pop(self, None)
 
-    def _close_waiting(self) -> None:
+    def close_waiting(self) -> None:
+        """Close this connection, which is still waiting for a request's headers."""
         # No answer: a connection that has not sent its headers in time is a slow or
         # hostile client, and ThingSpace sends each message's headers at once.
         self._headers_arrived()
@@ -149,8 +150,8 @@ class GuardedH11Protocol(H11Protocol):
 
     def _warn(self, kind: str, message: str, *args: object) -> None:
         now = time.monotonic()
-        if now - self._warned.get(kind, -_WARN_EVERY) >= _WARN_EVERY:
-            self._warned[kind] = now
+        if now - self.warned.get(kind, -_WARN_EVERY) >= _WARN_EVERY:
+            self.warned[kind] = now
             logger.warning(message, *args)
 
 
@@ -183,8 +184,8 @@ def guarded_h11_protocol(
     class Configured(GuardedH11Protocol):
         pass
 
-    Configured._waiting = {}
-    Configured._warned = {}
+    Configured.waiting = {}
+    Configured.warned = {}
     Configured.header_timeout = header_timeout
     Configured.max_requests = max_requests
     Configured.max_connections = max_connections

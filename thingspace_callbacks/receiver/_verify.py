@@ -82,8 +82,7 @@ def verify_credentials(
     Both are compared in constant time, and both always are, so the answer time does not
     tell which one was wrong.
 
-    Raises:
-        InvalidCredentialsError: a field is missing or does not match.
+    :raises InvalidCredentialsError: a field is missing or does not match.
     """
     user_ok = _same(payload.get("username"), _secret_bytes(username))
     password_ok = _same(payload.get("password"), _secret_bytes(password))
@@ -141,8 +140,7 @@ def verify_signature(body: bytes, signature: str | None, secret: SecretLike) -> 
     the same bytes: mixed-case hex, mixed alphabets, characters outside the alphabet,
     and base64 whose unused trailing bits are not zero.
 
-    Raises:
-        InvalidSignatureError: the signature is missing, malformed or does not match.
+    :raises InvalidSignatureError: the signature is missing, malformed or does not match.
     """
     if not signature:
         raise InvalidSignatureError("message is not signed")

@@ -17,10 +17,16 @@ The SDK itself never imports this module, nor ``redis``.
 
 from __future__ import annotations
 
-from ._dedupe import RedisDedupeStore
-from ._queue import QueuedFanOut, QueuedResult, enqueue_fan_out, queue_pool, worker_settings
-from ._ratelimit import RedisRateLimiter
-from ._store import RedisTokenStore
+from .._exports import publish
+from .._extras import requires_extra
+
+with requires_extra(__name__, "redis", ("redis", "arq", "cryptography")):
+    from ._dedupe import RedisDedupeStore
+    from ._enqueue import QueuedFanOut, enqueue_fan_out, queue_pool
+    from ._jobs import QueuedResult
+    from ._ratelimit import RedisRateLimiter
+    from ._store import RedisTokenStore
+    from ._worker import worker_settings
 
 __all__ = (
     "QueuedFanOut",
@@ -33,16 +39,4 @@ __all__ = (
     "worker_settings",
 )
 
-for _exported in (
-    QueuedFanOut,
-    QueuedResult,
-    RedisDedupeStore,
-    RedisRateLimiter,
-    RedisTokenStore,
-    enqueue_fan_out,
-    queue_pool,
-    worker_settings,
-):
-    # Reprs, tracebacks and docs name the public module, not the private one.
-    _exported.__module__ = __name__
-del _exported
+publish(globals(), __all__, module=__name__)  # reprs and tracebacks name this module

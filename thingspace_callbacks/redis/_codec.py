@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from .._auth.tokens import Token
 from .._errors import RequestValidationError
+from .._extras import install_command
 from ._connection import log
 
 if TYPE_CHECKING:
@@ -83,8 +84,7 @@ def _fernet(key: object) -> Fernet:
         from cryptography.fernet import Fernet
     except ImportError:
         raise RequestValidationError(
-            "'encryption_key' needs the cryptography package: "
-            "pip install 'thingspace-callbacks[redis]'"
+            f"'encryption_key' needs the cryptography package: {install_command('redis')}"
         ) from None
     from pydantic import SecretStr
 

@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar, cast
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import anyio
 from redis.asyncio import Redis
@@ -23,9 +23,18 @@ from .._constants import LOGGER_NAME
 from .._errors import RequestValidationError
 
 if TYPE_CHECKING:
+    from arq.connections import RedisSettings
     from typing_extensions import Self
 
-__all__ = ["RETRY_INTERVAL", "ClosingResource", "Connection", "Script", "Unavailable", "log"]
+__all__ = [
+    "RETRY_INTERVAL",
+    "ClosingResource",
+    "Connection",
+    "Script",
+    "Unavailable",
+    "log",
+    "redis_address",
+]
 
 log = logging.getLogger(LOGGER_NAME + ".redis")
 
@@ -106,7 +115,7 @@ class Connection:
         self._down_since: float | None = None
         self._retry_at = -math.inf
         self._probing = False
-        self.address = _address(redis)
+        self.address = redis_address(redis)
         """Where Redis is, without credentials (``host:port/db``), for messages."""
 
     def client(self) -> Redis:
@@ -176,8 +185,9 @@ class Connection:
             self._down_since = None
 
 
-def _address(redis: Redis | str) -> str:
-    """``host:port/db`` (or the socket path) of ``redis``; never a password."""
+def redis_address(redis: Redis | str | RedisSettings) -> str:
+    """Where ``redis`` is, for messages: ``host:port/db``, or the socket path; never a
+    password. ``redis`` is a client (an arq pool too), a URL, or arq's settings."""
     if isinstance(redis, str):
         parts = urlsplit(redis)
         if parts.scheme == "unix":
@@ -186,13 +196,19 @@ def _address(redis: Redis | str) -> str:
             port = parts.port or 6379
         except ValueError:
             port = 6379
-        database = parts.path.strip("/") or "0"
+        # ?db=N wins over the path, as redis-py and arq read the URL.
+        database = parse_qs(parts.query).get("db", [parts.path.strip("/") or "0"])[0]
         return f"{parts.hostname or 'localhost'}:{port}/{database}"
-    settings = redis.connection_pool.connection_kwargs
-    if "path" in settings:
-        return str(settings["path"])
-    host = settings.get("host", "localhost")
-    return f"{host}:{settings.get('port', 6379)}/{settings.get('db', 0)}"
+    if isinstance(redis, Redis):
+        settings = redis.connection_pool.connection_kwargs
+        if "path" in settings:
+            return str(settings["path"])
+        host = settings.get("host", "localhost")
+        return f"{host}:{settings.get('port', 6379)}/{settings.get('db', 0)}"
+    # arq's RedisSettings, not imported: the stores and the limiter work without arq.
+    if redis.unix_socket_path:
+        return redis.unix_socket_path
+    return f"{redis.host}:{redis.port}/{redis.database}"
 
 
 class ClosingResource:

@@ -49,7 +49,7 @@ _HOMES: dict[str, str] = {
 """The module each sub-client is defined in."""
 
 if not TYPE_CHECKING:  # type checkers see the imports above instead
-    from .._lazy import lazy_exports
+    from .._exports import lazy_exports
 
     __getattr__, __dir__ = lazy_exports(globals(), _HOMES)
     del lazy_exports

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
+from .._options import RequestOptions
 from .._response import APIResponse
-from .._types import RequestOptions
 from ..models._base import ThingSpaceModel
 
 if TYPE_CHECKING:

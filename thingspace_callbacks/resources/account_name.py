@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._pipeline import Endpoint
-from .._validation import callback_url, coerce_body, path_segment
+from .._validation import account_segment, callback_url, coerce_body, path_segment
 from ..models.connectivity import (
     ConnectivityCallback,
     ConnectivityCallbackRequest,
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from pydantic import SecretStr
     from typing_extensions import Unpack
 
-    from .._types import RequestOptions
+    from .._options import RequestOptions
 
 __all__ = ["AccountName", "AccountNameWithRawResponse"]
 
@@ -57,7 +57,7 @@ class AccountName(Resource):
 
         An account with no listener answers an empty body, returned as ``[]``.
         """
-        return await self._call(_LIST, options, path={"account": path_segment(account, "account")})
+        return await self._call(_LIST, options, path={"account": account_segment(account)})
 
     async def register(
         self,
@@ -75,7 +75,7 @@ class AccountName(Resource):
 
         Give either ``body`` or the keyword fields. ``POST /m2m/v1/callbacks/{aname}``
         """
-        segment = path_segment(account, "account")
+        segment = account_segment(account)
         request = coerce_body(
             ConnectivityCallbackRequest,
             body,
@@ -96,7 +96,7 @@ class AccountName(Resource):
         ``DELETE /m2m/v1/callbacks/{aname}/name/{sname}``
         """
         path = {
-            "account": path_segment(account, "account"),
+            "account": account_segment(account),
             "service": path_segment(service, "service"),
         }
         return await self._call(_UNREGISTER, options, path=path)

@@ -7,14 +7,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._pipeline import Endpoint
-from .._validation import callback_url, coerce_body, header_value, identifier
+from .._validation import callback_url, checked_account, coerce_body, header_value, identifier
 from ..models.hyper_precise import HyperPreciseCallback, HyperPreciseResult
 from ._base import Resource, raw
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .._types import RequestOptions
+    from .._options import RequestOptions
 
 __all__ = ["AccountNumber", "AccountNumberWithRawResponse"]
 
@@ -40,7 +40,7 @@ class AccountNumber(Resource):
 
         ``GET /hyper-precise/v1/callbacks?accountNumber=...``
         """
-        params = {"accountNumber": identifier(account, "account")}
+        params = {"accountNumber": checked_account(account)}
         return await self._call(_LIST, options, params=params)
 
     async def register(
@@ -62,7 +62,7 @@ class AccountNumber(Resource):
         or, in Verizon's newest SDK, ``accountName``; either fills
         :attr:`HyperPreciseCallback.aname`.
         """
-        account = identifier(account, "account")
+        account = checked_account(account)
         request = coerce_body(
             HyperPreciseCallback,
             body,
@@ -89,7 +89,7 @@ class AccountNumber(Resource):
         SDK names the query parameter ``name``, newer Verizon SDKs ``service``; both are
         sent.
         """
-        account = identifier(account, "account")
+        account = checked_account(account)
         name = identifier(service, "service")
         params = {"accountNumber": account, "name": name, "service": name}
         return await self._call(_UNREGISTER, options, params=params)

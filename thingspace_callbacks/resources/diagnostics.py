@@ -6,14 +6,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._pipeline import Endpoint
-from .._validation import callback_url, coerce_body, identifier
+from .._validation import callback_url, checked_account, coerce_body, identifier
 from ..models.diagnostics import DiagnosticsCallback, DiagnosticsCallbackRegistration
 from ._base import Resource, raw
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .._types import RequestOptions
+    from .._options import RequestOptions
 
 __all__ = ["Diagnostics", "DiagnosticsWithRawResponse"]
 
@@ -41,7 +41,7 @@ class Diagnostics(Resource):
 
         ``GET /diagnostics/v1/callbacks?accountName=...``
         """
-        params = {"accountName": identifier(account, "account")}
+        params = {"accountName": checked_account(account)}
         return await self._call(_GET, options, params=params)
 
     async def register(
@@ -65,7 +65,7 @@ class Diagnostics(Resource):
             body,
             {"service": service, "url": url, "http_headers": http_headers},
             fields={"service": "service_name", "url": "endpoint"},
-            fixed={"account_name": identifier(account, "account")},
+            fixed={"account_name": checked_account(account)},
         )
         identifier(request.service_name, "service")
         callback_url(request.endpoint, "url")
@@ -79,7 +79,7 @@ class Diagnostics(Resource):
         ``DELETE /diagnostics/v1/callbacks?accountName=...&serviceName=...``
         """
         params = {
-            "accountName": identifier(account, "account"),
+            "accountName": checked_account(account),
             "serviceName": identifier(service, "service"),
         }
         return await self._call(_UNREGISTER, options, params=params)

@@ -7,15 +7,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._pipeline import Endpoint
-from .._validation import callback_url, coerce_body, path_segment
+from .._validation import account_segment, callback_url, coerce_body
 from ..models.firmware import FirmwareCallback, FirmwareDeletion
 from ._base import Resource, raw
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from .._options import RequestOptions
     from .._pipeline import Pipeline
-    from .._types import RequestOptions
 
 __all__ = ["Firmware", "FirmwareWithRawResponse"]
 
@@ -59,7 +59,7 @@ class Firmware(Resource):
     async def get(self, account: str, **options: Unpack[RequestOptions]) -> FirmwareCallback:
         """The listener registered for ``account``. ``GET .../callbacks/{account}``"""
         return await self._call(
-            self._endpoints.get, options, path={"account": path_segment(account, "account")}
+            self._endpoints.get, options, path={"account": account_segment(account)}
         )
 
     async def register(
@@ -90,7 +90,7 @@ class Firmware(Resource):
     async def unregister(self, account: str, **options: Unpack[RequestOptions]) -> FirmwareDeletion:
         """Remove the listener of ``account``. ``DELETE .../callbacks/{account}``"""
         return await self._call(
-            self._endpoints.unregister, options, path={"account": path_segment(account, "account")}
+            self._endpoints.unregister, options, path={"account": account_segment(account)}
         )
 
     async def _send_url(
@@ -101,7 +101,7 @@ class Firmware(Resource):
         url: str | None,
         options: RequestOptions,
     ) -> FirmwareCallback:
-        segment = path_segment(account, "account")
+        segment = account_segment(account)
         request = coerce_body(FirmwareCallback, body, {"url": url})
         callback_url(request.url)
         return await self._call(endpoint, options, path={"account": segment}, body=request)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._pipeline import Endpoint
-from .._validation import callback_url, coerce_body, path_segment
+from .._validation import account_segment, callback_url, coerce_body, path_segment
 from ..models.location import (
     LocationCallback,
     LocationDeregistration,
@@ -19,7 +19,7 @@ from ._base import Resource, raw
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .._types import RequestOptions
+    from .._options import RequestOptions
 
 __all__ = ["Location", "LocationWithRawResponse"]
 
@@ -53,7 +53,7 @@ class Location(Resource):
         self, account: str, **options: Unpack[RequestOptions]
     ) -> builtins.list[LocationCallback]:
         """Every listener registered for ``account``. ``GET /loc/v1/callbacks/{account}``"""
-        return await self._call(_LIST, options, path={"account": path_segment(account, "account")})
+        return await self._call(_LIST, options, path={"account": account_segment(account)})
 
     async def register(
         self,
@@ -68,7 +68,7 @@ class Location(Resource):
 
         Give either ``body`` or ``service`` and ``url``. ``POST /loc/v1/callbacks/{account}``
         """
-        segment = path_segment(account, "account")
+        segment = account_segment(account)
         request = coerce_body(
             LocationCallback, body, {"service": service, "url": url}, fields=_FIELDS
         )
@@ -86,7 +86,7 @@ class Location(Resource):
         ``DELETE /loc/v1/callbacks/{account}/name/{service}``
         """
         path = {
-            "account": path_segment(account, "account"),
+            "account": account_segment(account),
             "service": path_segment(service, "service"),
         }
         return await self._call(_UNREGISTER, options, path=path)

@@ -13,17 +13,20 @@ notifications to registered listeners. ``Sandbox().client()`` gives an
 
 from __future__ import annotations
 
-from ._app import API_ROOT
-from ._credentials import (
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
-    SANDBOX_PASSWORD,
-    SANDBOX_USERNAME,
-)
-from ._delivery import Delivery, NoListenerError, build_message, sign
-from ._faults import Faults
-from ._sandbox import IN_PROCESS_BASE_URL, Sandbox, SandboxServer
-from ._state import FAMILIES, Family, Registration
+from .._extras import requires_extra
+
+with requires_extra(__name__, "sandbox", ("starlette", "uvicorn")):
+    from ._app import API_ROOT
+    from ._credentials import (
+        SANDBOX_CLIENT_ID,
+        SANDBOX_CLIENT_SECRET,
+        SANDBOX_PASSWORD,
+        SANDBOX_USERNAME,
+    )
+    from ._delivery import Delivery, NoListenerError, build_message, sign
+    from ._faults import Faults
+    from ._sandbox import IN_PROCESS_BASE_URL, Sandbox, SandboxServer
+    from ._state import FAMILIES, Family, Registration
 
 __all__ = (
     "API_ROOT",

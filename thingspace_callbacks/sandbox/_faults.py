@@ -11,7 +11,7 @@ import random
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import anyio
 from pydantic import (
@@ -26,6 +26,10 @@ from pydantic import (
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._checks import count, seconds
+from .._validation_errors import describe_problems, location
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 __all__ = [
     "IN_PROCESS_EXTENSION",
@@ -142,15 +146,19 @@ class Faults(BaseModel):
 def describe_invalid(exc: ValidationError) -> str:
     """One line naming every problem of a refused setting, for a 400 answer."""
     unknown = [str(e["loc"][0]) for e in exc.errors() if e["type"] == "extra_forbidden"]
-    problems = [f"unknown fault settings: {', '.join(unknown)}"] if unknown else []
-    for e in exc.errors(include_url=False):
-        if e["type"] == "extra_forbidden":
-            continue
-        cause = e.get("ctx", {}).get("error")
-        # The validators' own messages name the field; pydantic's need the location.
-        where = ".".join(str(part) for part in e["loc"])
-        problems.append(str(cause) if cause is not None else f"{where}: {e['msg']}")
-    return "; ".join(problems)
+    problems = describe_problems(exc, line=_setting_problem)
+    if not unknown:
+        return problems
+    listed = f"unknown fault settings: {', '.join(unknown)}"
+    return f"{listed}; {problems}" if problems else listed
+
+
+def _setting_problem(error: ErrorDetails) -> str | None:
+    if error["type"] == "extra_forbidden":
+        return None  # listed together, first
+    cause = error.get("ctx", {}).get("error")
+    # The validators' own messages name the field; pydantic's need the location.
+    return str(cause) if cause is not None else f"{location(error['loc'])}: {error['msg']}"
 
 
 @dataclass

@@ -241,7 +241,7 @@ class Sandbox:
         return AsyncThingSpaceClient(
             base_url=IN_PROCESS_BASE_URL,
             http_client=http_client,
-            **self._with_credentials(kwargs),
+            **self.with_credentials(kwargs),
         )
 
     def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> SandboxServer:
@@ -264,7 +264,9 @@ class Sandbox:
             "password": self._password,
         }
 
-    def _with_credentials(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    def with_credentials(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """``kwargs`` for an :class:`AsyncThingSpaceClient`, with the sandbox's
+        credentials added unless they bring credentials of their own."""
         if any(name in kwargs for name in _CREDENTIAL_ARGS):
             return dict(kwargs)
         return {**self.credential_kwargs(), **kwargs}
@@ -339,7 +341,7 @@ class SandboxServer(ThreadedServer):
         with the sandbox's credentials unless ``kwargs`` bring their own. Close it
         (``async with``) when done."""
         return AsyncThingSpaceClient(
-            base_url=self.base_url, **self.sandbox._with_credentials(kwargs)
+            base_url=self.base_url, **self.sandbox.with_credentials(kwargs)
         )
 
     def __repr__(self) -> str:

@@ -1,0 +1,126 @@
+"""The one slow digest of secrets kept where others may read them (refusal keys,
+queued jobs, bulk results lines)."""
+
+from __future__ import annotations
+
+import pytest
+
+from thingspace_callbacks._digest import digest, matches, parse_digest, pbkdf2_sha256
+
+
+def test_pbkdf2_is_the_standard_one() -> None:
+    # RFC 7914, section 11: PBKDF2-HMAC-SHA256, P="passwd", S="salt", c=1 (first 32 bytes).
+    expected = "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
+    assert pbkdf2_sha256("passwd", "salt", 1) == expected
+    assert pbkdf2_sha256(b"passwd", b"salt", 1) == expected
+
+
+def test_a_digest_says_how_it_was_made_and_checks_only_its_secret() -> None:
+    recorded = digest("listener-pass-77", "s4lt", 1_000)
+    assert recorded.startswith("pbkdf2_sha256$1000$s4lt$")
+    assert "listener-pass-77" not in recorded
+    assert parse_digest(recorded) == (1_000, "s4lt")
+    assert matches("listener-pass-77", recorded)
+    assert not matches("listener-pass-78", recorded)
+
+
+@pytest.mark.parametrize(
+    "recorded",
+    [
+        None,
+        "plain text",
+        "md5$1000$s4lt$00",
+        "pbkdf2_sha256$x$s4lt$00",
+        "pbkdf2_sha256$1000$$00",
+        "pbkdf2_sha256$0$s4lt$00",
+        "pbkdf2_sha256$999999999$s4lt$00",
+        "pbkdf2_sha256$\u00b2$s4lt$00",  # a digit to isdigit(), not to int()
+        "pbkdf2_sha256$1000$s\u00e9l$00",  # compare_digest() takes ASCII text only
+    ],
+)
+def test_what_is_not_one_of_ours_matches_nothing(recorded: object) -> None:
+    assert parse_digest(recorded) is None
+    assert not matches("anything", recorded)
+
+
+# Written by the digest functions of redis/_queue.py and cli/bulk.py before there was
+# one module for them (same secret, salt and the default rounds): jobs already queued
+# and results files already written must still verify, and job ids must not change.
+SALT = "0f3c9a1b2d4e5f60718293a4b5c6d7e8"
+OLD_PASSWORD = (
+    "pbkdf2_sha256$200000$0f3c9a1b2d4e5f60718293a4b5c6d7e8$"
+    "26fbec7b422bfeb89e0cf8b5186e939932f4264c6db8cba12fa0beec3c9e7d09"
+)
+OLD_URL = (
+    "pbkdf2_sha256$200000$0f3c9a1b2d4e5f60718293a4b5c6d7e8$"
+    "b5903891a4a69f9dd016ee0905816ea06d32d662b65557f02d477a6f3200892a"
+)
+PASSWORD = "listener-pass-77"
+URL = "https://user:pa55@listener.example.com/hooks"
+
+
+def test_digests_written_before_still_verify_and_are_written_the_same() -> None:
+    assert digest(PASSWORD, SALT) == OLD_PASSWORD
+    assert digest(URL, SALT) == OLD_URL
+    assert matches(PASSWORD, OLD_PASSWORD)
+    assert matches(URL, OLD_URL)
+    assert not matches(PASSWORD, OLD_URL)
+
+
+def test_a_queued_job_keeps_its_id_and_its_digests() -> None:
+    from thingspace_callbacks.redis._jobs import Call
+
+    call = Call.parse(
+        "account_name.register",
+        "https://thingspace.verizon.com/api",
+        service="AccountName",
+        url=URL,
+        username="cb-user",
+        password=PASSWORD,
+    )
+
+    # What the code before wrote for this run (its job ids derive from the digests).
+    job_salt = "35cd13f44f7730080226e56c85dbdb26"
+    assert call.digests == {
+        "password": f"pbkdf2_sha256$200000${job_salt}$"
+        "3d8e1504405f2d072ca24b41101fc6569de92e72b196ba71cae6afe09178271c",
+        "urlDigest": f"pbkdf2_sha256$200000${job_salt}$"
+        "aa273c569a0ba215e23addcb2eda67168a7e8692795e0b041e1545ab7d5e8b6e",
+    }
+    assert call.job_id("0252012345-00001", "thingspace:") == (
+        "thingspace:19995bb3d7a5e74f59260383fed87fb3c7087e83"
+    )
+
+
+def test_a_results_file_written_before_is_the_same_work() -> None:
+    from pydantic import SecretStr
+
+    from thingspace_callbacks.cli.bulk._plan import Plan, differences
+
+    base_url = "https://thingspace.verizon.com/api"
+    plan = Plan(
+        "register",
+        "account-name",
+        service="AccountName",
+        url=URL,
+        callback_username="cb-user",
+        callback_password=SecretStr(PASSWORD),
+    )
+    recorded = {
+        **plan.work(base_url),
+        "urlDigest": OLD_URL,
+        "callbackPassword": OLD_PASSWORD,
+    }
+
+    assert differences(recorded, plan, base_url) == []
+    other = Plan(
+        "register",
+        "account-name",
+        service="AccountName",
+        url=URL,
+        callback_username="cb-user",
+        callback_password=SecretStr("another-pass"),
+    )
+    assert differences(recorded, other, base_url) == [
+        "callbackPassword differs (it is recorded as a digest)"
+    ]

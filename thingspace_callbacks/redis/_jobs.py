@@ -1,0 +1,281 @@
+"""The queue's job format: what travels through Redis between :func:`enqueue_fan_out`
+and the workers of :func:`worker_settings` (or ``thingspace-callbacks worker``), which
+share nothing else.
+
+- A job's id is a digest of the operation, its arguments, the API root and the
+  account, and arq adds no job whose id is queued, running or kept as a result, so
+  enqueueing the same run twice adds nothing.
+- Jobs carry no secret in clear: a callback password, or the userinfo of a listener
+  URL, travels as a salted PBKDF2 digest (``pbkdf2_sha256$ITERATIONS$SALT$HEX``); the
+  worker is given the secret itself and runs a job only when it matches the digest.
+- A job's outcome is a JSON object (``account``, ``ok``, ``attempts``, ``elapsed``,
+  then ``value`` or ``error``), which the enqueuing side reads back as a
+  :class:`QueuedResult`.
+
+Jobs and results are JSON (:func:`serialize`, :func:`deserialize`: arq's serializers
+on both sides): a job read from Redis is data, never code, unlike arq's default pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from pydantic import SecretStr
+
+from .._digest import digest
+from .._errors import RequestValidationError
+from .._redact import redact_url
+
+__all__ = [
+    "FUNCTION_NAME",
+    "QUEUE_NAME",
+    "Call",
+    "QueuedResult",
+    "Refused",
+    "deserialize",
+    "failed_result",
+    "failure",
+    "has_userinfo",
+    "job_fields",
+    "result_of",
+    "serialize",
+]
+
+QUEUE_NAME = "thingspace:queue"
+"""The arq queue the jobs go to unless told otherwise."""
+FUNCTION_NAME = "thingspace_callbacks.call"
+"""The arq function name of every job."""
+
+_JOB_VERSION = 1
+_FAMILIES = frozenset(
+    {"location", "diagnostics", "firmware", "firmware_v3", "account_name", "account_number"}
+)
+_VERBS = frozenset({"register", "unregister", "list", "get"})
+_NO_SERVICE = frozenset({"firmware", "firmware_v3"})
+"""Families with one listener per account: no service."""
+
+
+# -- serialization -----------------------------------------------------------------------
+
+
+def _encode(value: object) -> object:
+    # arq stores what a job raised as its result; JSON keeps its type and message.
+    if isinstance(value, BaseException):
+        return {"error": {"type": type(value).__name__, "message": str(value)}}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def serialize(data: dict[str, Any]) -> bytes:
+    """arq's ``job_serializer`` for these jobs: JSON, exceptions as their type and
+    message."""
+    return json.dumps(data, separators=(",", ":"), default=_encode).encode()
+
+
+def deserialize(raw: bytes) -> dict[str, Any]:
+    """arq's ``job_deserializer`` for these jobs."""
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
+
+
+# -- secrets as digests ------------------------------------------------------------------
+
+
+def has_userinfo(url: str | None) -> bool:
+    """Whether ``url`` holds credentials, which a job carries only as a digest."""
+    return url is not None and redact_url(url) != url
+
+
+def _sha256(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, separators=(",", ":")).encode()).hexdigest()
+
+
+# -- the job -----------------------------------------------------------------------------
+
+
+class Refused(Exception):  # noqa: N818 - a job's fate, not a bug
+    """A job this worker will not run; its outcome is a failure saying why."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """An operation and its arguments, the same for every account of a run."""
+
+    family: str
+    verb: str
+    service: str | None = None
+    url: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    base_url: str | None = None
+
+    @classmethod
+    def parse(cls, operation: str, base_url: str | None, **arguments: Any) -> Call:
+        family, _, verb = str(operation).partition(".")
+        if family not in _FAMILIES or verb not in _VERBS:
+            raise RequestValidationError(
+                f"operation {operation!r}: expected FAMILY.VERB, FAMILY one of "
+                f"{', '.join(sorted(_FAMILIES))} and VERB one of {', '.join(sorted(_VERBS))}"
+            )
+        given = {name: value for name, value in arguments.items() if value is not None}
+        _check_arguments(operation, _accepts(family, verb), given)
+        password = given.pop("password", None)
+        secret = SecretStr(password) if isinstance(password, str) else password
+        return cls(family, verb, password=secret, base_url=base_url, **given)
+
+    @property
+    def _plain(self) -> list[Any]:
+        """Everything but the secrets, which only their digests stand for."""
+        return [
+            _JOB_VERSION,
+            self.family,
+            self.verb,
+            self.service,
+            redact_url(self.url) if self.url else None,
+            self.username,
+            redact_url(self.base_url) if self.base_url else None,
+        ]
+
+    @cached_property
+    def digests(self) -> dict[str, str | None]:
+        """The secrets, digested with a salt derived from the rest: the same run
+        digests them the same way, so its job ids do not change."""
+        salt = _sha256(self._plain)[:32]
+        password = self.password.get_secret_value() if self.password else None
+        return {
+            "password": digest(password, salt) if password is not None else None,
+            "urlDigest": digest(self.url, salt) if self.url and has_userinfo(self.url) else None,
+        }
+
+    @cached_property
+    def run_key(self) -> str:
+        """Names the run: the work without the accounts."""
+        return _sha256([self._plain, self.digests])[:32]
+
+    def job_id(self, account: str, prefix: str) -> str:
+        """The id of ``account``'s job in this run, after ``prefix``."""
+        return prefix + _sha256([self.run_key, account])[:40]
+
+    def payload(self, account: str, notify: str) -> dict[str, Any]:
+        """What the job carries: the plain arguments and the secrets' digests."""
+        _, family, verb, service, url, username, base_url = self._plain
+        return {
+            "v": _JOB_VERSION,
+            "family": family,
+            "verb": verb,
+            "account": account,
+            "service": service,
+            "url": url,
+            "username": username,
+            "baseUrl": base_url,
+            **self.digests,
+            "notify": notify,
+        }
+
+
+def _accepts(family: str, verb: str) -> set[str]:
+    """The keyword arguments ``client.FAMILY.VERB`` takes, of those a job carries."""
+    accepted = set() if verb in ("list", "get") or family in _NO_SERVICE else {"service"}
+    if verb == "register":
+        accepted.add("url")
+        if family == "account_name":
+            accepted |= {"username", "password"}
+    return accepted
+
+
+def _check_arguments(operation: str, accepted: set[str], given: dict[str, object]) -> None:
+    unexpected = sorted(set(given) - accepted)
+    if unexpected:
+        names = ", ".join(repr(name) for name in unexpected)
+        raise RequestValidationError(f"{operation} takes no {names}")
+    for name, value in given.items():
+        allowed = (str, SecretStr) if name == "password" else (str,)
+        if not isinstance(value, allowed):
+            raise RequestValidationError(f"'{name}' must be a str, not {type(value).__name__}")
+
+
+def job_fields(job: object) -> dict[str, str | None]:
+    """The fields of a job payload, checked: every one a string or ``None``."""
+    if not isinstance(job, dict) or job.get("v") != _JOB_VERSION:
+        raise Refused("not a job of this version of thingspace-callbacks")
+    fields = {key: value for key, value in job.items() if key != "v"}
+    if not all(_is_text(value) for value in fields.values()):
+        raise Refused("a job field is not a string")
+    family, verb = fields.get("family"), fields.get("verb")
+    if family not in _FAMILIES or verb not in _VERBS:
+        raise Refused(f"unknown operation {family}.{verb}")
+    if not fields.get("account"):
+        raise Refused("the job names no account")
+    return fields
+
+
+def _is_text(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+# -- the outcome -------------------------------------------------------------------------
+
+
+def failure(account: object, error: dict[str, Any], elapsed: float = 0.0) -> dict[str, Any]:
+    """The outcome of a job that failed before or without calling ThingSpace."""
+    return {"account": account, "ok": False, "attempts": 0, "elapsed": elapsed, "error": error}
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedResult:
+    """What happened to one account's job."""
+
+    account: str
+    ok: bool
+    """Whether the call returned (``value`` is set) rather than failed (``error`` is)."""
+    value: Any
+    """What the operation returned, as JSON data (models by their camelCase names,
+    credential-like fields masked)."""
+    error: dict[str, Any] | None
+    """``type`` and ``message``; for an answer of ThingSpace also ``status``,
+    ``errorCode``, ``errorMessage`` and ``requestId``. A job a worker refused (a secret
+    it was not given, another API root) has type ``JobRefused``."""
+    attempts: int
+    """HTTP attempts the call made (0 when nothing was sent)."""
+    elapsed: float
+    """Seconds the call took on the worker."""
+    job_id: str
+
+
+def result_of(job_id: str, account: str, outcome: object) -> QueuedResult:
+    """``outcome`` as a job returned it, checked."""
+    if not isinstance(outcome, dict) or not isinstance(outcome.get("ok"), bool):
+        error = outcome.get("error") if isinstance(outcome, dict) else None
+        return failed_result(job_id, account, error if isinstance(error, dict) else outcome)
+    attempts, elapsed = outcome.get("attempts"), outcome.get("elapsed")
+    error = outcome.get("error")
+    return QueuedResult(
+        account,
+        outcome["ok"],
+        outcome.get("value"),
+        None if outcome["ok"] else (error if isinstance(error, dict) else {"type": "Error"}),
+        attempts if isinstance(attempts, int) else 0,
+        float(elapsed) if isinstance(elapsed, (int, float)) else 0.0,
+        job_id,
+    )
+
+
+def failed_result(job_id: str, account: str, error: object, elapsed: float = 0.0) -> QueuedResult:
+    """A job arq gave up on: it expired, ran too long, or was started too often."""
+    if isinstance(error, dict) and isinstance(error.get("error"), dict):
+        error = error["error"]  # what the JSON serializer made of an exception
+    if isinstance(error, BaseException):
+        data = {"type": type(error).__name__, "message": str(error)}
+    elif isinstance(error, dict) and isinstance(error.get("type"), str):
+        data = {"type": error["type"], "message": str(error.get("message") or "")}
+    else:
+        data = {"type": "JobFailed", "message": str(error)}
+    if data["type"] == "TimeoutError" and not data["message"]:
+        data["message"] = "the job ran longer than the worker's job timeout"
+    data["message"] = data["message"] or data["type"]
+    return QueuedResult(account, False, None, data, 0, elapsed, job_id)

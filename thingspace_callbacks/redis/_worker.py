@@ -1,0 +1,437 @@
+"""The workers: what a worker does with each job of :func:`enqueue_fan_out`, the arq
+settings that run them (:func:`worker_settings`, for ``arq yourmodule.WorkerSettings``),
+and :func:`serve`, the worker of ``thingspace-callbacks worker``, which outlives Redis
+outages.
+
+A worker calls the operation a job names with its own client, given the secrets the
+job carries only as digests (see :mod:`._jobs`), then pushes the outcome onto a list
+named for the run, where the enqueuing side pops them in batches; arq keeps it as the
+job's result too, which is where a later run (after Ctrl-C, after a crash) finds the
+outcomes nobody collected. A job whose worker died runs again once arq's lock on it
+lapses (the job timeout plus 10 s). Registration sets *the* listener of an account and
+service, so running it twice is safe; so is removing or listing twice. Like arq and
+``redis.asyncio``, all of it needs asyncio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.worker import Function, Worker, func
+from pydantic import SecretStr
+
+from .._attempts import AttemptCounter, current_counter
+from .._checks import count, seconds
+from .._digest import matches
+from .._error_data import error_data
+from .._errors import APIError
+from .._ratelimit import Limiter, as_limiter
+from .._redact import redact, redact_url
+from ..models._base import plain_data
+from ._connection import RETRY_INTERVAL, redis_address
+from ._jobs import (
+    FUNCTION_NAME,
+    QUEUE_NAME,
+    Refused,
+    deserialize,
+    failure,
+    has_userinfo,
+    job_fields,
+    serialize,
+)
+from ._outage import OUTAGE_ERRORS, Outage
+
+if TYPE_CHECKING:
+    from .._client import AsyncThingSpaceClient
+
+__all__ = [
+    "DEFAULT_JOB_TIMEOUT",
+    "DEFAULT_KEEP_RESULT",
+    "DEFAULT_MAX_TRIES",
+    "DEFAULT_POLL_DELAY",
+    "describe",
+    "serve",
+    "worker_settings",
+]
+
+DEFAULT_JOB_TIMEOUT = 300.0
+"""Seconds a job may run; a job whose worker died runs again this long plus 10 s after
+it started (arq's lock)."""
+DEFAULT_KEEP_RESULT = 86_400.0
+"""Seconds arq keeps a job's result: within that time the same job is not enqueued
+again, and a later run collects the result instead."""
+DEFAULT_MAX_TRIES = 5
+"""Times a job is started before arq gives it up (its worker died, or it was stopped)."""
+DEFAULT_POLL_DELAY = 0.05
+"""Seconds between a worker's looks at the queue. arq starts jobs only when it looks
+(its default is 0.5 s), so a worker runs at most ``concurrency / poll_delay`` jobs a
+second: short calls need a short delay."""
+
+
+# -- what a job does ---------------------------------------------------------------------
+
+
+class _Secrets:
+    """The secrets a worker was given, revealed to a job that carries their digest."""
+
+    def __init__(self, password: str | SecretStr | None, urls: Iterable[str]) -> None:
+        self._password = SecretStr(password) if isinstance(password, str) else password
+        self._urls = [url for url in urls if has_userinfo(url)]
+        self._known: dict[str, str | None] = {}
+        self._lock = anyio.Lock()
+
+    async def password(self, recorded: str) -> SecretStr:
+        candidates = [self._password.get_secret_value()] if self._password else []
+        found = await self._reveal(recorded, candidates)
+        if found is None:
+            raise Refused(
+                "the job's callback password is not this worker's: give the worker the "
+                "same one (worker --callback-password or $THINGSPACE_CALLBACK_PASSWORD; "
+                "worker_settings(callback_password=...))"
+            )
+        return SecretStr(found)
+
+    async def url(self, masked: str, recorded: str) -> str:
+        candidates = [url for url in self._urls if redact_url(url) == masked]
+        found = await self._reveal(recorded, candidates)
+        if found is None:
+            raise Refused(
+                f"the job's listener URL {masked} has credentials this worker was not "
+                "given: pass the URL to the worker (worker --url; "
+                "worker_settings(listener_urls=[...]))"
+            )
+        return found
+
+    async def _reveal(self, recorded: str, candidates: list[str]) -> str | None:
+        # One digest per run, computed once (in a thread: it takes a tenth of a
+        # second) however many jobs ask at once.
+        async with self._lock:
+            if recorded not in self._known:
+                self._known[recorded] = await anyio.to_thread.run_sync(
+                    _first_match, recorded, candidates
+                )
+            return self._known[recorded]
+
+
+def _first_match(recorded: str, candidates: list[str]) -> str | None:
+    return next((secret for secret in candidates if matches(secret, recorded)), None)
+
+
+def describe(exc: Exception) -> str:
+    """An error as an outcome's message: the API's message, or the exception's."""
+    return exc.message if isinstance(exc, APIError) else str(exc) or type(exc).__name__
+
+
+class _Jobs:
+    """What a worker runs for each job: the call, with the worker's client and secrets."""
+
+    def __init__(
+        self,
+        *,
+        secrets: _Secrets,
+        limiter: Limiter | None = None,
+        keep_result: float = DEFAULT_KEEP_RESULT,
+        message: Callable[[Exception], str] = describe,
+    ) -> None:
+        self.client: AsyncThingSpaceClient | None = None
+        """Set before the worker starts (by ``on_startup`` in :func:`worker_settings`)."""
+        self._secrets = secrets
+        self._limiter = limiter
+        self._keep_result = keep_result
+        self._message = message
+
+    def function(self, *, timeout: float, keep_result: float, max_tries: int) -> Function:
+        return func(
+            self.run,
+            name=FUNCTION_NAME,
+            timeout=timeout,
+            keep_result=keep_result,
+            max_tries=max_tries,
+        )
+
+    async def run(self, ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The arq coroutine: ``args`` is the one job payload."""
+        job = args[0] if len(args) == 1 and not kwargs else None
+        try:
+            fields = job_fields(job)
+            outcome = await self._call(fields)
+        except Refused as exc:
+            fields = job if isinstance(job, dict) else {}
+            account = fields.get("account")
+            outcome = failure(account, {"type": "JobRefused", "message": str(exc)})
+        await self._notify(ctx, fields.get("notify"), outcome)
+        return outcome
+
+    async def _call(self, fields: dict[str, str | None]) -> dict[str, Any]:
+        client = self.client
+        if client is None:
+            raise Refused("the worker has no client (it was not started)")
+        if fields["baseUrl"] is not None and fields["baseUrl"] != redact_url(client.base_url):
+            raise Refused(
+                f"the job is for the API at {fields['baseUrl']}, this worker talks to "
+                f"{redact_url(client.base_url)}"
+            )
+        operation = getattr(getattr(client, str(fields["family"])), str(fields["verb"]), None)
+        if operation is None:
+            raise Refused(f"{fields['family']} has no {fields['verb']}")
+        arguments = await self._arguments(fields)
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        return await _outcome(str(fields["account"]), operation, arguments, self._message)
+
+    async def _arguments(self, fields: dict[str, str | None]) -> dict[str, object]:
+        arguments: dict[str, object] = {
+            name: fields.get(name) for name in ("service", "url", "username") if fields.get(name)
+        }
+        masked, recorded = fields.get("url"), fields.get("urlDigest")
+        if masked and recorded:
+            arguments["url"] = await self._secrets.url(masked, recorded)
+        if fields.get("password"):
+            arguments["password"] = await self._secrets.password(str(fields["password"]))
+        return arguments
+
+    async def _notify(self, ctx: dict[Any, Any], key: object, outcome: dict[str, Any]) -> None:
+        """Announce ``outcome`` to whoever waits for it; when Redis fails, they find
+        it among arq's results instead."""
+        redis = ctx.get("redis")
+        if not isinstance(key, str) or not isinstance(redis, ArqRedis):
+            return
+        entry = json.dumps({"job": ctx.get("job_id"), "result": outcome}, separators=(",", ":"))
+        with contextlib.suppress(*OUTAGE_ERRORS):
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.rpush(key, entry)
+                pipe.expire(key, max(1, math.ceil(self._keep_result)))
+                await pipe.execute()
+
+    async def startup(
+        self, ctx: dict[Any, Any], factory: Callable[[], AsyncThingSpaceClient]
+    ) -> None:
+        client = factory()
+        await client.__aenter__()
+        self.client = client
+
+    async def shutdown(self, ctx: dict[Any, Any]) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            await client.aclose()
+
+
+async def _outcome(
+    account: str,
+    operation: Callable[..., Awaitable[object]],
+    arguments: dict[str, object],
+    message: Callable[[Exception], str],
+) -> dict[str, Any]:
+    counter = AttemptCounter()
+    token = current_counter.set(counter)
+    started = time.perf_counter()
+    try:
+        value = await operation(account, **arguments)
+    except Exception as exc:
+        data: dict[str, Any] = {"error": error_data(exc, message(exc))}
+    else:
+        data = {"value": redact(plain_data(value))}
+    finally:
+        current_counter.reset(token)
+    elapsed = round(time.perf_counter() - started, 6)
+    return {"account": account, "ok": "value" in data, "attempts": counter.count,
+            "elapsed": elapsed, **data}  # fmt: skip
+
+
+# -- arq's settings ----------------------------------------------------------------------
+
+
+def worker_settings(
+    client: Callable[[], AsyncThingSpaceClient],
+    redis: str | RedisSettings = "redis://localhost:6379/0",
+    *,
+    queue_name: str = QUEUE_NAME,
+    concurrency: int = 20,
+    rate_limit: float | Limiter | None = None,
+    callback_password: str | SecretStr | None = None,
+    listener_urls: Iterable[str] = (),
+    job_timeout: float = DEFAULT_JOB_TIMEOUT,
+    keep_result: float = DEFAULT_KEEP_RESULT,
+    max_tries: int = DEFAULT_MAX_TRIES,
+    poll_delay: float = DEFAULT_POLL_DELAY,
+) -> dict[str, Any]:
+    """arq worker settings that run the jobs of :func:`enqueue_fan_out`; run them with
+    ``arq yourmodule.WorkerSettings``::
+
+        WorkerSettings = worker_settings(
+            lambda: AsyncThingSpaceClient(token_store=RedisTokenStore(REDIS)), REDIS
+        )
+
+    :param client: Makes the worker's client (called once, in ``on_startup``; closed in
+        ``on_shutdown``). Give it a :class:`RedisTokenStore` to share credentials.
+    :param redis: Where the queue is: a ``redis://`` URL or arq's ``RedisSettings``.
+    :param queue_name: The arq queue, as given to :func:`enqueue_fan_out`.
+    :param concurrency: Jobs run at once (arq's ``max_jobs``).
+    :param rate_limit: Accounts started per second (a :class:`RedisRateLimiter` to
+        share the budget with every worker).
+    :param callback_password: The account-name callback password jobs carry only as a
+        digest; a job whose digest does not match fails, saying so.
+    :param listener_urls: Listener URLs with userinfo, likewise carried as a digest.
+    :param job_timeout: Seconds a job may run. A job whose worker died runs again once
+        arq's lock on it lapses: ``job_timeout`` plus 10 s after it started.
+    :param keep_result: Seconds outcomes are kept: until then the same job is not
+        enqueued again, and a later run collects the outcome instead of calling.
+    :param max_tries: Times a job is started before arq gives up on it.
+    :param poll_delay: Seconds between looks at the queue: arq starts jobs only then.
+
+    The dict holds arq ``Worker`` arguments; add more (``health_check_interval``...) or your own
+    functions to it (they then get JSON, as these settings use JSON serializers).
+    """
+    jobs = _Jobs(
+        secrets=_Secrets(callback_password, listener_urls),
+        limiter=as_limiter(rate_limit),
+        keep_result=seconds(keep_result, "keep_result", positive=True),
+    )
+
+    async def on_startup(ctx: dict[Any, Any]) -> None:
+        await jobs.startup(ctx, client)
+
+    return {
+        **_worker_arguments(
+            jobs, queue_name, concurrency, job_timeout, keep_result, max_tries, poll_delay
+        ),
+        "redis_settings": RedisSettings.from_dsn(redis) if isinstance(redis, str) else redis,
+        "on_startup": on_startup,
+        "on_shutdown": jobs.shutdown,
+    }
+
+
+def _worker_arguments(
+    jobs: _Jobs,
+    queue_name: str,
+    concurrency: int,
+    job_timeout: float,
+    keep_result: float,
+    max_tries: int,
+    poll_delay: float,
+) -> dict[str, Any]:
+    job_timeout = seconds(job_timeout, "job_timeout", positive=True)
+    keep_result = seconds(keep_result, "keep_result", positive=True)
+    max_tries = count(max_tries, "max_tries", minimum=1)
+    return {
+        "functions": [
+            jobs.function(timeout=job_timeout, keep_result=keep_result, max_tries=max_tries)
+        ],
+        "queue_name": queue_name,
+        "max_jobs": count(concurrency, "concurrency", minimum=1),
+        "job_timeout": job_timeout,
+        "keep_result": keep_result,
+        "max_tries": max_tries,
+        "poll_delay": seconds(poll_delay, "poll_delay", positive=True),
+        "job_serializer": serialize,
+        "job_deserializer": deserialize,
+    }
+
+
+# -- a worker that outlives Redis outages ------------------------------------------------
+
+
+async def serve(
+    client: AsyncThingSpaceClient,
+    redis: RedisSettings,
+    *,
+    queue_name: str = QUEUE_NAME,
+    concurrency: int = 20,
+    rate_limit: Limiter | None = None,
+    callback_password: str | SecretStr | None = None,
+    listener_urls: Iterable[str] = (),
+    job_timeout: float = DEFAULT_JOB_TIMEOUT,
+    keep_result: float = DEFAULT_KEEP_RESULT,
+    max_tries: int = DEFAULT_MAX_TRIES,
+    poll_delay: float = DEFAULT_POLL_DELAY,
+    message: Callable[[Exception], str] = describe,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Run the jobs with ``client`` until cancelled (``thingspace-callbacks worker``).
+
+    arq's worker stops when Redis goes away; this starts a new one on a new connection
+    once Redis answers again, with one warning and one line when it is back. Jobs
+    running when it stops (cancelled, or Redis gone) go back to the queue, or, when
+    Redis lost them, are queued again by whoever waits for them.
+    """
+    jobs = _Jobs(
+        secrets=_Secrets(callback_password, listener_urls),
+        limiter=rate_limit,
+        keep_result=keep_result,
+        message=message,
+    )
+    jobs.client = client
+    arguments = _worker_arguments(
+        jobs, queue_name, concurrency, job_timeout, keep_result, max_tries, poll_delay
+    )
+    asyncio.get_running_loop().set_exception_handler(_quiet_outages)
+    outage = Outage(
+        redis_address(redis), "the worker waits for it and runs jobs again once it is back"
+    )
+    while True:
+        try:
+            pool = await _pool(redis, queue_name)
+        except OUTAGE_ERRORS as exc:
+            outage.failed(exc)
+            await anyio.sleep(RETRY_INTERVAL)
+            continue
+        outage.recovered()
+        if on_ready is not None:
+            on_ready()
+        try:
+            await _work(Worker(**arguments, redis_pool=pool, handle_signals=False))
+        except OUTAGE_ERRORS as exc:
+            outage.failed(exc)
+        await anyio.sleep(RETRY_INTERVAL)
+
+
+def _quiet_outages(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # A job cancelled while arq recorded its end leaves that recording to fail alone
+    # when Redis is gone; the outage has its own warning, and the job runs again.
+    if isinstance(context.get("exception"), OUTAGE_ERRORS):
+        return
+    loop.default_exception_handler(context)
+
+
+async def _pool(redis: RedisSettings, queue_name: str) -> ArqRedis:
+    # Retried here, not by arq, which waits and warns in its own words.
+    settings = dataclasses.replace(redis, conn_retries=0)
+    return await create_pool(
+        settings,
+        job_serializer=serialize,
+        job_deserializer=deserialize,
+        default_queue_name=queue_name,
+    )
+
+
+async def _work(worker: Worker) -> None:
+    try:
+        await worker.async_run()
+    finally:
+        # However it ended, the jobs it runs are put back (arq retries cancelled ones)
+        # before the next worker starts, even when this one is being cancelled.
+        with anyio.CancelScope(shield=True):
+            await _stop(worker)
+
+
+async def _stop(worker: Worker) -> None:
+    # close() cancels the jobs (arq puts them back in the queue), then gives up at the
+    # first that could not record its end: Redis gone, or cancelled while recording
+    # (shielded here, so that cancellation is never ours). The others still end, and
+    # are awaited below.
+    with contextlib.suppress(*OUTAGE_ERRORS, asyncio.CancelledError):
+        await worker.close()
+    await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+    pool = worker.pool
+    if pool is not None:
+        with contextlib.suppress(*OUTAGE_ERRORS):
+            await pool.aclose()
