@@ -60,7 +60,7 @@ async def measure(count: int, concurrency: int) -> tuple[float, float, float, in
         auth=ThingSpaceAuth(access_token=TOKEN),
     ) as client:
         register = functools.partial(client.location.register, service="Location", url=LISTENER_URL)
-        await client.fan_out_all(accounts(2_000), register, concurrency=concurrency)
+        await client.fan_out(accounts(2_000), register, concurrency=concurrency).collect()
         gc.collect()
         baseline = _status("VmRSS")
         sampled_peak = baseline

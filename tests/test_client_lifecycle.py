@@ -16,7 +16,7 @@ from thingspace_callbacks import (
     AsyncThingSpaceClient,
     Auth,
     AuthContext,
-    RequestValidationError,
+    InvalidArgumentError,
     ThingSpaceAuth,
 )
 
@@ -158,7 +158,7 @@ def test_base_url_resolution(
     ],
 )
 def test_bad_configuration_is_refused(kwargs: dict[str, object], match: str) -> None:
-    with pytest.raises(RequestValidationError, match=match):
+    with pytest.raises(InvalidArgumentError, match=match):
         AsyncThingSpaceClient(**kwargs)  # type: ignore[arg-type]
 
 
@@ -173,8 +173,8 @@ ONE_CALL_PER_FAMILY = [
     (lambda c: c.location.with_raw_response.list("a"), "/loc/v1/callbacks/a"),
     (lambda c: c.firmware.with_raw_response.get("a"), "/fota/v2/callbacks/a"),
     (lambda c: c.firmware_v3.with_raw_response.get("a"), "/fota/v3/callbacks/a"),
-    (lambda c: c.account_name.with_raw_response.list("a"), "/m2m/v1/callbacks/a"),
-    (lambda c: c.account_number.with_raw_response.list("a"), "/hyper-precise/v1/callbacks"),
+    (lambda c: c.connectivity.with_raw_response.list("a"), "/m2m/v1/callbacks/a"),
+    (lambda c: c.hyper_precise.with_raw_response.list("a"), "/hyper-precise/v1/callbacks"),
 ]
 
 

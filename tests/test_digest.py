@@ -71,7 +71,7 @@ def test_a_queued_job_keeps_its_id_and_its_digests() -> None:
     from thingspace_callbacks.redis._jobs import Call
 
     call = Call.parse(
-        "account_name.register",
+        "connectivity.register",
         "https://thingspace.verizon.com/api",
         service="AccountName",
         url=URL,
@@ -79,16 +79,17 @@ def test_a_queued_job_keeps_its_id_and_its_digests() -> None:
         password=PASSWORD,
     )
 
-    # What the code before wrote for this run (its job ids derive from the digests).
-    job_salt = "35cd13f44f7730080226e56c85dbdb26"
+    # What the code wrote for this run once the family was named `connectivity` (its job
+    # ids derive from the digests).
+    job_salt = "e87ce65b4a566b94809c956eef263727"
     assert call.digests == {
         "password": f"pbkdf2_sha256$200000${job_salt}$"
-        "3d8e1504405f2d072ca24b41101fc6569de92e72b196ba71cae6afe09178271c",
+        "cf7e100f6cdcc6df19829f0a7e6a5a6218cb6b0d2dfba31ffa5d6b41d819811c",
         "urlDigest": f"pbkdf2_sha256$200000${job_salt}$"
-        "aa273c569a0ba215e23addcb2eda67168a7e8692795e0b041e1545ab7d5e8b6e",
+        "7ac8cf13790a647bbc2e2875e9c70c4274d9e981c99a4a215a2b273cc36f08d1",
     }
     assert call.job_id("0252012345-00001", "thingspace:") == (
-        "thingspace:19995bb3d7a5e74f59260383fed87fb3c7087e83"
+        "thingspace:7a87d9c0383b125da316df921fc3fc17efa4bcb8"
     )
 
 
@@ -100,7 +101,7 @@ def test_a_results_file_written_before_is_the_same_work() -> None:
     base_url = "https://thingspace.verizon.com/api"
     plan = Plan(
         "register",
-        "account-name",
+        "connectivity",
         service="AccountName",
         url=URL,
         callback_username="cb-user",
@@ -115,7 +116,7 @@ def test_a_results_file_written_before_is_the_same_work() -> None:
     assert differences(recorded, plan, base_url) == []
     other = Plan(
         "register",
-        "account-name",
+        "connectivity",
         service="AccountName",
         url=URL,
         callback_username="cb-user",

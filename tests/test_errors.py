@@ -23,10 +23,10 @@ from thingspace_callbacks import (
     ErrorException,
     ErrorResponseError2Exception,
     InternalServerError,
+    InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
-    RequestValidationError,
     RestErrorResponseException,
     ThingSpaceError,
     UnprocessableEntityError,
@@ -199,9 +199,9 @@ async def test_seed_aliases_catch_error_answers(
 
 
 def test_hierarchy() -> None:
-    assert issubclass(RequestValidationError, ThingSpaceError)
-    assert issubclass(RequestValidationError, ValueError)
-    assert not issubclass(RequestValidationError, APIError)
+    assert issubclass(InvalidArgumentError, ThingSpaceError)
+    assert issubclass(InvalidArgumentError, ValueError)
+    assert not issubclass(InvalidArgumentError, APIError)
     assert issubclass(APITimeoutError, APIConnectionError)
     for cls in (APIConnectionError, APIResponseValidationError, APIStatusError):
         assert issubclass(cls, APIError)
@@ -214,7 +214,7 @@ async def test_raw_response_raises_on_error_status_too(
 ) -> None:
     mock_api.route().respond(409, json={"errorCode": "INVALID_PARAMETER"})
     with pytest.raises(ConflictError):
-        await client.account_number.with_raw_response.list("a")
+        await client.hyper_precise.with_raw_response.list("a")
 
 
 @pytest.mark.parametrize(
@@ -281,7 +281,7 @@ async def test_errors_keep_the_request_without_credentials_or_body(
         400, json={"errorCode": "INVALID_PARAMETER", "errorMessage": "bad"}
     )
     with pytest.raises(BadRequestError) as caught:
-        await client.account_name.register(
+        await client.connectivity.register(
             "acct",
             service="CarrierService",
             url="https://hooks.example.com/m2m",

@@ -31,7 +31,7 @@ CORE = {
     "PermissionDeniedError",
     "RateLimitError",
     "RequestOptions",
-    "RequestValidationError",
+    "InvalidArgumentError",
     "RestErrorResponseException",
     "ThingSpaceError",
     "UnprocessableEntityError",

@@ -107,4 +107,4 @@ def test_errors_name_the_package_when_raised_before_any_name_was_used() -> None:
         "except Exception as exc:\n"
         "    result = f'{type(exc).__module__}.{type(exc).__qualname__}'"
     )
-    assert result == "thingspace_callbacks.RequestValidationError"
+    assert result == "thingspace_callbacks.InvalidArgumentError"

@@ -12,8 +12,8 @@ from thingspace_callbacks import (
     APIConnectionError,
     APIStatusError,
     AsyncThingSpaceClient,
+    InvalidArgumentError,
     RedirectError,
-    RequestValidationError,
     ResponseTooLargeError,
     ThingSpaceError,
 )
@@ -55,7 +55,7 @@ async def test_any_2xx_is_a_result(
     client: AsyncThingSpaceClient, mock_api: respx.MockRouter, status: int
 ) -> None:
     mock_api.get(f"/m2m/v1/callbacks/{ACCOUNT}").respond(status)
-    assert await client.account_name.list(ACCOUNT) == []
+    assert await client.connectivity.list(ACCOUNT) == []
 
 
 async def test_an_oversize_answer_is_refused_and_not_retried(
@@ -87,9 +87,9 @@ async def test_a_bad_size_limit_is_refused_before_sending(
     client: AsyncThingSpaceClient, mock_api: respx.MockRouter, value: object
 ) -> None:
     route = mock_api.get(LIST).respond(json=[])
-    with pytest.raises(RequestValidationError, match="max_response_size"):
+    with pytest.raises(InvalidArgumentError, match="max_response_size"):
         await client.location.list(ACCOUNT, max_response_size=value)  # type: ignore[arg-type]
-    with pytest.raises(RequestValidationError, match="max_response_size"):
+    with pytest.raises(InvalidArgumentError, match="max_response_size"):
         AsyncThingSpaceClient(max_response_size=value)  # type: ignore[arg-type]
     assert route.call_count == 0
 
@@ -119,7 +119,7 @@ async def test_an_invalid_url_is_a_request_validation_error(
     client: AsyncThingSpaceClient, mock_api: respx.MockRouter
 ) -> None:
     mock_api.get(LIST).mock(side_effect=httpx.InvalidURL("bad"))
-    with pytest.raises(RequestValidationError, match="invalid request URL"):
+    with pytest.raises(InvalidArgumentError, match="invalid request URL"):
         await client.location.list(ACCOUNT)
 
 

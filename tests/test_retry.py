@@ -8,7 +8,7 @@ from email.utils import formatdate
 import httpx
 import pytest
 
-from thingspace_callbacks import RequestValidationError, RetryPolicy
+from thingspace_callbacks import InvalidArgumentError, RetryPolicy
 from thingspace_callbacks._errors import (
     APIConnectionError,
     APITimeoutError,
@@ -120,7 +120,7 @@ def test_unknown_method_is_not_retried() -> None:
         (APIConnectionError(httpx.Request("PATCH", URL)), False),
         (InternalServerError(answer(503)), True),
         (InternalServerError(answer(501)), False),
-        (RequestValidationError("bad"), False),
+        (InvalidArgumentError("bad"), False),
         (ValueError("bad"), False),
         (RuntimeError("bug"), False),
     ],
@@ -240,7 +240,7 @@ def test_should_stop(
     ],
 )
 def test_retry_policy_refuses_bad_values(kwargs: dict[str, object]) -> None:
-    with pytest.raises(RequestValidationError, match=next(iter(kwargs))):
+    with pytest.raises(InvalidArgumentError, match=next(iter(kwargs))):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
 
 
@@ -253,13 +253,13 @@ def test_retry_policy_defaults() -> None:
 
 @pytest.mark.parametrize("value", [-1, True, 1.5, "2", None])
 def test_check_max_retries_refuses(value: object) -> None:
-    with pytest.raises(RequestValidationError, match="max_retries"):
+    with pytest.raises(InvalidArgumentError, match="max_retries"):
         check_max_retries(value)
 
 
 @pytest.mark.parametrize("value", [0, -1, math.nan, math.inf, True, "5"])
 def test_check_deadline_refuses(value: object) -> None:
-    with pytest.raises(RequestValidationError, match="deadline"):
+    with pytest.raises(InvalidArgumentError, match="deadline"):
         check_deadline(value)
 
 

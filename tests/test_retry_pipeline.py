@@ -21,9 +21,9 @@ from thingspace_callbacks import (
     AuthContext,
     BadRequestError,
     InternalServerError,
+    InvalidArgumentError,
     RateLimiter,
     RateLimitError,
-    RequestValidationError,
     ResponseTooLargeError,
     RetryPolicy,
     ThingSpaceAuth,
@@ -215,7 +215,7 @@ async def test_with_options_keeps_what_was_not_passed(fast: AsyncThingSpaceClien
     # Only the deadline (and the retry budget it shortens) differs.
     assert copy._pipeline.options == dataclasses.replace(fast._pipeline.options, deadline=5.0)
     assert copy._pipeline.options.budget == 5.0
-    with pytest.raises(RequestValidationError):
+    with pytest.raises(InvalidArgumentError):
         fast.with_options(max_retries=-1)
 
 
@@ -359,14 +359,14 @@ async def test_bad_options_fail_before_sending(
     options: dict[str, float], fast: AsyncThingSpaceClient, mock_api: respx.MockRouter
 ) -> None:
     route = mock_api.get(LIST_PATH).mock(return_value=httpx.Response(200, json=[]))
-    with pytest.raises(RequestValidationError):
+    with pytest.raises(InvalidArgumentError):
         await fast.location.list(ACCOUNT, **options)  # type: ignore[arg-type]
     assert route.call_count == 0
 
 
 @pytest.mark.parametrize("kwargs", [{"max_retries": -1}, {"max_retries": True}, {"deadline": -1.0}])
 def test_bad_client_arguments(kwargs: dict[str, float]) -> None:
-    with pytest.raises(RequestValidationError):
+    with pytest.raises(InvalidArgumentError):
         AsyncThingSpaceClient(**kwargs)  # type: ignore[arg-type]
 
 

@@ -1,4 +1,4 @@
-"""Bad arguments raise ``RequestValidationError`` naming the argument, before any
+"""Bad arguments raise ``InvalidArgumentError`` naming the argument, before any
 request is sent."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from thingspace_callbacks import AsyncThingSpaceClient, RequestValidationError
+from thingspace_callbacks import AsyncThingSpaceClient, InvalidArgumentError
 from thingspace_callbacks.models import CallbackRequest, LocationCallback
 
 URL = "https://listener.example.com/hook"
@@ -36,35 +36,35 @@ EMPTY_OR_BLANK = [
         "'service'",
         "diag-register-blank-service",
     ),
-    bad(lambda c: c.diagnostics.unregister("a", ""), "'service'", "diag-unregister"),
+    bad(lambda c: c.diagnostics.unregister("a", service=""), "'service'", "diag-unregister"),
     bad(lambda c: c.location.list(""), "'account'", "loc-list"),
     bad(lambda c: c.location.register("  ", service="Location", url=URL), "'account'", "loc-reg"),
-    bad(lambda c: c.location.unregister("a", ""), "'service'", "loc-dereg-service"),
+    bad(lambda c: c.location.unregister("a", service=""), "'service'", "loc-dereg-service"),
     bad(lambda c: c.firmware.get(""), "'account'", "fota2-get"),
     bad(lambda c: c.firmware.register(" ", url=URL), "'account'", "fota2-create"),
     bad(lambda c: c.firmware.update("", url=URL), "'account'", "fota2-update"),
     bad(lambda c: c.firmware.unregister("\n"), "'account'", "fota2-delete"),
     bad(lambda c: c.firmware_v3.get(""), "'account'", "fota3-get"),
     bad(lambda c: c.firmware_v3.unregister(" "), "'account'", "fota3-delete"),
-    bad(lambda c: c.account_name.list(""), "'account'", "m2m-list"),
+    bad(lambda c: c.connectivity.list(""), "'account'", "m2m-list"),
     bad(
-        lambda c: c.account_name.register("", service="CarrierService", url=URL),
+        lambda c: c.connectivity.register("", service="CarrierService", url=URL),
         "'account'",
         "m2m-register",
     ),
-    bad(lambda c: c.account_name.unregister("a", " "), "'service'", "m2m-unregister"),
-    bad(lambda c: c.account_number.list(""), "'account'", "hpl-list"),
+    bad(lambda c: c.connectivity.unregister("a", service=" "), "'service'", "m2m-unregister"),
+    bad(lambda c: c.hyper_precise.list(""), "'account'", "hpl-list"),
     bad(
-        lambda c: c.account_number.register(" ", service="n", url=URL),
+        lambda c: c.hyper_precise.register(" ", service="n", url=URL),
         "'account'",
         "hpl-register",
     ),
     bad(
-        lambda c: c.account_number.register("a", service="", url=URL),
+        lambda c: c.hyper_precise.register("a", service="", url=URL),
         "'service'",
         "hpl-register-name",
     ),
-    bad(lambda c: c.account_number.unregister("a", " "), "'service'", "hpl-deregister"),
+    bad(lambda c: c.hyper_precise.unregister("a", service=" "), "'service'", "hpl-deregister"),
     bad(lambda c: c.location.list(".."), "'account' must not be '..'", "loc-dot-dot"),
     bad(lambda c: c.firmware.get("."), "'account' must not be '.'", "fota-dot"),
 ]
@@ -86,12 +86,12 @@ NOT_HTTP_URL = [
     bad(lambda c: c.firmware.register("a", url="http://example.com:0/"), "'url'", "fota-port-0"),
     bad(lambda c: c.firmware.register("a", url="http://example.com:99999/"), "'url'", "port-range"),
     bad(
-        lambda c: c.account_name.register("a", service="CarrierService", url="file:///etc/passwd"),
+        lambda c: c.connectivity.register("a", service="CarrierService", url="file:///etc/passwd"),
         "'url'",
         "m2m-file",
     ),
     bad(
-        lambda c: c.account_number.register("a", service="n", url="mailto:x@y.z"),
+        lambda c: c.hyper_precise.register("a", service="n", url="mailto:x@y.z"),
         "'url'",
         "hpl-mailto",
     ),
@@ -107,10 +107,12 @@ WRONG_TYPES = [
     bad(lambda c: c.diagnostics.get(12345), "'account' must be a string, not int", "int"),
     bad(lambda c: c.location.list(None), "'account' is required", "none"),
     bad(lambda c: c.firmware.get(["a"]), "'account' must be a string, not list", "list"),
-    bad(lambda c: c.account_name.unregister("a", 3.5), "'service' must be a string", "float"),
-    bad(lambda c: c.account_number.list(b"acct"), "'account' must be a string", "bytes"),
     bad(
-        lambda c: c.account_number.register("a", service="n", url=42),
+        lambda c: c.connectivity.unregister("a", service=3.5), "'service' must be a string", "float"
+    ),
+    bad(lambda c: c.hyper_precise.list(b"acct"), "'account' must be a string", "bytes"),
+    bad(
+        lambda c: c.hyper_precise.register("a", service="n", url=42),
         "'url': Input should be a valid string",
         "hpl-url-int",
     ),
@@ -130,7 +132,7 @@ WRONG_TYPES = [
         "diag-nothing",
     ),
     bad(
-        lambda c: c.account_name.register("a", url=URL), "'service': Field required", "m2m-no-name"
+        lambda c: c.connectivity.register("a", url=URL), "'service': Field required", "m2m-no-name"
     ),
 ]
 
@@ -149,7 +151,7 @@ BODY_AND_FIELDS = [
     ),
     bad(lambda c: c.firmware.register("a", CallbackRequest(url=URL), url=URL), "not both", "fota"),
     bad(
-        lambda c: c.account_name.register(
+        lambda c: c.connectivity.register(
             "a", {"name": "CarrierService", "url": URL}, password="pw"
         ),
         "['password']",
@@ -172,19 +174,19 @@ SEED_FACADE = [
 ]
 
 NON_ASCII_HEADERS = [
-    # The account-number POST sends `name` and `url` as HTTP headers, which are ASCII.
+    # The hyper-precise POST sends `name` and `url` as HTTP headers, which are ASCII.
     bad(
-        lambda c: c.account_number.register("a", service="Bullseyé", url=URL),
+        lambda c: c.hyper_precise.register("a", service="Bullseyé", url=URL),
         "'service'",
         "hpl-name",
     ),
     bad(
-        lambda c: c.account_number.register("a", service="n", url="https://exämple.com/hook"),
+        lambda c: c.hyper_precise.register("a", service="n", url="https://exämple.com/hook"),
         "'url'",
         "hpl-url",
     ),
     bad(
-        lambda c: c.account_number.register("a", service="n\r\nX-Evil: 1", url=URL),
+        lambda c: c.hyper_precise.register("a", service="n\r\nX-Evil: 1", url=URL),
         "'service'",
         "hpl-crlf",
     ),
@@ -199,7 +201,7 @@ async def test_invalid_input_sends_nothing(
     client: AsyncThingSpaceClient, mock_api: respx.MockRouter, call: Bad, match: str
 ) -> None:
     route = mock_api.route().respond(200, json={})
-    with pytest.raises(RequestValidationError) as info:
+    with pytest.raises(InvalidArgumentError) as info:
         await call(client)
     assert match in str(info.value)
     assert isinstance(info.value, ValueError)
@@ -210,8 +212,8 @@ async def test_invalid_password_is_not_echoed(
     client: AsyncThingSpaceClient, mock_api: respx.MockRouter
 ) -> None:
     route = mock_api.route().respond(200, json={})
-    with pytest.raises(RequestValidationError) as info:
-        await client.account_name.register(
+    with pytest.raises(InvalidArgumentError) as info:
+        await client.connectivity.register(
             "a",
             service="CarrierService",
             url=URL,
@@ -225,8 +227,8 @@ async def test_invalid_password_is_not_echoed(
 async def test_secret_password_in_invalid_body_is_not_echoed(
     client: AsyncThingSpaceClient, mock_api: respx.MockRouter
 ) -> None:
-    with pytest.raises(RequestValidationError) as info:
-        await client.account_name.register(
+    with pytest.raises(InvalidArgumentError) as info:
+        await client.connectivity.register(
             "a", {"url": URL, "password": SecretStr("hunter2-secret")}
         )
     assert "hunter2-secret" not in str(info.value)
@@ -237,7 +239,7 @@ async def test_credentials_in_a_rejected_url_are_not_echoed(
     client: AsyncThingSpaceClient, mock_api: respx.MockRouter
 ) -> None:
     route = mock_api.route().respond(200, json={})
-    with pytest.raises(RequestValidationError) as info:
+    with pytest.raises(InvalidArgumentError) as info:
         await client.location.register("a", service="Location", url="ftp://ops:hunter2@h.example/x")
     assert "hunter2" not in str(info.value)
     assert "h.example/x" in str(info.value)
@@ -249,26 +251,28 @@ async def test_credentials_in_a_rejected_url_are_not_echoed(
 ACCOUNT_CALLS: dict[str, Callable[[Any, Any], Awaitable[object]]] = {
     "diagnostics.get": lambda c, a: c.diagnostics.get(a),
     "diagnostics.register": lambda c, a: c.diagnostics.register(a, service="Diagnostics", url=URL),
-    "diagnostics.unregister": lambda c, a: c.diagnostics.unregister(a, "Diagnostics"),
+    "diagnostics.unregister": lambda c, a: c.diagnostics.unregister(a, service="Diagnostics"),
     "location.list": lambda c, a: c.location.list(a),
     "location.register": lambda c, a: c.location.register(a, service="Location", url=URL),
-    "location.unregister": lambda c, a: c.location.unregister(a, "Location"),
+    "location.unregister": lambda c, a: c.location.unregister(a, service="Location"),
     "firmware.get": lambda c, a: c.firmware.get(a),
     "firmware.register": lambda c, a: c.firmware.register(a, url=URL),
     "firmware.update": lambda c, a: c.firmware.update(a, url=URL),
     "firmware.unregister": lambda c, a: c.firmware.unregister(a),
     "firmware_v3.get": lambda c, a: c.firmware_v3.get(a),
     "firmware_v3.unregister": lambda c, a: c.firmware_v3.unregister(a),
-    "account_name.list": lambda c, a: c.account_name.list(a),
-    "account_name.register": lambda c, a: c.account_name.register(
+    "connectivity.list": lambda c, a: c.connectivity.list(a),
+    "connectivity.register": lambda c, a: c.connectivity.register(
         a, service="CarrierService", url=URL
     ),
-    "account_name.unregister": lambda c, a: c.account_name.unregister(a, "CarrierService"),
-    "account_number.list": lambda c, a: c.account_number.list(a),
-    "account_number.register": lambda c, a: c.account_number.register(
+    "connectivity.unregister": lambda c, a: c.connectivity.unregister(a, service="CarrierService"),
+    "hyper_precise.list": lambda c, a: c.hyper_precise.list(a),
+    "hyper_precise.register": lambda c, a: c.hyper_precise.register(
         a, service="BullseyeReporting", url=URL
     ),
-    "account_number.unregister": lambda c, a: c.account_number.unregister(a, "BullseyeReporting"),
+    "hyper_precise.unregister": lambda c, a: c.hyper_precise.unregister(
+        a, service="BullseyeReporting"
+    ),
     "seed.register_callback_url": lambda c, a: c.callbacks.register_callback_url(
         a, LocationCallback(name="Location", url=URL)
     ),
@@ -295,7 +299,7 @@ async def test_a_malformed_account_is_refused_before_sending(
 ) -> None:
     route = mock_api.route().respond(200, json={})
 
-    with pytest.raises(RequestValidationError) as info:
+    with pytest.raises(InvalidArgumentError) as info:
         await ACCOUNT_CALLS[operation](client, account)
 
     assert str(info.value) == (
@@ -307,8 +311,8 @@ async def test_a_malformed_account_is_refused_before_sending(
 
 PLAUSIBLE_ANSWERS = {
     "location.list": [],
-    "account_name.list": [],
-    "account_number.list": [],
+    "connectivity.list": [],
+    "hyper_precise.list": [],
     "firmware.get": {"url": URL},
 }
 

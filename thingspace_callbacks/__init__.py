@@ -33,11 +33,11 @@ if TYPE_CHECKING:
     from ._errors import ErrorException as ErrorException
     from ._errors import ErrorResponseError2Exception as ErrorResponseError2Exception
     from ._errors import InternalServerError as InternalServerError
+    from ._errors import InvalidArgumentError as InvalidArgumentError
     from ._errors import NotFoundError as NotFoundError
     from ._errors import PermissionDeniedError as PermissionDeniedError
     from ._errors import RateLimitError as RateLimitError
     from ._errors import RedirectError as RedirectError
-    from ._errors import RequestValidationError as RequestValidationError
     from ._errors import ResponseTooLargeError as ResponseTooLargeError
     from ._errors import RestErrorResponseException as RestErrorResponseException
     from ._errors import ThingSpaceError as ThingSpaceError

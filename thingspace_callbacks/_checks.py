@@ -2,7 +2,7 @@
 constructor that takes them, so each kind of value is refused with the same words.
 
 Each check returns the value in its canonical form or raises
-:class:`RequestValidationError` naming the argument. A secret's value never appears in
+:class:`InvalidArgumentError` naming the argument. A secret's value never appears in
 a message.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from ._errors import RequestValidationError
+from ._errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -29,7 +29,7 @@ def seconds(value: object, argument: str, *, positive: bool = False) -> float:
     ):
         return float(value)
     bound = "> 0" if positive else ">= 0"
-    raise RequestValidationError(
+    raise InvalidArgumentError(
         f"{argument!r} must be a finite number of seconds {bound}, got {value!r}"
     )
 
@@ -43,14 +43,14 @@ def count(value: object, argument: str, *, minimum: int = 0) -> int:
     """A whole number ``>= minimum`` (``bool`` is refused)."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
         return value
-    raise RequestValidationError(f"{argument!r} must be an int >= {minimum}, got {value!r}")
+    raise InvalidArgumentError(f"{argument!r} must be an int >= {minimum}, got {value!r}")
 
 
 def text(value: object, argument: str) -> str:
     """A non-blank string that is not a secret (a client id, a user name)."""
     if isinstance(value, str) and value.strip():
         return value
-    raise RequestValidationError(f"{argument!r} must be a non-empty string")
+    raise InvalidArgumentError(f"{argument!r} must be a non-empty string")
 
 
 def secret(value: object, argument: str) -> SecretStr:
@@ -62,4 +62,4 @@ def secret(value: object, argument: str) -> SecretStr:
     wrapped = SecretStr(value) if isinstance(value, str) else value
     if isinstance(wrapped, SecretStr) and wrapped.get_secret_value():
         return wrapped
-    raise RequestValidationError(f"{argument!r} must be a non-empty string")
+    raise InvalidArgumentError(f"{argument!r} must be a non-empty string")

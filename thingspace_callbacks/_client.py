@@ -23,7 +23,7 @@ from ._constants import (
     ENVIRONMENTS,
 )
 from ._decode import accept_encoding
-from ._errors import RequestValidationError
+from ._errors import InvalidArgumentError
 from ._exports import publish
 from ._extras import install_command
 from ._options import ResolvedOptions
@@ -38,11 +38,11 @@ if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
     from ._auth import Auth, TokenStore
-    from ._fanout import FanOut, FanOutOptions, FanOutReport
+    from ._fanout import FanOut, FanOutOptions
     from ._options import RequestOptions
     from ._retry import RetryPolicy
     from .callbacks import Callbacks
-    from .resources import AccountName, AccountNumber, Diagnostics, Firmware, Location
+    from .resources import Connectivity, Diagnostics, Firmware, HyperPrecise, Location
 
 __all__ = ["AsyncThingSpaceClient"]
 
@@ -272,19 +272,19 @@ class AsyncThingSpaceClient:
         return Firmware(self._pipeline, version="v3")
 
     @cached_property
-    def account_name(self) -> AccountName:
+    def connectivity(self) -> Connectivity:
         """Connectivity Management listeners by account name (``/m2m/v1/callbacks/{aname}``)."""
-        from .resources.account_name import AccountName
+        from .resources.connectivity import Connectivity
 
-        return AccountName(self._pipeline)
+        return Connectivity(self._pipeline)
 
     @cached_property
-    def account_number(self) -> AccountNumber:
+    def hyper_precise(self) -> HyperPrecise:
         """Hyper Precise Location listeners by account number
         (``/hyper-precise/v1/callbacks``)."""
-        from .resources.account_number import AccountNumber
+        from .resources.hyper_precise import HyperPrecise
 
-        return AccountNumber(self._pipeline)
+        return HyperPrecise(self._pipeline)
 
     @cached_property
     def callbacks(self) -> Callbacks:
@@ -313,22 +313,17 @@ class AsyncThingSpaceClient:
         block stops the run and cancels the calls in flight. Options (``concurrency``,
         ``rate_limit``, ``fail_fast``, ``on_progress``, ``total``) are described in
         :class:`~thingspace_callbacks.FanOutOptions`; bad ones raise
-        :class:`RequestValidationError` here, before anything is sent.
+        :class:`InvalidArgumentError` here, before anything is sent.
+
+        To wait for every result instead, in input order, as a
+        :class:`~thingspace_callbacks.FanOutReport` (``.succeeded``, ``.failed``,
+        ``.cancelled`` lists, ``.ok``)::
+
+            report = await client.fan_out(accounts, register).collect()
         """
         from ._fanout import FanOut
 
         return FanOut(accounts, operation, **options)
-
-    async def fan_out_all(
-        self,
-        accounts: Iterable[_A] | AsyncIterable[_A],
-        operation: Callable[[_A], Awaitable[_T]],
-        **options: Unpack[FanOutOptions],
-    ) -> FanOutReport[_A, _T]:
-        """Run :meth:`fan_out` to the end and return every result, in input order, as a
-        :class:`~thingspace_callbacks.FanOutReport` (``.succeeded``,
-        ``.failed``, ``.ok``)."""
-        return await self.fan_out(accounts, operation, **options).collect()
 
     async def __aenter__(self) -> Self:
         if self.is_closed:
@@ -385,7 +380,7 @@ def _connect(
         )
         headers = {}
     elif speedups:
-        raise RequestValidationError(
+        raise InvalidArgumentError(
             "'speedups' picks the transport of the client's own httpx.AsyncClient; "
             "with 'http_client', give that client the transport you want"
         )
@@ -407,7 +402,7 @@ def _transport(speedups: bool) -> httpx.AsyncBaseTransport:
     if not speedups:
         return default_transport(DEFAULT_CONNECTION_LIMITS)
     if not fast_transport_available():
-        raise RequestValidationError(
+        raise InvalidArgumentError(
             f"'speedups=True' needs the speedups extra: {install_command('speedups')}"
         )
     return AutoTransport(limits=DEFAULT_CONNECTION_LIMITS)
@@ -419,14 +414,14 @@ def _resolve_base_url(base_url: str | None, environment: str | None) -> str:
             base_url = ENVIRONMENTS[environment]
         except KeyError:
             choices = ", ".join(sorted(ENVIRONMENTS))
-            raise RequestValidationError(
+            raise InvalidArgumentError(
                 f"unknown environment {environment!r}; choose one of {choices}"
             ) from None
     if base_url is None:
         base_url = os.environ.get(BASE_URL_ENV) or ENVIRONMENTS[DEFAULT_ENVIRONMENT]
     url = httpx.URL(base_url)
     if url.scheme not in ("http", "https") or not url.host:
-        raise RequestValidationError(f"base_url must be an http(s) URL, got {base_url!r}")
+        raise InvalidArgumentError(f"base_url must be an http(s) URL, got {base_url!r}")
     return base_url.rstrip("/")
 
 

@@ -27,8 +27,8 @@ import httpx
 __all__ = [
     "MAX_LAYERS",
     "STEP",
-    "Decoder",
     "DecodedTooLargeError",
+    "Decoder",
     "UnsupportedEncodingError",
     "accept_encoding",
     "decoder_for",

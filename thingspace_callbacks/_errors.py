@@ -4,7 +4,7 @@ Every exception derives from :class:`ThingSpaceError`, and the tree mirrors wher
 failure happened::
 
     ThingSpaceError
-    ├── RequestValidationError        bad arguments; raised before anything is sent
+    ├── InvalidArgumentError          bad arguments or settings; raised before anything is sent
     └── APIError                      something went wrong talking to ThingSpace
         ├── APIConnectionError        the request never got an answer
         │   └── APITimeoutError       ... because a timeout or deadline ran out
@@ -49,11 +49,11 @@ __all__ = [
     "ErrorException",
     "ErrorResponseError2Exception",
     "InternalServerError",
+    "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "RedirectError",
-    "RequestValidationError",
     "ResponseTooLargeError",
     "RestErrorResponseException",
     "ThingSpaceError",
@@ -68,8 +68,10 @@ class ThingSpaceError(Exception):
     """Base class of every exception raised by this SDK."""
 
 
-class RequestValidationError(ThingSpaceError, ValueError):
-    """An argument is missing or malformed; no request was sent.
+class InvalidArgumentError(ThingSpaceError, ValueError):
+    """An argument or a setting is missing or malformed: a call's argument (no request
+    was sent), or the configuration of a client, receiver, store or sandbox (refused
+    when it is built).
 
     It is also a ``ValueError``, so code that guards against bad input generically
     keeps working.

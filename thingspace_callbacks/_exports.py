@@ -53,7 +53,7 @@ PUBLIC: dict[str, str] = {
     "Limiter": "_ratelimit",
     # errors
     "ThingSpaceError": "_errors",
-    "RequestValidationError": "_errors",
+    "InvalidArgumentError": "_errors",
     "APIError": "_errors",
     "APIConnectionError": "_errors",
     "APITimeoutError": "_errors",

@@ -7,7 +7,7 @@
         async for result in results:          # in completion order
             print(result.account, "ok" if result.ok else result.error)
 
-    report = await client.fan_out_all(accounts, register)   # all results, input order
+    report = await client.fan_out(accounts, register).collect()   # all, in input order
 
 ``accounts`` is read lazily, so memory grows with ``concurrency``, not with the number
 of accounts, and every account taken from it yields exactly one :class:`FanOutResult`.
@@ -37,7 +37,7 @@ import anyio
 from ._attempts import AttemptCounter, current_counter
 from ._checks import count
 from ._constants import DEFAULT_FAN_OUT_CONCURRENCY
-from ._errors import RequestValidationError, ThingSpaceError
+from ._errors import InvalidArgumentError, ThingSpaceError
 from ._exports import publish
 from ._ratelimit import Limiter, as_limiter
 
@@ -113,9 +113,10 @@ class FanOutProgress:
     """A snapshot of a running fan-out, passed to ``on_progress``."""
 
     done: int
-    """Results handed out so far (``succeeded + failed + cancelled``)."""
-    succeeded: int
-    failed: int
+    """Results handed out so far (``succeeded_count + failed_count + cancelled_count``)."""
+    succeeded_count: int
+    """Results whose call returned."""
+    failed_count: int
     """Results whose call raised (not counting cancelled ones)."""
     in_flight: int
     """Accounts taken from the input whose result is not handed out yet."""
@@ -123,7 +124,7 @@ class FanOutProgress:
     """Seconds since the fan-out started."""
     total: int | None
     """How many accounts there are, when known (``total=`` or ``len(accounts)``)."""
-    cancelled: int = 0
+    cancelled_count: int = 0
     """Results of calls the fan-out stopped before they finished."""
 
     @property
@@ -141,7 +142,7 @@ class FanOutProgress:
 
 @dataclass(frozen=True)
 class FanOutReport(Generic[_A, _T]):
-    """Every result of a finished fan-out, in input order (from ``fan_out_all``)."""
+    """Every result of a finished fan-out, in input order (from :meth:`FanOut.collect`)."""
 
     results: list[FanOutResult[_A, _T]]
     aborted: bool = False
@@ -181,7 +182,7 @@ class FanOutReport(Generic[_A, _T]):
 
 
 class FanOutOptions(TypedDict, total=False):
-    """Options of :meth:`AsyncThingSpaceClient.fan_out` and ``fan_out_all``.
+    """Options of :meth:`AsyncThingSpaceClient.fan_out`.
 
     - ``concurrency``: how many calls run at once (default 20), or an
       ``anyio.CapacityLimiter`` shared with other work; its ``total_tokens`` is then
@@ -233,7 +234,8 @@ class FanOut(Generic[_A, _T]):
     flight finish, their results are handed out, and then the iteration raises that
     exception.
 
-    A ``FanOut`` runs once. :meth:`collect` runs it and returns a :class:`FanOutReport`.
+    A ``FanOut`` runs once. :meth:`collect` runs it to the end and returns a
+    :class:`FanOutReport`: ``await client.fan_out(accounts, operation).collect()``.
     """
 
     def __init__(
@@ -293,17 +295,17 @@ class FanOut(Generic[_A, _T]):
         return self._succeeded + self._failed + self._cancelled_count
 
     @property
-    def succeeded(self) -> int:
+    def succeeded_count(self) -> int:
         """Results handed out with ``ok``."""
         return self._succeeded
 
     @property
-    def failed(self) -> int:
+    def failed_count(self) -> int:
         """Results handed out whose call raised (not counting cancelled ones)."""
         return self._failed
 
     @property
-    def cancelled(self) -> int:
+    def cancelled_count(self) -> int:
         """Results handed out for calls the fan-out stopped before they finished."""
         return self._cancelled_count
 
@@ -335,12 +337,12 @@ class FanOut(Generic[_A, _T]):
         """A snapshot of the counters."""
         return FanOutProgress(
             done=self.done,
-            succeeded=self._succeeded,
-            failed=self._failed,
+            succeeded_count=self._succeeded,
+            failed_count=self._failed,
             in_flight=self.in_flight,
             elapsed=self.elapsed,
             total=self._total,
-            cancelled=self._cancelled_count,
+            cancelled_count=self._cancelled_count,
         )
 
     def remaining(self) -> list[FanOutResult[_A, _T]]:
@@ -573,17 +575,17 @@ class FanOut(Generic[_A, _T]):
 
 def _check_inputs(accounts: object, operation: object, on_progress: object) -> None:
     if isinstance(accounts, (str, bytes)):
-        raise RequestValidationError(
+        raise InvalidArgumentError(
             "'accounts' must be an iterable of accounts, not a single string"
         )
     if not isinstance(accounts, (Iterable, AsyncIterable)):
-        raise RequestValidationError(
+        raise InvalidArgumentError(
             f"'accounts' must be an iterable or async iterable, not {type(accounts).__name__}"
         )
     if not callable(operation):
-        raise RequestValidationError("'operation' must be a callable returning an awaitable")
+        raise InvalidArgumentError("'operation' must be a callable returning an awaitable")
     if on_progress is not None and not callable(on_progress):
-        raise RequestValidationError("'on_progress' must be a callable or None")
+        raise InvalidArgumentError("'on_progress' must be a callable or None")
 
 
 def _workers(concurrency: object) -> tuple[anyio.CapacityLimiter | None, int]:
@@ -591,11 +593,11 @@ def _workers(concurrency: object) -> tuple[anyio.CapacityLimiter | None, int]:
     if isinstance(concurrency, anyio.CapacityLimiter):
         tokens = concurrency.total_tokens
         if not math.isfinite(tokens):
-            raise RequestValidationError("'concurrency' limiter must have finite tokens")
+            raise InvalidArgumentError("'concurrency' limiter must have finite tokens")
         return concurrency, int(tokens)
     if isinstance(concurrency, int) and not isinstance(concurrency, bool):
         return None, count(concurrency, "concurrency", minimum=1)
-    raise RequestValidationError(
+    raise InvalidArgumentError(
         f"'concurrency' must be an int or an anyio.CapacityLimiter, "
         f"not {type(concurrency).__name__}"
     )

@@ -113,7 +113,7 @@ class ResolvedOptions:
         headers: Mapping[str, str],
         extra_headers: Mapping[str, str] | None = None,
     ) -> ResolvedOptions:
-        """Check every value (a bad one raises :class:`RequestValidationError` naming
+        """Check every value (a bad one raises :class:`InvalidArgumentError` naming
         it) and put it in its canonical form."""
         return cls(
             timeout=as_timeout(timeout),

@@ -27,7 +27,7 @@ from ._error_body import error_fields
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
-    RequestValidationError,
+    InvalidArgumentError,
     connection_error,
     make_status_error,
 )
@@ -273,7 +273,7 @@ class _Call:
         except (httpx.RequestError, APIConnectionError) as exc:
             return exc
         except httpx.InvalidURL as exc:
-            raise RequestValidationError(f"invalid request URL: {exc}") from None
+            raise InvalidArgumentError(f"invalid request URL: {exc}") from None
 
     def _request(self, credentials: Mapping[str, str]) -> httpx.Request:
         return self.pipeline.http_client.build_request(

@@ -8,7 +8,7 @@ from typing import Protocol, runtime_checkable
 
 import anyio
 
-from ._errors import RequestValidationError
+from ._errors import InvalidArgumentError
 from ._exports import publish
 
 __all__ = ["Limiter", "RateLimiter", "as_limiter"]
@@ -34,38 +34,44 @@ def as_limiter(rate_limit: float | Limiter | None) -> Limiter | None:
 
 
 class RateLimiter:
-    """Let at most ``rate`` calls per second through on average, and ``burst`` at once.
+    """Let at most ``rate_limit`` calls per second through on average, and ``burst`` at
+    once.
 
-    A token bucket holding ``burst`` tokens, refilled at ``rate`` tokens per second;
+    A token bucket holding ``burst`` tokens, refilled at ``rate_limit`` tokens per second;
     :meth:`acquire` takes one token, sleeping until one is available. Over any span of
-    ``t`` seconds at most ``burst + rate * t`` acquisitions succeed. Waiters are served
+    ``t`` seconds at most ``burst + rate_limit * t`` acquisitions succeed. Waiters are served
     in the order they arrived.
 
     One limiter may be shared by any number of tasks, fan-outs and clients (pass it as
     ``rate_limit=``); it can be built outside an event loop, and it uses the running
     loop's clock, so trio's ``MockClock`` drives it in tests.
 
-    :param rate: Tokens per second, > 0.
-    :param burst: Bucket size, >= 1 (default 1: calls are spaced ``1 / rate`` apart).
+    :param rate_limit: Tokens per second, > 0 (the ``rate_limit=`` of the client and of
+        ``fan_out``).
+    :param burst: Bucket size, >= 1 (default 1: calls are spaced ``1 / rate_limit`` apart).
     """
 
     # The bucket is kept as a "theoretical arrival time" (GCRA): O(1), no lock and no
     # background task; a waiter reserves its slot before sleeping, so waiters never
     # race each other.
-    __slots__ = ("_interval", "_tat", "_tolerance", "_waiting", "burst", "rate")
+    __slots__ = ("_interval", "_tat", "_tolerance", "_waiting", "burst", "rate_limit")
 
-    def __init__(self, rate: float, *, burst: int = 1) -> None:
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)):
-            raise RequestValidationError(f"'rate' must be a number, not {type(rate).__name__}")
-        if not (rate > 0 and math.isfinite(rate)):
-            raise RequestValidationError(f"'rate' must be a positive number, got {rate!r}")
+    def __init__(self, rate_limit: float, *, burst: int = 1) -> None:
+        if isinstance(rate_limit, bool) or not isinstance(rate_limit, (int, float)):
+            raise InvalidArgumentError(
+                f"'rate_limit' must be a number, not {type(rate_limit).__name__}"
+            )
+        if not (rate_limit > 0 and math.isfinite(rate_limit)):
+            raise InvalidArgumentError(
+                f"'rate_limit' must be a positive number, got {rate_limit!r}"
+            )
         if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
-            raise RequestValidationError(f"'burst' must be an integer >= 1, got {burst!r}")
-        self.rate = float(rate)
+            raise InvalidArgumentError(f"'burst' must be an integer >= 1, got {burst!r}")
+        self.rate_limit = float(rate_limit)
         """Tokens added per second."""
         self.burst = burst
         """How many tokens the bucket holds."""
-        self._interval = 1.0 / self.rate
+        self._interval = 1.0 / self.rate_limit
         self._tolerance = (burst - 1) * self._interval
         self._tat = -math.inf
         self._waiting = 0
@@ -96,7 +102,7 @@ class RateLimiter:
             self._waiting -= 1
 
     def __repr__(self) -> str:
-        return f"RateLimiter(rate={self.rate:g}, burst={self.burst})"
+        return f"RateLimiter(rate_limit={self.rate_limit:g}, burst={self.burst})"
 
 
 publish(globals())  # exported classes report the package as their module

@@ -29,7 +29,7 @@ from ._decode import (
 )
 from ._errors import (
     APIResponseValidationError,
-    RequestValidationError,
+    InvalidArgumentError,
     ResponseTooLargeError,
     connection_error,
 )
@@ -186,7 +186,7 @@ async def send(http_client: httpx.AsyncClient, request: httpx.Request) -> httpx.
     except httpx.RequestError as exc:
         raise connection_error(exc, attempts=1) from exc
     except httpx.InvalidURL as exc:
-        raise RequestValidationError(f"invalid request URL: {exc}") from None
+        raise InvalidArgumentError(f"invalid request URL: {exc}") from None
 
 
 def _limit_of(request: httpx.Request) -> float | None:

@@ -1,6 +1,6 @@
 """Argument checks that run before a request is built, and path-segment encoding.
 
-Everything here raises :class:`RequestValidationError` naming the argument, so a bad
+Everything here raises :class:`InvalidArgumentError` naming the argument, so a bad
 call fails before any byte goes on the wire.
 """
 
@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import AliasChoices, ValidationError
 
-from ._errors import RequestValidationError
+from ._errors import InvalidArgumentError
 from ._redact import redact_url
 from ._validation_errors import describe_problems
 from .models._base import ThingSpaceModel
@@ -43,10 +43,10 @@ def identifier(value: object, argument: str) -> str:
     if isinstance(value, str):
         if value.strip():
             return value
-        raise RequestValidationError(f"{argument!r} must not be empty or blank")
+        raise InvalidArgumentError(f"{argument!r} must not be empty or blank")
     if value is None:
-        raise RequestValidationError(f"{argument!r} is required")
-    raise RequestValidationError(f"{argument!r} must be a string, not {type(value).__name__}")
+        raise InvalidArgumentError(f"{argument!r} is required")
+    raise InvalidArgumentError(f"{argument!r} must be a string, not {type(value).__name__}")
 
 
 def checked_account(value: object, argument: str = "account") -> str:
@@ -67,12 +67,12 @@ def checked_account(value: object, argument: str = "account") -> str:
     if bad is not None:
         char = bad.group()
         what = "whitespace" if char.isspace() else f"{char!r}"
-        raise RequestValidationError(
+        raise InvalidArgumentError(
             f"{argument!r} must not contain {what}: {text!r} is not a ThingSpace account "
             "(account names look like '0252012345-00001')"
         )
     if text in {".", ".."}:
-        raise RequestValidationError(f"{argument!r} must not be {text!r}")
+        raise InvalidArgumentError(f"{argument!r} must not be {text!r}")
     return text
 
 
@@ -98,7 +98,7 @@ def path_segment(value: object, argument: str) -> str:
     if _UNRESERVED.fullmatch(text):
         # Nothing to encode (account ids are digits and dashes): skip quote()'s work.
         if text in {".", ".."}:
-            raise RequestValidationError(f"{argument!r} must not be {text!r}")
+            raise InvalidArgumentError(f"{argument!r} must not be {text!r}")
         return text
     return quote(text, safe="")
 
@@ -111,7 +111,7 @@ def callback_url(value: object, argument: str = "url") -> str:
     """Check that ``value`` is an absolute http(s) URL with a host."""
     text = identifier(value, argument)
     if not _is_http_url(text):
-        raise RequestValidationError(
+        raise InvalidArgumentError(
             f"{argument!r} must be an absolute http:// or https:// URL, got {redact_url(text)!r}"
         )
     return text
@@ -140,7 +140,7 @@ def header_value(value: str, argument: str) -> str:
     httpx (or split the header), so it is refused here, naming the argument.
     """
     if not value.isascii() or any(char in value for char in "\r\n\0"):
-        raise RequestValidationError(
+        raise InvalidArgumentError(
             f"{argument!r} is sent as an HTTP header and must be ASCII without line breaks"
             " (percent-encode other characters)"
         )
@@ -175,7 +175,7 @@ def coerce_body(
         return _validated(model, named, renames)
     given = [name for name, value in arguments.items() if value is not None]
     if given:
-        raise RequestValidationError(f"pass either 'body' or {sorted(given)}, not both")
+        raise InvalidArgumentError(f"pass either 'body' or {sorted(given)}, not both")
     if isinstance(body, model):
         return _with_fixed(body, fixed) if fixed else body
     data: Mapping[str, Any]
@@ -184,7 +184,7 @@ def coerce_body(
     elif isinstance(body, ThingSpaceModel):
         data = body.model_dump(by_alias=True, exclude_none=True)
     else:
-        raise RequestValidationError(
+        raise InvalidArgumentError(
             f"'body' must be a {model.__name__} or a mapping, not {type(body).__name__}"
         )
     if not fixed:
@@ -200,7 +200,7 @@ def _validated(
         # a fan-out builds a body for every account.
         return cast(_M, model.__pydantic_validator__.validate_python(data))
     except ValidationError as exc:
-        raise RequestValidationError(_describe(model, exc, arguments)) from None
+        raise InvalidArgumentError(_describe(model, exc, arguments)) from None
 
 
 def _missing(
@@ -233,7 +233,7 @@ def _with_fixed(body: _M, fixed: Mapping[str, str]) -> _M:
         if current is None:
             updates[name] = value
         elif current != value:
-            raise RequestValidationError(
+            raise InvalidArgumentError(
                 f"the body's {name!r} ({current!r}) differs from the account {value!r}"
             )
     return body.model_copy(update=updates) if updates else body

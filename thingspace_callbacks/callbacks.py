@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._errors import RequestValidationError
+from ._errors import InvalidArgumentError
 from ._validation import coerce_body
 from .models import (
     ConnectivityCallback,
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from ._options import RequestOptions
-    from .resources import AccountName, AccountNumber, Diagnostics, Firmware, Location
+    from .resources import Connectivity, Diagnostics, Firmware, HyperPrecise, Location
 
 __all__ = ["Callbacks", "CallbacksController"]
 
@@ -51,9 +51,9 @@ class Families(Protocol):
     @property
     def firmware_v3(self) -> Firmware: ...
     @property
-    def account_name(self) -> AccountName: ...
+    def connectivity(self) -> Connectivity: ...
     @property
-    def account_number(self) -> AccountNumber: ...
+    def hyper_precise(self) -> HyperPrecise: ...
 
 
 _Body = Mapping[str, Any]
@@ -79,12 +79,12 @@ class Callbacks:
     ``update_https_callback_address_1``               ``client.firmware_v3.update``
     ``create_https_callback_address_1``               ``client.firmware_v3.register``
     ``delete_https_callback_address``                 ``client.firmware_v3.unregister``
-    ``list_callbacks_using_get``                      ``client.account_name.list``
-    ``register_callback_using_post``                  ``client.account_name.register``
-    ``unregister_callback_using_delete``              ``client.account_name.unregister``
-    ``callbacks_account_number_get``                  ``client.account_number.list``
-    ``callbacks_account_number_post``                 ``client.account_number.register``
-    ``callbacks_account_number_name_service_delete``  ``client.account_number.unregister``
+    ``list_callbacks_using_get``                      ``client.connectivity.list``
+    ``register_callback_using_post``                  ``client.connectivity.register``
+    ``unregister_callback_using_delete``              ``client.connectivity.unregister``
+    ``callbacks_account_number_get``                  ``client.hyper_precise.list``
+    ``callbacks_account_number_post``                 ``client.hyper_precise.register``
+    ``callbacks_account_number_name_service_delete``  ``client.hyper_precise.unregister``
     ================================================  =========================================
     """
 
@@ -110,7 +110,9 @@ class Callbacks:
         self, account_name: str, service_name: str, **options: Unpack[RequestOptions]
     ) -> DiagnosticsCallback:
         """Seed name of :meth:`Diagnostics.unregister`."""
-        return await self._client.diagnostics.unregister(account_name, service_name, **options)
+        return await self._client.diagnostics.unregister(
+            account_name, service=service_name, **options
+        )
 
     # Device Location
 
@@ -133,7 +135,7 @@ class Callbacks:
         **options: Unpack[RequestOptions],
     ) -> LocationDeregistration:
         """Seed name of :meth:`Location.unregister`."""
-        return await self._client.location.unregister(account, service, **options)
+        return await self._client.location.unregister(account, service=service, **options)
 
     # Software Management (FOTA) v2
 
@@ -192,8 +194,8 @@ class Callbacks:
     async def list_callbacks_using_get(
         self, aname: str, **options: Unpack[RequestOptions]
     ) -> list[ConnectivityCallback]:
-        """Seed name of :meth:`AccountName.list`."""
-        return await self._client.account_name.list(aname, **options)
+        """Seed name of :meth:`Connectivity.list`."""
+        return await self._client.connectivity.list(aname, **options)
 
     async def register_callback_using_post(
         self,
@@ -201,22 +203,22 @@ class Callbacks:
         body: ConnectivityCallbackRequest | _Body,
         **options: Unpack[RequestOptions],
     ) -> ConnectivityRegistration:
-        """Seed name of :meth:`AccountName.register`."""
-        return await self._client.account_name.register(aname, body, **options)
+        """Seed name of :meth:`Connectivity.register`."""
+        return await self._client.connectivity.register(aname, body, **options)
 
     async def unregister_callback_using_delete(
         self, aname: str, sname: str, **options: Unpack[RequestOptions]
     ) -> ConnectivityRegistration:
-        """Seed name of :meth:`AccountName.unregister`."""
-        return await self._client.account_name.unregister(aname, sname, **options)
+        """Seed name of :meth:`Connectivity.unregister`."""
+        return await self._client.connectivity.unregister(aname, service=sname, **options)
 
     # Hyper Precise Location (account number)
 
     async def callbacks_account_number_get(
         self, account_number: str, **options: Unpack[RequestOptions]
     ) -> list[HyperPreciseCallback]:
-        """Seed name of :meth:`AccountNumber.list`."""
-        return await self._client.account_number.list(account_number, **options)
+        """Seed name of :meth:`HyperPrecise.list`."""
+        return await self._client.hyper_precise.list(account_number, **options)
 
     async def callbacks_account_number_post(
         self,
@@ -226,27 +228,27 @@ class Callbacks:
         body: HyperPreciseCallback | _Body | None = None,
         **options: Unpack[RequestOptions],
     ) -> HyperPreciseCallback:
-        """Seed name of :meth:`AccountNumber.register`.
+        """Seed name of :meth:`HyperPrecise.register`.
 
         ``name`` and ``url`` are sent as the seed sends them (as headers, and in the
         body built from them); a ``body`` given beside them must name the same listener.
         """
         if body is None:
-            return await self._client.account_number.register(
+            return await self._client.hyper_precise.register(
                 account_number, service=name, url=url, **options
             )
         request = coerce_body(HyperPreciseCallback, body, {})
         if (request.name, request.url) != (name, url):
-            raise RequestValidationError(
+            raise InvalidArgumentError(
                 "'body' names another listener than 'name' and 'url'; pass matching values"
             )
-        return await self._client.account_number.register(account_number, request, **options)
+        return await self._client.hyper_precise.register(account_number, request, **options)
 
     async def callbacks_account_number_name_service_delete(
         self, account_number: str, name: str, **options: Unpack[RequestOptions]
     ) -> HyperPreciseResult:
-        """Seed name of :meth:`AccountNumber.unregister`."""
-        return await self._client.account_number.unregister(account_number, name, **options)
+        """Seed name of :meth:`HyperPrecise.unregister`."""
+        return await self._client.hyper_precise.unregister(account_number, service=name, **options)
 
 
 CallbacksController = Callbacks

@@ -12,7 +12,7 @@ Fixtures (they need the ``[sandbox]`` extra; nothing is imported until one is us
 Configure the sandbox per test with the ``thingspace_sandbox`` marker, whose keyword
 arguments go to ``Sandbox(...)``::
 
-    @pytest.mark.thingspace_sandbox(session_idle_ttl=1, require_auth=False)
+    @pytest.mark.thingspace_sandbox(session_idle_timeout=1, require_auth=False)
     async def test_something(thingspace_client): ...
 
 The fixtures are synchronous, so they work with any async test runner (pytest-asyncio,

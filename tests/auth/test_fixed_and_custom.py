@@ -13,7 +13,7 @@ from thingspace_callbacks import (
     Auth,
     AuthContext,
     AuthenticationError,
-    RequestValidationError,
+    InvalidArgumentError,
     ThingSpaceAuth,
 )
 
@@ -157,5 +157,5 @@ def test_fixed_tokens_are_held_as_secrets() -> None:
     ],
 )
 def test_empty_fixed_tokens_are_refused(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(RequestValidationError, match=message):
+    with pytest.raises(InvalidArgumentError, match=message):
         ThingSpaceAuth(**kwargs)

@@ -17,9 +17,9 @@ from thingspace_callbacks import (
     APIConnectionError,
     AsyncThingSpaceClient,
     AuthenticationError,
+    InvalidArgumentError,
     MemoryTokenStore,
     Refusal,
-    RequestValidationError,
     ThingSpaceAuth,
 )
 
@@ -219,7 +219,7 @@ async def test_clear_refusals_lets_every_process_try_again(
     _refused(await _call_each(running))
     # An operator, in another process that made no request, clears it.
     operator = make_auth(clock, token_store=store)
-    with pytest.raises(RequestValidationError, match="pass the API root"):
+    with pytest.raises(InvalidArgumentError, match="pass the API root"):
         await operator.clear_refusals()
     assert await operator.clear_refusals("https://thingspace.verizon.com/api") is True
     assert store.refusals == {}
@@ -361,7 +361,7 @@ async def test_a_memory_token_store_shares_refusals_between_its_clients(
 
 @pytest.mark.parametrize("value", [0, -1, float("inf"), True, "60"])
 def test_refusal_ttl_is_checked(value: object) -> None:
-    with pytest.raises(RequestValidationError, match="'refusal_ttl' must be"):
+    with pytest.raises(InvalidArgumentError, match="'refusal_ttl' must be"):
         ThingSpaceAuth(
             client_id="a",
             client_secret="b",

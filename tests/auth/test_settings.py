@@ -12,9 +12,9 @@ import pytest
 import thingspace_callbacks
 from thingspace_callbacks import (
     AuthContext,
+    InvalidArgumentError,
     MemoryTokenStore,
     NoAuth,
-    RequestValidationError,
     ThingSpaceAuth,
 )
 from thingspace_callbacks._auth import resolve_auth
@@ -101,7 +101,7 @@ def test_explicit_credentials() -> None:
     ],
 )
 def test_contradictions_are_refused(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(RequestValidationError, match=message):
+    with pytest.raises(InvalidArgumentError, match=message):
         ThingSpaceAuth(**kwargs)
 
 
@@ -140,14 +140,14 @@ def test_explicit_keywords_win_credential_by_credential() -> None:
     assert (auth.client_id, auth.username) == ("env-id", USERNAME)
 
     # A half-given pair is not completed from the environment.
-    with pytest.raises(RequestValidationError, match="'client_secret' is required"):
+    with pytest.raises(InvalidArgumentError, match="'client_secret' is required"):
         ThingSpaceAuth.from_env(FULL_ENV, client_id=CLIENT_ID)
 
 
 def test_from_env_passes_the_other_keywords_on() -> None:
     auth = ThingSpaceAuth.from_env(FULL_ENV, scope="discovery:read", logout_on_close=False)
     assert "scope='discovery:read'" in repr(auth)
-    with pytest.raises(RequestValidationError, match="'refresh_margin'"):
+    with pytest.raises(InvalidArgumentError, match="'refresh_margin'"):
         ThingSpaceAuth.from_env(FULL_ENV, refresh_margin=-1)
 
 
@@ -185,7 +185,7 @@ def test_empty_variables_count_as_unset() -> None:
     ],
 )
 def test_contradictory_environment_is_refused(environ: dict[str, str], message: str) -> None:
-    with pytest.raises(RequestValidationError, match=message):
+    with pytest.raises(InvalidArgumentError, match=message):
         ThingSpaceAuth.from_env(environ)
 
 
@@ -196,7 +196,7 @@ def test_an_explicit_choice_settles_a_contradictory_environment() -> None:
 
 
 def test_nothing_set_names_every_keyword_and_variable() -> None:
-    with pytest.raises(RequestValidationError, match="no credentials") as caught:
+    with pytest.raises(InvalidArgumentError, match="no credentials") as caught:
         ThingSpaceAuth.from_env({})
     for name in (*KEYWORDS, *VARIABLES):
         assert name in str(caught.value)
@@ -250,9 +250,9 @@ def test_resolve_auth_builds_like_from_env() -> None:
 
 
 def test_a_token_store_without_credentials_is_refused() -> None:
-    with pytest.raises(RequestValidationError, match="no credentials"):
+    with pytest.raises(InvalidArgumentError, match="no credentials"):
         resolve(token_store=MemoryTokenStore())
-    with pytest.raises(RequestValidationError, match="'password' is required"):
+    with pytest.raises(InvalidArgumentError, match="'password' is required"):
         resolve(username=USERNAME, environ=FULL_ENV)
 
 
@@ -269,7 +269,7 @@ def test_a_token_store_without_credentials_is_refused() -> None:
 def test_auth_and_credentials_together_are_refused(kwargs: dict[str, Any]) -> None:
     name = next(iter(kwargs))
     with pytest.raises(
-        RequestValidationError,
+        InvalidArgumentError,
         match=f"pass either 'auth' or '{name}', not both; configure your ThingSpaceAuth",
     ):
         resolve(NoAuth(), **kwargs)
@@ -278,7 +278,7 @@ def test_auth_and_credentials_together_are_refused(kwargs: dict[str, Any]) -> No
 def test_an_auth_object_is_used_as_is_and_ignores_the_environment() -> None:
     mine = ThingSpaceAuth(access_token="mine")
     assert resolve(mine, environ=FULL_ENV) is mine
-    with pytest.raises(RequestValidationError, match="'auth' must be an Auth instance, not str"):
+    with pytest.raises(InvalidArgumentError, match="'auth' must be an Auth instance, not str"):
         resolve("token")
 
 

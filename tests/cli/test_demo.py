@@ -22,8 +22,8 @@ FAMILIES = {
     "location",
     "firmware",
     "firmware-v3",
-    "account-name",
-    "account-number",
+    "connectivity",
+    "hyper-precise",
 }
 URLS = [f"{LISTENER}/{path}" for path in ("diagnostics", "location", "fota", "fota-v3", "hpl")]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -101,10 +101,10 @@ def test_firmware_register_get_update_unregister(cli: Cli, group: str, operation
 
 
 @pytest.mark.integration
-def test_account_name_register_list_unregister(cli: Cli) -> None:
-    empty = cli("account-name", "list", ACCOUNT)
+def test_connectivity_register_list_unregister(cli: Cli) -> None:
+    empty = cli("connectivity", "list", ACCOUNT)
     registered = cli(
-        "account-name",
+        "connectivity",
         "register",
         ACCOUNT,
         "CarrierService",
@@ -114,10 +114,10 @@ def test_account_name_register_list_unregister(cli: Cli) -> None:
         "--callback-password",
         "drowssap",
     )
-    masked = cli("--json", "account-name", "list", ACCOUNT)
-    shown = cli("--json", "account-name", "list", ACCOUNT, "--show-secrets")
-    table = cli("account-name", "list", ACCOUNT)
-    removed = cli("account-name", "unregister", ACCOUNT, "CarrierService", "--json")
+    masked = cli("--json", "connectivity", "list", ACCOUNT)
+    shown = cli("--json", "connectivity", "list", ACCOUNT, "--show-secrets")
+    table = cli("connectivity", "list", ACCOUNT)
+    removed = cli("connectivity", "unregister", ACCOUNT, "CarrierService", "--json")
 
     assert "No listeners." in empty.stdout
     assert registered.exit_code == 0
@@ -129,11 +129,11 @@ def test_account_name_register_list_unregister(cli: Cli) -> None:
 
 
 @pytest.mark.integration
-def test_account_number_register_list_unregister(cli: Cli) -> None:
-    registered = cli("--json", "account-number", "register", ACCOUNT, "BullseyeReporting", HOOK)
-    listed = cli("--json", "account-number", "list", ACCOUNT)
-    removed = cli("--json", "account-number", "unregister", ACCOUNT, "BullseyeReporting")
-    again = cli("account-number", "unregister", ACCOUNT, "BullseyeReporting")
+def test_hyper_precise_register_list_unregister(cli: Cli) -> None:
+    registered = cli("--json", "hyper-precise", "register", ACCOUNT, "BullseyeReporting", HOOK)
+    listed = cli("--json", "hyper-precise", "list", ACCOUNT)
+    removed = cli("--json", "hyper-precise", "unregister", ACCOUNT, "BullseyeReporting")
+    again = cli("hyper-precise", "unregister", ACCOUNT, "BullseyeReporting")
 
     assert data(registered.stdout) == {"aname": ACCOUNT, "name": "BullseyeReporting", "url": HOOK}
     assert data(listed.stdout) == [{"aname": ACCOUNT, "name": "BullseyeReporting", "url": HOOK}]

@@ -60,6 +60,6 @@ def test_a_malformed_account_fails_alone_and_is_never_sent(
     for account, message in BAD.items():
         assert lines[account]["ok"] is False
         assert lines[account]["attempts"] == 0
-        assert lines[account]["error"] == {"type": "RequestValidationError", "message": message}
+        assert lines[account]["error"] == {"type": "InvalidArgumentError", "message": message}
         assert f"failed {account}: {message}" in result.stderr
     assert "2 of 4 accounts failed" in result.stderr

@@ -321,7 +321,7 @@ def test_resume_refuses_lines_that_do_not_record_their_work(
 
 def name_args(accounts: Path, results: Path, *extra: str) -> list[str]:
     return [
-        "register", "account-name", str(accounts), "--service", "CarrierService",
+        "register", "connectivity", str(accounts), "--service", "CarrierService",
         "--url", HOOK, "--callback-username", "hook-user", "--results", str(results), *extra,
     ]  # fmt: skip
 
@@ -331,7 +331,7 @@ PASSWORD = "hook-pass-123"
 
 @pytest.fixture
 def registered_with_a_password(server: SandboxServer, tmp_path: Path) -> tuple[Path, Path]:
-    """Three account-name listeners registered with a callback password: the accounts
+    """Three connectivity listeners registered with a callback password: the accounts
     file and the results file."""
     accounts = accounts_file(tmp_path, 3)
     results = tmp_path / "run.jsonl"
@@ -356,7 +356,7 @@ def test_a_callback_password_is_recorded_only_as_a_digest(
     assert {line["callbackUsername"] for line in lines(results)} == {"hook-user"}
     assert same.exit_code == 0, same.stderr
     assert json.loads(same.stdout)["skipped"] == 3
-    assert server.sandbox.calls["account_name.register"] == 3
+    assert server.sandbox.calls["connectivity.register"] == 3
 
 
 @pytest.mark.parametrize("password", [["--callback-password", "hook-pass-456"], []])
@@ -370,7 +370,7 @@ def test_resume_refuses_another_callback_password(
     assert refused.exit_code == 2
     assert "callbackPassword differs" in refused.stderr
     assert "hook-pass" not in refused.stderr
-    assert server.sandbox.calls["account_name.register"] == 3
+    assert server.sandbox.calls["connectivity.register"] == 3
 
 
 def test_userinfo_of_a_url_is_masked_and_digested(server: SandboxServer, tmp_path: Path) -> None:
@@ -445,7 +445,7 @@ def test_an_existing_results_file_needs_resume(server: SandboxServer, tmp_path: 
     [
         (["register", "firmware", "ACCTS", "--service", "X", "--url", HOOK], "drop --service"),
         (["register", "location", "ACCTS", "--service", "Location"], "needs --url"),
-        (["unregister", "account-name", "ACCTS"], "needs --service"),
+        (["unregister", "connectivity", "ACCTS"], "needs --service"),
         (["list", "location", "no-such-file.txt"], "does not exist"),
     ],
 )
@@ -505,14 +505,14 @@ def test_a_bad_url_is_refused_before_the_first_request(
             "--service must not be '..'",
         ),
         (
-            ["register", "account-number", "ACCTS", "--service", "Précis", "--url", HOOK],
+            ["register", "hyper-precise", "ACCTS", "--service", "Précis", "--url", HOOK],
             "--service is sent as an HTTP header and must be ASCII without line breaks "
             "(percent-encode other characters)",
         ),
         (
             [
                 "register",
-                "account-number",
+                "hyper-precise",
                 "ACCTS",
                 "--service",
                 "HyperPreciseLocation",
@@ -654,7 +654,7 @@ def test_an_exported_callback_password_is_left_to_the_families_that_use_it(
             env=exported,
         )
         assert refused.exit_code == 2, flag
-        assert "are for account-name" in refused.stderr
+        assert "are for connectivity" in refused.stderr
     assert server.sandbox.calls["location.register"] == 2
 
 
@@ -663,16 +663,16 @@ def test_every_family_and_operation(server: SandboxServer, tmp_path: Path) -> No
     services = {
         "location": "Location",
         "diagnostics": "DiagnosticsService",
-        "account-name": "CarrierService",
-        "account-number": "HyperPreciseLocation",
+        "connectivity": "CarrierService",
+        "hyper-precise": "HyperPreciseLocation",
     }
     for family in (
         "location",
         "diagnostics",
         "firmware",
         "firmware-v3",
-        "account-name",
-        "account-number",
+        "connectivity",
+        "hyper-precise",
     ):
         service = ["--service", services[family]] if family in services else []
         steps = [
@@ -695,7 +695,7 @@ def test_listener_passwords_are_masked_in_results(server: SandboxServer, tmp_pat
         [
             "bulk",
             "register",
-            "account-name",
+            "connectivity",
             str(accounts),
             "--service",
             "CarrierService",
@@ -709,7 +709,7 @@ def test_listener_passwords_are_masked_in_results(server: SandboxServer, tmp_pat
     )
     assert registered.exit_code == 0, registered.stderr
     results = tmp_path / "list.jsonl"
-    listed = bulk(server, "list", "account-name", str(accounts), "--results", str(results))
+    listed = bulk(server, "list", "connectivity", str(accounts), "--results", str(results))
     assert listed.exit_code == 0
     assert "hook-pass-123" not in results.read_text()
     assert lines(results)[0]["value"][0]["password"] == "********"

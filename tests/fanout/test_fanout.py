@@ -18,8 +18,8 @@ from thingspace_callbacks import (
     FanOutCancelledError,
     FanOutProgress,
     FanOutResult,
+    InvalidArgumentError,
     NotFoundError,
-    RequestValidationError,
     ThingSpaceAuth,
 )
 
@@ -201,8 +201,9 @@ async def test_cancelling_the_fan_out_cancels_calls_and_reports_every_account() 
     assert sorted(r.index for r in got + rest) == list(range(taken))
     assert fan_out.remaining() == []
     # Cancelled is neither a success nor a failure, in the counters and the snapshot.
-    assert (fan_out.succeeded, fan_out.failed, fan_out.cancelled) == (2, 0, len(rest))
-    assert fan_out.progress.cancelled == len(rest)
+    counts = (fan_out.succeeded_count, fan_out.failed_count, fan_out.cancelled_count)
+    assert counts == (2, 0, len(rest))
+    assert fan_out.progress.cancelled_count == len(rest)
     assert fan_out.progress.done == fan_out.done == taken
 
 
@@ -362,8 +363,8 @@ async def test_progress_is_reported_after_each_result() -> None:
     await FanOut(list(range(12)), echo, concurrency=3, on_progress=snapshots.append).collect()
     assert [p.done for p in snapshots] == list(range(1, 13))
     assert all(p.total == 12 for p in snapshots)
-    assert snapshots[-1].succeeded == 11
-    assert snapshots[-1].failed == 1
+    assert snapshots[-1].succeeded_count == 11
+    assert snapshots[-1].failed_count == 1
     assert snapshots[-1].eta == 0
     assert snapshots[-1].rate > 0
 
@@ -397,7 +398,7 @@ async def test_client_fan_out_against_a_real_server(api_server: str) -> None:
         register = functools.partial(client.location.register, service="Location", url=LISTENER)
         async with client.fan_out(accounts, register, concurrency=8) as results:
             seen = [r async for r in results]
-        report = await client.fan_out_all(accounts[:3], client.location.list, concurrency=2)
+        report = await client.fan_out(accounts[:3], client.location.list, concurrency=2).collect()
     assert len(seen) == len(accounts)
     by_account = {r.account: r for r in seen}
     missing = by_account.pop("missing-1")
@@ -435,27 +436,27 @@ async def test_cancelling_real_requests_in_flight(api_server: str) -> None:
 
 
 def test_bad_arguments_are_refused_before_anything_runs() -> None:
-    with pytest.raises(RequestValidationError, match="single string"):
+    with pytest.raises(InvalidArgumentError, match="single string"):
         FanOut("0252012345-00001", _echo)  # type: ignore[arg-type]
-    with pytest.raises(RequestValidationError, match="iterable"):
+    with pytest.raises(InvalidArgumentError, match="iterable"):
         FanOut(42, _echo)  # type: ignore[arg-type]
-    with pytest.raises(RequestValidationError, match="operation"):
+    with pytest.raises(InvalidArgumentError, match="operation"):
         FanOut([1], "register")  # type: ignore[arg-type]
-    with pytest.raises(RequestValidationError, match="concurrency"):
+    with pytest.raises(InvalidArgumentError, match="concurrency"):
         FanOut([1], _echo, concurrency=0)
-    with pytest.raises(RequestValidationError, match="concurrency"):
+    with pytest.raises(InvalidArgumentError, match="concurrency"):
         FanOut([1], _echo, concurrency=True)
-    with pytest.raises(RequestValidationError, match="concurrency"):
+    with pytest.raises(InvalidArgumentError, match="concurrency"):
         FanOut([1], _echo, concurrency=anyio.CapacityLimiter(float("inf")))
-    with pytest.raises(RequestValidationError, match="rate"):
+    with pytest.raises(InvalidArgumentError, match="rate"):
         FanOut([1], _echo, rate_limit=0)
-    with pytest.raises(RequestValidationError, match="total"):
+    with pytest.raises(InvalidArgumentError, match="total"):
         FanOut([1], _echo, total=-1)
-    with pytest.raises(RequestValidationError, match="on_progress"):
+    with pytest.raises(InvalidArgumentError, match="on_progress"):
         FanOut([1], _echo, on_progress=3)  # type: ignore[arg-type]
 
 
 def test_client_fan_out_validates_at_call_time() -> None:
     client = AsyncThingSpaceClient(auth=ThingSpaceAuth(access_token="token"))
-    with pytest.raises(RequestValidationError, match="concurrency"):
+    with pytest.raises(InvalidArgumentError, match="concurrency"):
         client.fan_out(["a"], client.location.list, concurrency=-5)

@@ -16,8 +16,8 @@ from trio.testing import MockClock
 from thingspace_callbacks import (
     AsyncThingSpaceClient,
     FanOut,
+    InvalidArgumentError,
     RateLimiter,
-    RequestValidationError,
     ThingSpaceAuth,
 )
 
@@ -161,13 +161,13 @@ async def test_real_time_rate_is_held(anyio_backend: str) -> None:
 
 def test_bad_settings_are_refused() -> None:
     for rate in (0, -1, math.inf, math.nan):
-        with pytest.raises(RequestValidationError, match="rate"):
+        with pytest.raises(InvalidArgumentError, match="rate"):
             RateLimiter(rate)
-    with pytest.raises(RequestValidationError, match="rate"):
+    with pytest.raises(InvalidArgumentError, match="rate"):
         RateLimiter("10")  # type: ignore[arg-type]
-    with pytest.raises(RequestValidationError, match="burst"):
+    with pytest.raises(InvalidArgumentError, match="burst"):
         RateLimiter(1, burst=0)
-    assert repr(RateLimiter(2.5, burst=4)) == "RateLimiter(rate=2.5, burst=4)"
+    assert repr(RateLimiter(2.5, burst=4)) == "RateLimiter(rate_limit=2.5, burst=4)"
 
 
 def test_client_rate_limit_paces_every_request_of_the_client() -> None:
@@ -189,7 +189,7 @@ def test_client_rate_limit_paces_every_request_of_the_client() -> None:
                     for n in range(3):
                         group.start_soon(client.location.list, f"a{n}")
                         group.start_soon(patient.location.list, f"b{n}")
-                report = await client.fan_out_all(["c0", "c1"], client.location.list)
+                report = await client.fan_out(["c0", "c1"], client.location.list).collect()
         assert report.ok
         offsets = sorted(round(t - begin, 6) for t in sent)
         assert offsets == [round(0.1 * n, 6) for n in range(8)]
@@ -198,5 +198,5 @@ def test_client_rate_limit_paces_every_request_of_the_client() -> None:
 
 
 def test_client_rate_limit_is_checked_at_construction() -> None:
-    with pytest.raises(RequestValidationError, match="rate"):
+    with pytest.raises(InvalidArgumentError, match="rate"):
         AsyncThingSpaceClient(rate_limit=-3, auth=ThingSpaceAuth(access_token="token"))

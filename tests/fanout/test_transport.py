@@ -19,7 +19,7 @@ from thingspace_callbacks import (
     APIConnectionError,
     APITimeoutError,
     AsyncThingSpaceClient,
-    RequestValidationError,
+    InvalidArgumentError,
     ThingSpaceAuth,
 )
 from thingspace_callbacks._aiohttp import _translate
@@ -120,12 +120,12 @@ async def test_default_transport_shares_the_tls_context(api_server: str) -> None
 
 def test_speedups_without_the_extra_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("thingspace_callbacks._client.fast_transport_available", lambda: False)
-    with pytest.raises(RequestValidationError, match=r"thingspace-callbacks\[speedups\]"):
+    with pytest.raises(InvalidArgumentError, match=r"thingspace-callbacks\[speedups\]"):
         AsyncThingSpaceClient(speedups=True)
 
 
 def test_speedups_with_a_client_of_your_own_is_refused() -> None:
-    with pytest.raises(RequestValidationError, match="http_client"):
+    with pytest.raises(InvalidArgumentError, match="http_client"):
         AsyncThingSpaceClient(speedups=True, http_client=httpx.AsyncClient())
 
 

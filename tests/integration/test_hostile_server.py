@@ -121,9 +121,9 @@ async def test_every_redirect_is_an_error_naming_status_and_location(
     async with _client(server, f"redirect-{status}") as client:
         # Both would have "succeeded" before: an empty list, and {"success": true}.
         with pytest.raises(RedirectError) as listed:
-            await client.account_name.list(ACCOUNT)
+            await client.connectivity.list(ACCOUNT)
         with pytest.raises(RedirectError) as removed:
-            await client.location.unregister(ACCOUNT, "Location")
+            await client.location.unregister(ACCOUNT, service="Location")
     for caught in (listed, removed):
         assert caught.value.status_code == int(status)
         assert caught.value.location is not None

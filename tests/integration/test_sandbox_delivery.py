@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from thingspace_callbacks.sandbox import Sandbox, SandboxServer, sign
+from thingspace_callbacks.sandbox import Sandbox, SandboxServer, sign_body
 
 from .._servers import serve
 from ..sandbox._support import Listener
@@ -52,7 +52,7 @@ async def test_signed_location_message_reaches_a_listener_over_http(
     secret = raw.headers["X-ThingSpace-Shared-Secret"]
     assert answer.json()["deliveries"][0]["statusCode"] == 200
     assert received.path == "/hooks/device-location"
-    assert received.headers["X-ThingSpace-Signature"] == sign(secret, received.body)
+    assert received.headers["X-ThingSpace-Signature"] == sign_body(received.body, secret)
     assert "txid" in json.loads(received.body)
 
 
@@ -60,12 +60,12 @@ async def test_m2m_resends_until_acknowledged_over_http(
     server: SandboxServer, listener: Listener, listener_url: str
 ) -> None:
     async with server.client() as client:
-        await client.account_name.register(
+        await client.connectivity.register(
             ACCOUNT, service="CarrierService", url=listener_url, username="u1", password="p1"
         )
     listener.statuses = [503]
 
-    (delivery,) = await server.sandbox.emit("account_name", ACCOUNT, max_attempts=4)
+    (delivery,) = await server.sandbox.emit("connectivity", ACCOUNT, max_attempts=4)
 
     bodies = [json.loads(r.body) for r in listener.received]
     assert delivery.ok

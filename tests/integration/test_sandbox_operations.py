@@ -71,13 +71,13 @@ async def test_all_twenty_operations_are_served_by_their_seed_names(
 async def test_diagnostics(api: AsyncThingSpaceClient) -> None:
     raw = await api.diagnostics.with_raw_response.register(ACCOUNT, service="Diagnostics", url=HOOK)
     got = await api.diagnostics.get(ACCOUNT)
-    removed = await api.diagnostics.unregister(ACCOUNT, "Diagnostics")
+    removed = await api.diagnostics.unregister(ACCOUNT, service="Diagnostics")
 
     assert len(raw.headers["X-ThingSpace-Shared-Secret"]) == 64
     assert (got.account_name, got.service_name, got.endpoint) == (ACCOUNT, "Diagnostics", HOOK)
     assert removed.endpoint == HOOK
     with pytest.raises(PermissionDeniedError) as caught:
-        await api.diagnostics.unregister(ACCOUNT, "Diagnostics")
+        await api.diagnostics.unregister(ACCOUNT, service="Diagnostics")
     assert caught.value.error_code == "CALLBACK_NOT_REGISTERED"
 
 
@@ -85,7 +85,7 @@ async def test_location(api: AsyncThingSpaceClient) -> None:
     registered = await api.location.register(ACCOUNT, service="Location", url=HOOK)
     await api.location.register(ACCOUNT, service="DeviceLocation", url=HOOK + "/device")
     listed = await api.location.list(ACCOUNT)
-    removed = await api.location.unregister(ACCOUNT, "DeviceLocation")
+    removed = await api.location.unregister(ACCOUNT, service="DeviceLocation")
 
     assert (registered.account_id, registered.service) == (ACCOUNT, "Location")
     assert [(c.name, c.url) for c in listed] == [
@@ -95,7 +95,7 @@ async def test_location(api: AsyncThingSpaceClient) -> None:
     assert removed.success is True
     assert [c.name for c in await api.location.list(ACCOUNT)] == ["Location"]
     with pytest.raises(BadRequestError) as caught:
-        await api.location.unregister(ACCOUNT, "DeviceLocation")
+        await api.location.unregister(ACCOUNT, service="DeviceLocation")
     assert caught.value.error_code == "INVALID_PARAMETER"
 
 
@@ -114,41 +114,41 @@ async def test_firmware(api: AsyncThingSpaceClient, version: str) -> None:
     assert caught.value.error_code == "INVALID_PARAMETER"
 
 
-async def test_account_name(api: AsyncThingSpaceClient) -> None:
-    assert await api.account_name.list(ACCOUNT) == []
-    await api.account_name.register(
+async def test_connectivity(api: AsyncThingSpaceClient) -> None:
+    assert await api.connectivity.list(ACCOUNT) == []
+    await api.connectivity.register(
         ACCOUNT, service="DeviceUsage", url=HOOK, username="zaffod", password="drowssap"
     )
-    (listed,) = await api.account_name.list(ACCOUNT)
-    removed = await api.account_name.unregister(ACCOUNT, "DeviceUsage")
+    (listed,) = await api.connectivity.list(ACCOUNT)
+    removed = await api.connectivity.unregister(ACCOUNT, service="DeviceUsage")
 
     assert (listed.service_name, listed.url, listed.username) == ("DeviceUsage", HOOK, "zaffod")
     assert listed.password is not None
     assert listed.password.get_secret_value() == "drowssap"
     assert (removed.account_name, removed.service_name) == (ACCOUNT, "DeviceUsage")
     with pytest.raises(BadRequestError) as caught:
-        await api.account_name.unregister(ACCOUNT, "DeviceUsage")
+        await api.connectivity.unregister(ACCOUNT, service="DeviceUsage")
     assert caught.value.error_code == "UnifiedWebService.REQUEST_FAILED.CallbackNotFound"
 
 
-async def test_account_number(api: AsyncThingSpaceClient) -> None:
-    await api.account_number.register(ACCOUNT, service="BullseyeReporting", url=HOOK)
-    listed = await api.account_number.list(ACCOUNT)
-    removed = await api.account_number.unregister(ACCOUNT, "BullseyeReporting")
+async def test_hyper_precise(api: AsyncThingSpaceClient) -> None:
+    await api.hyper_precise.register(ACCOUNT, service="BullseyeReporting", url=HOOK)
+    listed = await api.hyper_precise.list(ACCOUNT)
+    removed = await api.hyper_precise.unregister(ACCOUNT, service="BullseyeReporting")
 
     assert [(c.aname, c.name, c.url) for c in listed] == [(ACCOUNT, "BullseyeReporting", HOOK)]
     assert removed.response_code == "SUCCESS"
     with pytest.raises(NotFoundError) as caught:
-        await api.account_number.unregister(ACCOUNT, "BullseyeReporting")
+        await api.hyper_precise.unregister(ACCOUNT, service="BullseyeReporting")
     assert caught.value.error_code == "INVALID_PARAMETER"
 
 
 async def test_accounts_and_families_are_isolated(api: AsyncThingSpaceClient) -> None:
     await api.location.register(ACCOUNT, service="Location", url=HOOK)
-    await api.account_name.register(ACCOUNT, service="CarrierService", url=HOOK)
+    await api.connectivity.register(ACCOUNT, service="CarrierService", url=HOOK)
 
     assert await api.location.list("0000999999-00001") == []
-    assert [c.service_name for c in await api.account_name.list(ACCOUNT)] == ["CarrierService"]
+    assert [c.service_name for c in await api.connectivity.list(ACCOUNT)] == ["CarrierService"]
 
 
 async def test_error_answers_keep_status_headers_and_body(api: AsyncThingSpaceClient) -> None:

@@ -14,6 +14,7 @@ import trio
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from thingspace_callbacks import InvalidArgumentError
 from thingspace_callbacks.receiver import (
     DEFAULT_BODY_TIMEOUT,
     BodyCredentials,
@@ -563,7 +564,7 @@ def test_registration_refuses_mistakes(recorder: Recorder) -> None:
 
     def sync_handler(message: CallbackMessage) -> None: ...
 
-    with pytest.raises(TypeError, match="async"):
+    with pytest.raises(InvalidArgumentError, match="async"):
         receiver.add_handler("StateService", sync_handler)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_body_size"):
         Receiver(verify=[], max_body_size=0)

@@ -18,7 +18,7 @@ from thingspace_callbacks.receiver import (
     Claim,
     ClaimOutcome,
     InboundRequest,
-    InMemoryDedupeStore,
+    MemoryDedupeStore,
     Receiver,
 )
 
@@ -172,7 +172,7 @@ def test_a_cancelled_request_releases_its_claim_under_trio() -> None:
 
 
 async def test_receivers_sharing_an_in_memory_store_handle_a_message_once() -> None:
-    store, handler = InMemoryDedupeStore(), Handler()
+    store, handler = MemoryDedupeStore(), Handler()
     handler.gate = anyio.Event()
     first, second = _receiver(store, handler), _receiver(store, handler)
     answers: list[httpx.Response] = []

@@ -8,7 +8,7 @@ from thingspace_callbacks.receiver import (
     Claim,
     ClaimingDedupeStore,
     DedupeStore,
-    InMemoryDedupeStore,
+    MemoryDedupeStore,
     default_dedupe_key,
 )
 
@@ -37,7 +37,7 @@ def test_different_messages_or_routes_have_different_keys() -> None:
 
 
 async def test_in_memory_store_forgets_the_least_recently_used() -> None:
-    store = InMemoryDedupeStore(max_entries=2)
+    store = MemoryDedupeStore(max_entries=2)
     assert isinstance(store, DedupeStore)
     await store.add("a")
     await store.add("b")
@@ -51,11 +51,11 @@ async def test_in_memory_store_forgets_the_least_recently_used() -> None:
 
 def test_in_memory_store_needs_room() -> None:
     with pytest.raises(ValueError, match="max_entries"):
-        InMemoryDedupeStore(max_entries=0)
+        MemoryDedupeStore(max_entries=0)
 
 
 async def test_in_memory_store_hands_out_one_claim_per_key() -> None:
-    store = InMemoryDedupeStore()
+    store = MemoryDedupeStore()
     assert isinstance(store, ClaimingDedupeStore)
     claim = await store.claim("a")
     assert isinstance(claim, Claim)
@@ -68,7 +68,7 @@ async def test_in_memory_store_hands_out_one_claim_per_key() -> None:
 
 
 async def test_a_released_claim_can_be_claimed_again_but_not_released_twice() -> None:
-    store = InMemoryDedupeStore()
+    store = MemoryDedupeStore()
     first = await store.claim("a")
     assert isinstance(first, Claim)
     await store.release(first)
@@ -81,7 +81,7 @@ async def test_a_released_claim_can_be_claimed_again_but_not_released_twice() ->
 
 
 async def test_in_memory_claims_go_through_contains_and_add() -> None:
-    class Persistent(InMemoryDedupeStore):
+    class Persistent(MemoryDedupeStore):
         """A subclass written before claims existed, keeping its keys elsewhere."""
 
         def __init__(self) -> None:

@@ -22,7 +22,7 @@ from thingspace_callbacks.receiver import (
     CallbackMessage,
     DeliveryOutcome,
     InboundRequest,
-    InMemoryDedupeStore,
+    MemoryDedupeStore,
     Receiver,
 )
 
@@ -84,7 +84,7 @@ def test_a_stuck_handler_is_cancelled_at_its_time_limit_and_answered_503() -> No
 
 
 def test_the_resend_of_a_timed_out_message_runs_the_handler_again() -> None:
-    store, handler = InMemoryDedupeStore(), Stuck(stuck=1)
+    store, handler = MemoryDedupeStore(), Stuck(stuck=1)
     receiver = _receiver(store, handler, handler_timeout=1)
 
     async def main() -> list[str]:
@@ -99,7 +99,7 @@ def test_the_resend_of_a_timed_out_message_runs_the_handler_again() -> None:
 
 def test_a_resend_waiting_behind_a_stuck_copy_is_answered_within_its_own_limit() -> None:
     handler = Stuck()
-    receiver = _receiver(InMemoryDedupeStore(), handler, handler_timeout=10)
+    receiver = _receiver(MemoryDedupeStore(), handler, handler_timeout=10)
     answered: dict[str, tuple[str, float]] = {}
 
     async def deliver(name: str, delay: float) -> None:

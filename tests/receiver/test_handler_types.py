@@ -13,6 +13,7 @@ from typing import Annotated, Any, Optional, Union
 import httpx
 import pytest
 
+from thingspace_callbacks import InvalidArgumentError
 from thingspace_callbacks.receiver import (
     BodyCredentials,
     CallbackMessage,
@@ -211,9 +212,9 @@ def test_an_annotation_that_names_no_model_is_refused_at_registration(
 
     handler.__annotations__ = {"message": annotation}
     receiver = Receiver(verify=[])
-    with pytest.raises(TypeError, match=error):
+    with pytest.raises(InvalidArgumentError, match=error):
         receiver.add_handler("CarrierService", handler)
-    with pytest.raises(TypeError, match=error):
+    with pytest.raises(InvalidArgumentError, match=error):
         receiver.on_any()(handler)
     assert receiver.routes == {}
 
@@ -222,7 +223,7 @@ def test_a_handler_must_take_the_message_positionally() -> None:
     async def keyword_only(*, message: ConnectivityMessage) -> None:
         pass
 
-    with pytest.raises(TypeError, match="positional"):
+    with pytest.raises(InvalidArgumentError, match="positional"):
         Receiver(verify=[]).add_handler("CarrierService", keyword_only)  # type: ignore[arg-type]
 
 

@@ -43,7 +43,7 @@ async def test_sandbox_deliveries_reach_the_receiver(serve_app: ServeApp) -> Non
         received.append(message)
 
     async with serve_app(receiver) as base_url, sandbox.client() as client:
-        await client.account_name.register(
+        await client.connectivity.register(
             M2M_ACCOUNT,
             service="CarrierService",
             url=f"{base_url}/CarrierService",
@@ -59,14 +59,14 @@ async def test_sandbox_deliveries_reach_the_receiver(serve_app: ServeApp) -> Non
         async def location(message: LocationMessage) -> None:
             received.append(message)
 
-        [m2m] = await sandbox.emit("account_name", M2M_ACCOUNT, "CarrierService", max_attempts=3)
+        [m2m] = await sandbox.emit("connectivity", M2M_ACCOUNT, "CarrierService", max_attempts=3)
         [loc] = await sandbox.emit("location", LOCATION_ACCOUNT, "DeviceLocation")
         # A re-send of a message already handled is acknowledged, not handled again.
         [again] = await sandbox.emit(
-            "account_name", M2M_ACCOUNT, "CarrierService", message=m2m.message
+            "connectivity", M2M_ACCOUNT, "CarrierService", message=m2m.message
         )
         [forged] = await sandbox.emit(
-            "account_name", M2M_ACCOUNT, "CarrierService", message={"password": "guess"}
+            "connectivity", M2M_ACCOUNT, "CarrierService", message={"password": "guess"}
         )
 
     assert (m2m.ok, m2m.attempts, m2m.status_code) == (True, 2, 200)

@@ -27,7 +27,7 @@ async def main():
         token_store=MemoryTokenStore(), rate_limit=5, http_client=http_client,
     ) as client:
         await client.location.list("0252012345-00001")
-        await client.fan_out_all(["0252012345-00001"], client.location.list, rate_limit=5)
+        await client.fan_out(["0252012345-00001"], client.location.list, rate_limit=5).collect()
 
 asyncio.run(main())
 result = sorted(sys.modules)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import redis.asyncio
 
-from thingspace_callbacks import RequestValidationError
+from thingspace_callbacks import InvalidArgumentError
 from thingspace_callbacks.receiver import (
     CallbackMessage,
     Claim,
@@ -123,16 +123,16 @@ def test_arguments_are_checked_and_the_password_never_shown() -> None:
     assert repr(store) == (
         "RedisDedupeStore('127.0.0.1:6390/2', prefix='thingspace:', claim_ttl=5, seen_ttl=60)"
     )
-    with pytest.raises(RequestValidationError, match="not a Redis URL") as caught:
+    with pytest.raises(InvalidArgumentError, match="not a Redis URL") as caught:
         RedisDedupeStore("http://:pw-Hx81@127.0.0.1:6390")
     assert "pw-Hx81" not in str(caught.value)
-    with pytest.raises(RequestValidationError, match="claim_ttl"):
+    with pytest.raises(InvalidArgumentError, match="claim_ttl"):
         RedisDedupeStore("redis://127.0.0.1", claim_ttl=0)
-    with pytest.raises(RequestValidationError, match="seen_ttl"):
+    with pytest.raises(InvalidArgumentError, match="seen_ttl"):
         RedisDedupeStore("redis://127.0.0.1", seen_ttl=float("inf"))
-    with pytest.raises(RequestValidationError, match="timeout"):
+    with pytest.raises(InvalidArgumentError, match="timeout"):
         RedisDedupeStore("redis://127.0.0.1", timeout=-1)
-    with pytest.raises(TypeError, match="prefix"):
+    with pytest.raises(InvalidArgumentError, match="prefix"):
         RedisDedupeStore("redis://127.0.0.1", prefix=b"x")  # type: ignore[arg-type]
 
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from thingspace_callbacks.cli import EXIT_MISSING_EXTRA
 from thingspace_callbacks.cli.listen import DEFAULT_DEDUPE_CLAIM_TTL, build_receiver, listen
-from thingspace_callbacks.receiver import InMemoryDedupeStore
+from thingspace_callbacks.receiver import MemoryDedupeStore
 from thingspace_callbacks.redis import RedisDedupeStore
 
 pytestmark = pytest.mark.timeout(20)
@@ -82,7 +82,7 @@ def test_listen_imports_the_redis_extra_only_with_dedupe() -> None:
 
 def test_dedupe_builds_a_redis_store_with_the_claim_ttl() -> None:
     default = build_receiver()
-    assert isinstance(default.dedupe_store, InMemoryDedupeStore)
+    assert isinstance(default.dedupe_store, MemoryDedupeStore)
     shared = build_receiver(dedupe="redis://127.0.0.1:6390/1")
     assert isinstance(shared.dedupe_store, RedisDedupeStore)
     assert shared.dedupe_store.claim_ttl == DEFAULT_DEDUPE_CLAIM_TTL == 60

@@ -34,7 +34,7 @@ async def pool(redis_server: RedisServer) -> AsyncIterator[ArqRedis]:
 
 def register(pool: ArqRedis, **changes: Any) -> QueuedFanOut:
     arguments: dict[str, Any] = {
-        "operation": "account_name.register", "service": "CarrierService", "url": HOOK,
+        "operation": "connectivity.register", "service": "CarrierService", "url": HOOK,
         "username": "hook-user", "password": "hook-pass", "base_url": API,
     }  # fmt: skip
     arguments.update(changes)
@@ -60,7 +60,7 @@ async def test_enqueueing_the_same_run_twice_adds_no_job(pool: ArqRedis) -> None
 @pytest.mark.parametrize(
     "change",
     [
-        {"operation": "account_name.unregister", "url": None, "username": None, "password": None},
+        {"operation": "connectivity.unregister", "url": None, "username": None, "password": None},
         {"service": "OtherService"},
         {"url": "https://other.example.com/hooks"},
         {"url": "https://user:secret@listener.example.com/hooks/location"},
@@ -87,7 +87,7 @@ async def test_no_secret_reaches_redis_in_clear(
 ) -> None:
     password, url = "hook-pass-Zq81", "https://hook:url-secret-Pw27@hooks.example.com/x"
     queued = await enqueue_fan_out(
-        pool, "account_name.register", ACCOUNTS[:20], service="CarrierService", url=url,
+        pool, "connectivity.register", ACCOUNTS[:20], service="CarrierService", url=url,
         username="hook-user", password=password, base_url=sandbox.base_url,
     )  # fmt: skip
     queued_jobs = everything_in(redis_server.url)
@@ -95,7 +95,7 @@ async def test_no_secret_reaches_redis_in_clear(
     (worker,) = start_workers(tmp_path, env, 1, "--queue", redis_server.url, "--url", url)
     try:
         with anyio.fail_after(30):
-            results = await queued.all()
+            results = await queued.collect()
     finally:
         worker.stop()
     done = everything_in(redis_server.url)
@@ -107,7 +107,7 @@ async def test_no_secret_reaches_redis_in_clear(
     for blob in queued_jobs + done:
         for secret in secrets:
             assert secret.encode() not in blob
-    registered = sandbox.sandbox.registrations("account_name")
+    registered = sandbox.sandbox.registrations("connectivity")
     assert {(r.url, r.username, r.password) for r in registered} == {(url, "hook-user", password)}
 
 
@@ -124,20 +124,20 @@ async def test_a_refused_job_fails_and_is_run_again_later(
     (worker,) = start_workers(tmp_path, wrong, 1, *queue)
     try:
         with anyio.fail_after(30):
-            queued = await enqueue_fan_out(pool, "account_name.register", ACCOUNTS[:5], **run)
-            refused = await queued.all()
+            queued = await enqueue_fan_out(pool, "connectivity.register", ACCOUNTS[:5], **run)
+            refused = await queued.collect()
     finally:
         worker.stop()
     # Kept failures are handed out again as they are, or run again (the default).
     kept = await enqueue_fan_out(
-        pool, "account_name.register", ACCOUNTS[:5], rerun_failed=False, **run
+        pool, "connectivity.register", ACCOUNTS[:5], rerun_failed=False, **run
     )
     right = environment(sandbox.base_url, THINGSPACE_CALLBACK_PASSWORD="right-pass")
     (worker,) = start_workers(tmp_path, right, 1, *queue)
     try:
         with anyio.fail_after(30):
-            again = await enqueue_fan_out(pool, "account_name.register", ACCOUNTS[:5], **run)
-            done = await again.all()
+            again = await enqueue_fan_out(pool, "connectivity.register", ACCOUNTS[:5], **run)
+            done = await again.collect()
     finally:
         worker.stop()
 
@@ -145,10 +145,10 @@ async def test_a_refused_job_fails_and_is_run_again_later(
     assert not any(r.ok for r in refused)
     assert "--callback-password" in str(refused[0].error)
     assert (kept.enqueued, kept.existing, kept.pending) == (0, 5, 0)
-    assert not any(r.ok for r in await kept.all())
+    assert not any(r.ok for r in await kept.collect())
     assert again.enqueued == 5
     assert all(r.ok for r in done)
-    assert len(sandbox.sandbox.registrations("account_name")) == 5
+    assert len(sandbox.sandbox.registrations("connectivity")) == 5
 
 
 @pytest.mark.timeout(60)
@@ -163,11 +163,11 @@ async def test_a_users_own_arq_worker_runs_the_jobs(
                 pool, "location.register", ACCOUNTS, service="Location", url=HOOK,
                 base_url=sandbox.base_url,
             )  # fmt: skip
-            results = await queued.all()
+            results = await queued.collect()
             elsewhere = await enqueue_fan_out(
                 pool, "location.list", ACCOUNTS[:3], base_url="https://elsewhere.example.com/api"
             )
-            refused = await elsewhere.all()
+            refused = await elsewhere.collect()
     finally:
         worker.stop()
 

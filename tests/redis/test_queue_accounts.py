@@ -52,7 +52,7 @@ async def test_a_malformed_account_fails_at_once_and_gets_no_job(
     assert (queued.enqueued, queued.pending, queue_length) == (1, 1, 1)
     assert jobs == [f"arq:job:{queued.job_id(GOOD)}".encode()]
     assert {result.account: result.error for result in refused} == {
-        account: {"type": "RequestValidationError", "message": message}
+        account: {"type": "InvalidArgumentError", "message": message}
         for account, message in BAD.items()
     }
     assert all(not result.ok and result.attempts == 0 for result in refused)
@@ -72,7 +72,7 @@ def test_bulk_queue_writes_the_failure_of_a_malformed_account(
     assert result.exit_code == 1, result.output
     written = {line["account"]: line for line in lines(results)}
     assert {account: line["error"] for account, line in written.items()} == {
-        account: {"type": "RequestValidationError", "message": message}
+        account: {"type": "InvalidArgumentError", "message": message}
         for account, message in BAD.items()
     }
     assert all(line["ok"] is False and line["attempts"] == 0 for line in written.values())

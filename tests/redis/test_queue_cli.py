@@ -195,7 +195,7 @@ def test_redis_restarted_empty_mid_run_loses_no_account(
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--rate", "5"], "--rate is the workers' option"),
+        (["--rate-limit", "5"], "--rate-limit is the workers' option"),
         (["-c", "5"], "--concurrency is the workers' option"),
         (["--fail-fast"], "--fail-fast cannot stop jobs already queued"),
         (["--queue", "http://localhost"], "--queue: expected redis://"),
@@ -249,7 +249,7 @@ def test_workers_share_one_rate_budget(
     accounts, names = accounts_file(tmp_path, 60)
     results = tmp_path / "run.jsonl"
     env = environment(sandbox.base_url)
-    rate = ("--rate", "40", "--burst", "1")
+    rate = ("--rate-limit", "40", "--burst", "1")
     workers = start_workers(tmp_path, env, 2, "--queue", redis_server.url, *FAST, *rate)
     try:
         # Both workers log in first (once for both), so that the login's wait does not

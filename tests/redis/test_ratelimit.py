@@ -9,7 +9,7 @@ import time
 import anyio
 import pytest
 
-from thingspace_callbacks import RateLimiter, RequestValidationError
+from thingspace_callbacks import InvalidArgumentError, RateLimiter
 from thingspace_callbacks.redis import RedisRateLimiter
 from thingspace_callbacks.sandbox import Sandbox
 
@@ -65,7 +65,10 @@ async def test_while_redis_is_down_each_process_paces_itself(
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1, warnings
     assert "is unavailable (ConnectionError)" in warnings[0]
-    assert "each process keeps rate limit 'down' with RateLimiter(rate=20, burst=1)" in warnings[0]
+    assert (
+        "each process keeps rate limit 'down' with RateLimiter(rate_limit=20, burst=1)"
+        in warnings[0]
+    )
     assert any("answers again" in r.getMessage() for r in caplog.records)
 
 
@@ -79,16 +82,16 @@ async def test_a_fallback_of_ones_own_paces_calls_while_redis_is_down(
 
 
 def test_bad_arguments_are_refused() -> None:
-    with pytest.raises(RequestValidationError, match="'rate'"):
+    with pytest.raises(InvalidArgumentError, match="'rate_limit'"):
         RedisRateLimiter("redis://localhost", 0)
-    with pytest.raises(RequestValidationError, match="'burst'"):
+    with pytest.raises(InvalidArgumentError, match="'burst'"):
         RedisRateLimiter("redis://localhost", 1, burst=0)
-    with pytest.raises(RequestValidationError, match="'key'"):
+    with pytest.raises(InvalidArgumentError, match="'key'"):
         RedisRateLimiter("redis://localhost", 1, key="")
-    with pytest.raises(TypeError, match="fallback"):
+    with pytest.raises(InvalidArgumentError, match="fallback"):
         RedisRateLimiter("redis://localhost", 1, fallback=5)  # type: ignore[arg-type]
     limiter = RedisRateLimiter("redis://:pa55word@localhost:6380/2", 2.5, burst=3, key="k")
-    assert repr(limiter) == "RedisRateLimiter('localhost:6380/2', rate=2.5, burst=3, key='k')"
+    assert repr(limiter) == "RedisRateLimiter('localhost:6380/2', rate_limit=2.5, burst=3, key='k')"
 
 
 async def test_clients_and_fan_outs_take_it_as_their_rate_limit(redis_server: RedisServer) -> None:
@@ -98,12 +101,14 @@ async def test_clients_and_fan_outs_take_it_as_their_rate_limit(redis_server: Re
         async with sandbox.client(rate_limit=limiter) as client:
             await client.location.list(accounts[0])  # tokens first, unpaced
             started = time.monotonic()
-            report = await client.fan_out_all(accounts, client.location.list)
+            report = await client.fan_out(accounts, client.location.list).collect()
             assert report.ok
             assert time.monotonic() - started >= 5 / 20 - 0.02
         async with sandbox.client() as client:
             started = time.monotonic()
-            report = await client.fan_out_all(accounts, client.location.list, rate_limit=limiter)
+            report = await client.fan_out(
+                accounts, client.location.list, rate_limit=limiter
+            ).collect()
             assert report.ok
             assert time.monotonic() - started >= 5 / 20 - 0.02
             patient = client.with_options(rate_limit=limiter)

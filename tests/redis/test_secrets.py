@@ -10,7 +10,7 @@ import pytest
 import redis.asyncio
 from cryptography.fernet import Fernet
 
-from thingspace_callbacks import AuthenticationError, RequestValidationError, ThingSpaceAuth, Token
+from thingspace_callbacks import AuthenticationError, InvalidArgumentError, ThingSpaceAuth, Token
 from thingspace_callbacks.redis import RedisTokenStore
 from thingspace_callbacks.sandbox import Sandbox
 
@@ -53,7 +53,7 @@ async def test_no_token_or_key_shows_anywhere(
     caplog.set_level(logging.DEBUG)
     async with RedisTokenStore(redis_server.url, encryption_key=key) as store:
         shown, stored = await _exercise(redis_server, store, seen)
-    with pytest.raises(RequestValidationError) as bad_key:
+    with pytest.raises(InvalidArgumentError) as bad_key:
         RedisTokenStore(redis_server.url, encryption_key=key[:-4])
     shown += traceback.format_exception(bad_key.value)
     shown += [record.getMessage() for record in caplog.records] + [caplog.text]

@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio
 from cryptography.fernet import Fernet
 
-from thingspace_callbacks import RequestValidationError, Token
+from thingspace_callbacks import InvalidArgumentError, Token
 from thingspace_callbacks.redis import RedisTokenStore
 from thingspace_callbacks.sandbox import Sandbox
 
@@ -114,19 +114,19 @@ async def test_encrypted_values_hold_no_token_and_need_the_key(
 
 
 def test_bad_arguments_are_refused_without_showing_the_key() -> None:
-    with pytest.raises(RequestValidationError, match="not a Redis URL"):
+    with pytest.raises(InvalidArgumentError, match="not a Redis URL"):
         RedisTokenStore("http://localhost:6379")
     password = "".join(reversed("drow55ap"))  # its value is not in this source
-    with pytest.raises(RequestValidationError, match="not a Redis URL") as caught:
+    with pytest.raises(InvalidArgumentError, match="not a Redis URL") as caught:
         RedisTokenStore(f"redis://:{password}@localhost:port/0")
     assert password not in "".join(traceback.format_exception(caught.value))
-    with pytest.raises(RequestValidationError, match=r"redis\.asyncio\.Redis"):
+    with pytest.raises(InvalidArgumentError, match=r"redis\.asyncio\.Redis"):
         RedisTokenStore(6379)  # type: ignore[arg-type]
     bad_key = "-".join(("hunter2", "not", "a", "key"))  # its value is not in this source
-    with pytest.raises(RequestValidationError, match="Fernet key") as caught:
+    with pytest.raises(InvalidArgumentError, match="Fernet key") as caught:
         RedisTokenStore("redis://localhost", encryption_key=bad_key)
     assert bad_key not in "".join(traceback.format_exception(caught.value))
-    with pytest.raises(RequestValidationError, match="lock_ttl"):
+    with pytest.raises(InvalidArgumentError, match="lock_ttl"):
         RedisTokenStore("redis://localhost", lock_ttl=0)
 
 

@@ -120,7 +120,7 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.diagnostics.unregister(ACCOUNT, "Diagnostics", **o),
+            lambda c, **o: c.diagnostics.unregister(ACCOUNT, service="Diagnostics", **o),
             "DELETE",
             PATH,
             params={"accountName": ACCOUNT, "serviceName": "Diagnostics"},
@@ -174,6 +174,6 @@ async def test_raw_get_and_unregister(
     mock_api.route().respond(200, json=CALLBACK_JSON, headers={"x-request-id": "r-1"})
     raw = client.diagnostics.with_raw_response
     got = await raw.get(ACCOUNT)
-    gone = await raw.unregister(ACCOUNT, "Diagnostics")
+    gone = await raw.unregister(ACCOUNT, service="Diagnostics")
     assert (got.parse(), gone.parse()) == (CALLBACK, CALLBACK)
     assert got.request_id == "r-1"

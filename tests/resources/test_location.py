@@ -115,7 +115,9 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.location.unregister(ACCOUNT, LocationServiceName.LOCATION, **o),
+            lambda c, **o: c.location.unregister(
+                ACCOUNT, service=LocationServiceName.LOCATION, **o
+            ),
             "DELETE",
             f"/loc/v1/callbacks/{ACCOUNT}/name/Location",
             response={"success": True},
@@ -125,7 +127,7 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.location.unregister(ACCOUNT, "DeviceLocation", **o),
+            lambda c, **o: c.location.unregister(ACCOUNT, service="DeviceLocation", **o),
             "DELETE",
             f"/loc/v1/callbacks/{ACCOUNT}/name/DeviceLocation",
             response={"success": True},
@@ -135,7 +137,7 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.location.unregister("a&b", "Loc/ation", **o),
+            lambda c, **o: c.location.unregister("a&b", service="Loc/ation", **o),
             "DELETE",
             "/loc/v1/callbacks/a%26b/name/Loc%2Fation",
             response={"success": True},
@@ -215,7 +217,7 @@ async def test_raw_list_and_unregister(
     mock_api.delete(f"/loc/v1/callbacks/{ACCOUNT}/name/Location").respond(json={"success": True})
     raw = client.location.with_raw_response
     assert (await raw.list(ACCOUNT)).parse() == LIST
-    assert (await raw.unregister(ACCOUNT, "Location")).parse().success is True
+    assert (await raw.unregister(ACCOUNT, service="Location")).parse().success is True
 
 
 async def test_unknown_service_name_in_list_is_kept(

@@ -25,11 +25,11 @@ async def test_round_trip_with_latency_and_delivery() -> None:
     sandbox = Sandbox(delivery_transport=httpx.ASGITransport(listener.app()))
     sandbox.faults = Faults(latency=0.001)
     async with sandbox.client() as client:
-        await client.account_name.register(
+        await client.connectivity.register(
             ACCOUNT, service="CarrierService", url="http://listener.test/m2m", password="pw"
         )
-        (listed,) = await client.account_name.list(ACCOUNT)
-        (delivery,) = await sandbox.emit("account_name", ACCOUNT)
+        (listed,) = await client.connectivity.list(ACCOUNT)
+        (delivery,) = await sandbox.emit("connectivity", ACCOUNT)
 
     assert listed.url == "http://listener.test/m2m"
     assert delivery.ok

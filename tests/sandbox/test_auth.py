@@ -323,7 +323,7 @@ async def test_client_with_fixed_tokens_from_issue_credentials(sandbox: Sandbox)
         auth=ThingSpaceAuth(access_token=access_token, m2m_token=m2m_token),
         http_client=httpx.AsyncClient(transport=sandbox.transport()),
     ) as client:
-        assert await client.account_number.list("1234567890") == []
+        assert await client.hyper_precise.list("1234567890") == []
 
 
 def test_reprs_show_no_secrets() -> None:
@@ -338,7 +338,7 @@ def test_reprs_show_no_secrets() -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"session_expired_status": 403}, {"token_ttl": 0}, {"session_idle_ttl": -1}],
+    [{"session_expired_status": 403}, {"token_ttl": 0}, {"session_idle_timeout": -1}],
 )
 def test_invalid_options_are_refused(options: dict[str, int]) -> None:
     with pytest.raises(ValueError, match="must"):

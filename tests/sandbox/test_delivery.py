@@ -17,7 +17,7 @@ from thingspace_callbacks.receiver import (
     LocationMessage,
     parse_message,
 )
-from thingspace_callbacks.sandbox import FAMILIES, NoListenerError, Registration, Sandbox, sign
+from thingspace_callbacks.sandbox import FAMILIES, NoListenerError, Registration, Sandbox, sign_body
 from thingspace_callbacks.sandbox._delivery import build_message
 
 from ._support import Listener
@@ -44,7 +44,7 @@ async def test_location_messages_are_signed_with_the_registration_secret(
     (received,) = listener.received
     assert delivery.ok
     assert received.path == "/hooks/location"
-    assert received.headers["X-ThingSpace-Signature"] == sign(secret, received.body)
+    assert received.headers["X-ThingSpace-Signature"] == sign_body(received.body, secret)
     message = json.loads(received.body)
     assert set(message) == {"txid", "msid", "pd"}
     assert set(message["pd"]) >= {"time", "x", "y", "radius", "qos"}
@@ -64,7 +64,7 @@ async def test_diagnostics_messages_are_signed_and_carry_registered_headers(
 
     (received,) = listener.received
     secret = raw.headers["X-ThingSpace-Shared-Secret"]
-    assert received.headers["X-ThingSpace-Signature"] == sign(secret, received.body)
+    assert received.headers["X-ThingSpace-Signature"] == sign_body(received.body, secret)
     assert received.headers["X-Tenant"] == "acme"
     assert json.loads(received.body)["accountName"] == ACCOUNT
 
@@ -85,11 +85,11 @@ async def test_signature_header_name_is_configurable(listener: Listener) -> None
 async def test_m2m_messages_carry_the_listener_credentials_in_the_body(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener
 ) -> None:
-    await client.account_name.register(
+    await client.connectivity.register(
         ACCOUNT, service="CarrierService", url=HOOK, username="zaffod", password="drowssap"
     )
 
-    await sandbox.emit("account_name", ACCOUNT)
+    await sandbox.emit("connectivity", ACCOUNT)
 
     message = json.loads(listener.received[0].body)
     assert (message["username"], message["password"]) == ("zaffod", "drowssap")
@@ -103,9 +103,9 @@ async def test_m2m_messages_carry_the_listener_credentials_in_the_body(
 async def test_nidd_messages_carry_a_nidd_response(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener
 ) -> None:
-    await client.account_name.register(ACCOUNT, service="NiddService", url=HOOK)
+    await client.connectivity.register(ACCOUNT, service="NiddService", url=HOOK)
 
-    await sandbox.emit("m2m", ACCOUNT, "NiddService")
+    await sandbox.emit("connectivity", ACCOUNT, "NiddService")
 
     message = json.loads(listener.received[0].body)
     assert "niddMONotificationResponse" in message["niddResponse"]
@@ -133,9 +133,9 @@ async def test_fota_messages_follow_the_v1_structure(
 async def test_hyper_precise_messages_are_plain(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener
 ) -> None:
-    await client.account_number.register(ACCOUNT, service="BullseyeReporting", url=HOOK)
+    await client.hyper_precise.register(ACCOUNT, service="BullseyeReporting", url=HOOK)
 
-    await sandbox.emit("account_number", ACCOUNT)
+    await sandbox.emit("hyper_precise", ACCOUNT)
 
     message = json.loads(listener.received[0].body)
     assert (message["aname"], message["name"]) == (ACCOUNT, "BullseyeReporting")
@@ -144,10 +144,10 @@ async def test_hyper_precise_messages_are_plain(
 async def test_overrides_replace_and_remove_fields(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener
 ) -> None:
-    await client.account_name.register(ACCOUNT, service="CarrierService", url=HOOK)
+    await client.connectivity.register(ACCOUNT, service="CarrierService", url=HOOK)
 
     await sandbox.emit(
-        "account_name",
+        "connectivity",
         ACCOUNT,
         message={
             "status": "Failed",
@@ -184,10 +184,10 @@ async def test_emit_without_listener_raises(sandbox: Sandbox) -> None:
 async def test_unacknowledged_messages_are_sent_again_with_a_higher_count(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener
 ) -> None:
-    await client.account_name.register(ACCOUNT, service="CarrierService", url=HOOK)
+    await client.connectivity.register(ACCOUNT, service="CarrierService", url=HOOK)
     listener.statuses = [500, 503]
 
-    (delivery,) = await sandbox.emit("account_name", ACCOUNT, max_attempts=4)
+    (delivery,) = await sandbox.emit("connectivity", ACCOUNT, max_attempts=4)
 
     counts = [json.loads(r.body)["callbackCount"] for r in listener.received]
     ids = {json.loads(r.body)["requestId"] for r in listener.received}
@@ -199,10 +199,10 @@ async def test_unacknowledged_messages_are_sent_again_with_a_higher_count(
 async def test_gives_up_after_max_attempts(
     sandbox: Sandbox, client: AsyncThingSpaceClient, listener: Listener
 ) -> None:
-    await client.account_number.register(ACCOUNT, service="BullseyeReporting", url=HOOK)
+    await client.hyper_precise.register(ACCOUNT, service="BullseyeReporting", url=HOOK)
     listener.statuses = [500, 500, 500]
 
-    (delivery,) = await sandbox.emit("account_number", ACCOUNT, max_attempts=2)
+    (delivery,) = await sandbox.emit("hyper_precise", ACCOUNT, max_attempts=2)
 
     assert (delivery.ok, delivery.attempts, delivery.status_code) == (False, 2, 500)
     assert listener.statuses == [500]
@@ -226,11 +226,11 @@ async def test_unreachable_listener_is_reported_not_raised() -> None:
 async def test_delivery_repr_hides_the_message(
     sandbox: Sandbox, client: AsyncThingSpaceClient
 ) -> None:
-    await client.account_name.register(
+    await client.connectivity.register(
         ACCOUNT, service="CarrierService", url=HOOK, password="top-secret-pw"
     )
 
-    (delivery,) = await sandbox.emit("account_name", ACCOUNT)
+    (delivery,) = await sandbox.emit("connectivity", ACCOUNT)
 
     assert "top-secret-pw" not in repr(delivery)
     assert "top-secret-pw" not in json.dumps(delivery.to_dict())
@@ -273,8 +273,8 @@ SAMPLE_MODELS: dict[str, type[CallbackMessage]] = {
     "location": LocationMessage,
     "firmware": FirmwareMessage,
     "firmware_v3": FirmwareMessage,
-    "account_name": ConnectivityMessage,
-    "account_number": GenericMessage,  # Hyper Precise has no model of its own
+    "connectivity": ConnectivityMessage,
+    "hyper_precise": GenericMessage,  # Hyper Precise has no model of its own
 }
 
 
@@ -294,7 +294,7 @@ def test_every_family_has_a_sample_message(family: str) -> None:
 
     # What the sandbox delivers is what a receiver makes the family's message of.
     parsed = parse_message(
-        json.dumps(message), service="CarrierService" if family == "account_name" else None
+        json.dumps(message), service="CarrierService" if family == "connectivity" else None
     )
     assert type(parsed) is SAMPLE_MODELS[family]
     assert {message[k] for k in ("accountName", "aname") if k in message} <= {ACCOUNT}

@@ -73,17 +73,17 @@ REGISTERING = {
     "firmware_v3.update": Operation(
         "PUT", f"/api/fota/v3/callbacks/{ACCOUNT}", lambda url: {"url": url}, "firmware_v3"
     ),
-    "account_name.register": Operation(
+    "connectivity.register": Operation(
         "POST",
         f"/api/m2m/v1/callbacks/{ACCOUNT}",
         lambda url: {"name": "CarrierService", "url": url},
-        "account_name",
+        "connectivity",
     ),
-    "account_number.register": Operation(
+    "hyper_precise.register": Operation(
         "POST",
         f"/api/hyper-precise/v1/callbacks?accountNumber={ACCOUNT}",
         lambda url: {"aname": ACCOUNT, "name": "hpl", "url": url},
-        "account_number",
+        "hyper_precise",
     ),
 }
 """The eight operations that carry a JSON body."""
@@ -408,7 +408,7 @@ async def test_bad_listener_urls_are_refused(
 async def test_bad_listener_urls_in_hyper_precise_headers_are_refused(
     web: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = REGISTERING["account_number.register"].path
+    path = REGISTERING["hyper_precise.register"].path
     sendable = [url for url in BAD_URLS if header_safe(url)]
     assert len(sendable) >= 8
 
@@ -418,7 +418,7 @@ async def test_bad_listener_urls_in_hyper_precise_headers_are_refused(
         assert "Invalid callback URL" in message, (url, message)
 
     assert (await web.post(path, headers={"name": "hpl", "url": good_url("hpl")})).is_success
-    emitted = await web.post("/sandbox/emit", json={"family": "account_number", "account": ACCOUNT})
+    emitted = await web.post("/sandbox/emit", json={"family": "hyper_precise", "account": ACCOUNT})
     assert [d["ok"] for d in emitted.json()["deliveries"]] == [True]
     assert tracebacks(caplog) == []
 

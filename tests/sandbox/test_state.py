@@ -29,13 +29,13 @@ NOT_THERE: list[tuple[str, Call, int, str]] = [
     ("diagnostics.get", lambda c: c.diagnostics.get(ACCOUNT), 403, "CALLBACK_NOT_REGISTERED"),
     (
         "diagnostics.unregister",
-        lambda c: c.diagnostics.unregister(ACCOUNT, "Diagnostics"),
+        lambda c: c.diagnostics.unregister(ACCOUNT, service="Diagnostics"),
         403,
         "CALLBACK_NOT_REGISTERED",
     ),
     (
         "location.deregister",
-        lambda c: c.location.unregister(ACCOUNT, "Location"),
+        lambda c: c.location.unregister(ACCOUNT, service="Location"),
         400,
         "INVALID_PARAMETER",
     ),
@@ -45,14 +45,14 @@ NOT_THERE: list[tuple[str, Call, int, str]] = [
     ("firmware_v3.get", lambda c: c.firmware_v3.get(ACCOUNT), 400, "INVALID_PARAMETER"),
     ("firmware_v3.delete", lambda c: c.firmware_v3.unregister(ACCOUNT), 400, "INVALID_PARAMETER"),
     (
-        "account_name.unregister",
-        lambda c: c.account_name.unregister(ACCOUNT, "CarrierService"),
+        "connectivity.unregister",
+        lambda c: c.connectivity.unregister(ACCOUNT, service="CarrierService"),
         400,
         "UnifiedWebService.REQUEST_FAILED.CallbackNotFound",
     ),
     (
-        "account_number.deregister",
-        lambda c: c.account_number.unregister(ACCOUNT, "BullseyeReporting"),
+        "hyper_precise.deregister",
+        lambda c: c.hyper_precise.unregister(ACCOUNT, service="BullseyeReporting"),
         404,
         "INVALID_PARAMETER",
     ),
@@ -78,7 +78,9 @@ async def test_reading_or_removing_what_is_not_there_gives_the_family_error(
     "call",
     [
         pytest.param(lambda c: c.diagnostics.get(ACCOUNT), id="get"),
-        pytest.param(lambda c: c.diagnostics.unregister(ACCOUNT, "Diagnostics"), id="unregister"),
+        pytest.param(
+            lambda c: c.diagnostics.unregister(ACCOUNT, service="Diagnostics"), id="unregister"
+        ),
     ],
 )
 async def test_diagnostics_without_a_listener_answers_the_documented_error(
@@ -107,7 +109,7 @@ async def test_location_round_trip(client: AsyncThingSpaceClient) -> None:
     ]
     assert await client.location.list("another-account") == []
 
-    assert (await client.location.unregister(ACCOUNT, "Location")).success is True
+    assert (await client.location.unregister(ACCOUNT, service="Location")).success is True
     assert [c.service_name for c in await client.location.list(ACCOUNT)] == ["DeviceLocation"]
 
 
@@ -119,7 +121,7 @@ async def test_diagnostics_round_trip(client: AsyncThingSpaceClient) -> None:
         http_headers={"X-Tenant": "acme"},
     )
     got = await client.diagnostics.get(ACCOUNT)
-    removed = await client.diagnostics.unregister(ACCOUNT, "Diagnostics")
+    removed = await client.diagnostics.unregister(ACCOUNT, service="Diagnostics")
 
     assert registered.endpoint == got.endpoint == removed.endpoint == URL
     assert got.http_headers == {"X-Tenant": "acme"}
@@ -148,14 +150,14 @@ async def test_firmware_versions_are_separate(client: AsyncThingSpaceClient) -> 
         await client.firmware_v3.get(ACCOUNT)
 
 
-async def test_account_name_round_trip(client: AsyncThingSpaceClient) -> None:
-    assert await client.account_name.list(ACCOUNT) == []
+async def test_connectivity_round_trip(client: AsyncThingSpaceClient) -> None:
+    assert await client.connectivity.list(ACCOUNT) == []
 
-    answer = await client.account_name.register(
+    answer = await client.connectivity.register(
         ACCOUNT, service="CarrierService", url=URL, username="zaffod", password="drowssap"
     )
-    await client.account_name.register(ACCOUNT, service="DeviceUsage", url=URL + "/usage")
-    listed = await client.account_name.list(ACCOUNT)
+    await client.connectivity.register(ACCOUNT, service="DeviceUsage", url=URL + "/usage")
+    listed = await client.connectivity.list(ACCOUNT)
 
     assert (answer.account_name, answer.service_name) == (ACCOUNT, "CarrierService")
     carrier, usage = listed
@@ -168,30 +170,30 @@ async def test_account_name_round_trip(client: AsyncThingSpaceClient) -> None:
     assert carrier.password.get_secret_value() == "drowssap"
     assert usage.username == ""
 
-    await client.account_name.unregister(ACCOUNT, "CarrierService")
-    assert [c.service_name for c in await client.account_name.list(ACCOUNT)] == ["DeviceUsage"]
+    await client.connectivity.unregister(ACCOUNT, service="CarrierService")
+    assert [c.service_name for c in await client.connectivity.list(ACCOUNT)] == ["DeviceUsage"]
 
 
-async def test_account_name_empty_list_is_an_empty_body(client: AsyncThingSpaceClient) -> None:
-    raw = await client.account_name.with_raw_response.list(ACCOUNT)
+async def test_connectivity_empty_list_is_an_empty_body(client: AsyncThingSpaceClient) -> None:
+    raw = await client.connectivity.with_raw_response.list(ACCOUNT)
 
     assert raw.status_code == 200
     assert raw.content == b""
     assert raw.parse() == []
 
 
-async def test_account_number_round_trip(client: AsyncThingSpaceClient) -> None:
-    created = await client.account_number.register(ACCOUNT, service="BullseyeReporting", url=URL)
-    listed = await client.account_number.list(ACCOUNT)
-    removed = await client.account_number.unregister(ACCOUNT, "BullseyeReporting")
+async def test_hyper_precise_round_trip(client: AsyncThingSpaceClient) -> None:
+    created = await client.hyper_precise.register(ACCOUNT, service="BullseyeReporting", url=URL)
+    listed = await client.hyper_precise.list(ACCOUNT)
+    removed = await client.hyper_precise.unregister(ACCOUNT, service="BullseyeReporting")
 
     assert (created.aname, created.name, created.url) == (ACCOUNT, "BullseyeReporting", URL)
     assert [(c.name, c.url) for c in listed] == [("BullseyeReporting", URL)]
     assert removed.response_code == "SUCCESS"
-    assert await client.account_number.list(ACCOUNT) == []
+    assert await client.hyper_precise.list(ACCOUNT) == []
 
 
-async def test_account_number_register_reads_seed_style_headers(
+async def test_hyper_precise_register_reads_seed_style_headers(
     http: httpx.AsyncClient, sandbox: Sandbox
 ) -> None:
     headers = await credentials(http)
@@ -211,7 +213,7 @@ async def test_account_number_register_reads_seed_style_headers(
     assert removed.json()["responseCode"] == "SUCCESS"
 
 
-async def test_account_number_answers_aname_to_a_newer_sdk_style_body(
+async def test_hyper_precise_answers_aname_to_a_newer_sdk_style_body(
     http: httpx.AsyncClient,
 ) -> None:
     # Verizon's newest SDK sends {name, url} and documents an {accountName, name}
@@ -275,7 +277,7 @@ BAD_REQUESTS: list[tuple[str, Call, str]] = [
     ),
     (
         "m2m-password-over-40",
-        lambda c: c.account_name.register(
+        lambda c: c.connectivity.register(
             ACCOUNT, service="CarrierService", url=URL, password="p" * 41
         ),
         "UnifiedWebService.INPUT_INVALID.Password",
@@ -298,11 +300,11 @@ async def test_invalid_registrations_are_refused(
 async def test_m2m_listener_ports_can_be_enforced() -> None:
     sandbox = Sandbox(enforce_m2m_ports=True)
     async with sandbox.client() as client:
-        await client.account_name.register(
+        await client.connectivity.register(
             ACCOUNT, service="CarrierService", url="https://h.example:9001/"
         )
         with pytest.raises(APIStatusError) as caught:
-            await client.account_name.register(
+            await client.connectivity.register(
                 ACCOUNT, service="CarrierService", url="https://h.example:8443/"
             )
 
@@ -336,11 +338,11 @@ async def test_unknown_resources_get_the_gateway_fault(
 
 async def test_registrations_and_reset(client: AsyncThingSpaceClient, sandbox: Sandbox) -> None:
     await client.location.register(ACCOUNT, service="Location", url=URL)
-    await client.account_number.register("9876543210", service="BullseyeReporting", url=URL)
+    await client.hyper_precise.register("9876543210", service="BullseyeReporting", url=URL)
 
     assert {(r.family, r.account) for r in sandbox.registrations()} == {
         ("location", ACCOUNT),
-        ("account_number", "9876543210"),
+        ("hyper_precise", "9876543210"),
     }
     assert [r.service for r in sandbox.registrations("hyper-precise")] == ["BullseyeReporting"]
     assert sandbox.registrations("location", account="other") == []

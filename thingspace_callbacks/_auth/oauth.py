@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from .._checks import secret, text
 from .._constants import DEFAULT_TOKEN_LIFETIME, OAUTH_TOKEN_PATH
-from .._errors import RequestValidationError
+from .._errors import InvalidArgumentError
 from .base import AuthContext
 from .endpoint import auth_failure, json_object, post_credentials
 from .refusals import RefusalWords, refuses_credentials
@@ -127,7 +127,7 @@ def _scope(scope: str | Sequence[str] | None) -> str | None:
     elif all(isinstance(part, str) for part in scope):
         parts = [word for part in scope for word in part.split()]
     else:
-        raise RequestValidationError("'scope' must be a string or a sequence of strings")
+        raise InvalidArgumentError("'scope' must be a string or a sequence of strings")
     return " ".join(parts) or None
 
 

@@ -28,7 +28,7 @@ import anyio
 import httpx
 
 from .._constants import LOGGER_NAME, PROACTIVE_RENEWAL_BACKOFF
-from .._errors import APIError, AuthenticationError, RequestValidationError
+from .._errors import APIError, AuthenticationError, InvalidArgumentError
 from .base import AuthContext
 from .refusals import DEFAULT_REFUSAL_TTL, Refusals, RefusalWords
 from .single_flight import SingleFlight
@@ -110,7 +110,7 @@ class RenewingCredential(abc.ABC):
         refusal_ttl: float = DEFAULT_REFUSAL_TTL,
     ) -> None:
         if on_token is not None and not callable(on_token):
-            raise RequestValidationError("'on_token' must be callable")
+            raise InvalidArgumentError("'on_token' must be callable")
         self._margin = refresh_margin
         self._default_lifetime = default_lifetime
         self._store: TokenStore = MemoryTokenStore() if token_store is None else token_store

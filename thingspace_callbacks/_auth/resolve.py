@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from .._errors import RequestValidationError
+from .._errors import InvalidArgumentError
 from .base import Auth, NoAuth
 from .settings import VARIABLES
 
@@ -62,10 +62,10 @@ def resolve_auth(
 def _own_auth(auth: Auth, given: Mapping[str, object]) -> Auth:
     named = [repr(name) for name, value in given.items() if value is not None]
     if named:
-        raise RequestValidationError(
+        raise InvalidArgumentError(
             f"pass either 'auth' or {', '.join(named)}, not both; "
             "configure your ThingSpaceAuth instead"
         )
     if not isinstance(auth, Auth):
-        raise RequestValidationError(f"'auth' must be an Auth instance, not {type(auth).__name__}")
+        raise InvalidArgumentError(f"'auth' must be an Auth instance, not {type(auth).__name__}")
     return auth

@@ -4,7 +4,7 @@ Each of the two credentials, the bearer token and the M2M session, comes from th
 keywords when any of its keywords is given, else from its variables: passing
 ``access_token`` ignores ``THINGSPACE_CLIENT_ID``/``THINGSPACE_CLIENT_SECRET``, passing
 ``client_id`` alone does not take the secret from ``THINGSPACE_CLIENT_SECRET``. Empty
-variables count as unset. A contradiction raises :class:`RequestValidationError` naming
+variables count as unset. A contradiction raises :class:`InvalidArgumentError` naming
 the keywords, or the variables, it came from.
 """
 
@@ -22,7 +22,7 @@ from .._constants import (
     PASSWORD_ENV,
     USERNAME_ENV,
 )
-from .._errors import RequestValidationError
+from .._errors import InvalidArgumentError
 
 __all__ = ["VARIABLES", "check_credentials", "environment_credentials"]
 
@@ -86,9 +86,7 @@ def check_credentials(
             for credential in _CREDENTIALS
             for keywords in (credential.pair, (credential.fixed,))
         ]
-        raise RequestValidationError(
-            f"no credentials: pass {', '.join(wanted[:-1])} or {wanted[-1]}"
-        )
+        raise InvalidArgumentError(f"no credentials: pass {', '.join(wanted[:-1])} or {wanted[-1]}")
     for credential in _CREDENTIALS:
         _check_credential(credential, given, names)
     _check_needs(given, names)
@@ -98,27 +96,25 @@ def _check_credential(credential: _Credential, given: set[str], names: _Names) -
     first, second = credential.pair
     if (first in given) != (second in given):
         present, missing = (first, second) if first in given else (second, first)
-        raise RequestValidationError(
+        raise InvalidArgumentError(
             f"{names.given(missing)} is required with {names.given(present)}"
         )
     if credential.fixed in given and first in given:
-        raise RequestValidationError(
+        raise InvalidArgumentError(
             f"use either {names.given(credential.fixed)} or {names.given(first, second)}, not both"
         )
 
 
 def _check_needs(given: set[str], names: _Names) -> None:
     if "username" in given and not given & {"client_id", "access_token"}:
-        raise RequestValidationError(
+        raise InvalidArgumentError(
             f"{names.given('username', 'password')} log in with a bearer token: also pass "
             f"{names.wanted('client_id', 'client_secret')} or {names.wanted('access_token')}"
         )
     if "scope" in given and "client_id" not in given:
-        raise RequestValidationError(
-            "'scope' needs client credentials ('client_id'/'client_secret')"
-        )
+        raise InvalidArgumentError("'scope' needs client credentials ('client_id'/'client_secret')")
     if given & {"token_store", "on_token"} and not given & {"client_id", "username"}:
-        raise RequestValidationError(
+        raise InvalidArgumentError(
             "'token_store' and 'on_token' only apply to credentials the SDK renews: "
             f"{names.wanted('client_id', 'client_secret')} or "
             f"{names.wanted('username', 'password')}"

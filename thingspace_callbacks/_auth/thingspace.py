@@ -12,7 +12,7 @@ import httpx
 from .._checks import seconds
 from .._constants import DEFAULT_SESSION_IDLE_TIMEOUT, DEFAULT_TOKEN_REFRESH_MARGIN
 from .._error_body import error_fields
-from .._errors import RequestValidationError
+from .._errors import InvalidArgumentError
 from .._exports import publish
 from .base import Auth, AuthContext
 from .fixed import FixedToken
@@ -89,7 +89,7 @@ class ThingSpaceAuth(Auth):
     before ``refusal_ttl`` has passed: one refused login for the whole fleet.
 
     Secrets are held as ``SecretStr``; no ``repr``, log line or error shows them.
-    Contradictory or incomplete credentials raise :class:`RequestValidationError` here,
+    Contradictory or incomplete credentials raise :class:`InvalidArgumentError` here,
     before anything is sent.
 
     :param client_id: With ``client_secret``, get and renew bearer tokens (OAuth client
@@ -198,7 +198,7 @@ class ThingSpaceAuth(Auth):
         Passing ``access_token``, say, ignores ``THINGSPACE_CLIENT_ID`` and
         ``THINGSPACE_CLIENT_SECRET``; passing ``client_id`` alone does not take the
         secret from the environment. Empty variables count as unset; contradictory or
-        incomplete ones raise :class:`RequestValidationError` naming them.
+        incomplete ones raise :class:`InvalidArgumentError` naming them.
         """
         credentials, sources = environment_credentials(
             keywords, os.environ if environ is None else environ
@@ -239,11 +239,11 @@ class ThingSpaceAuth(Auth):
         :param base_url: The API root the refusals were recorded for; default, that of
             this object's last request (needed before any request).
         :return: Whether a refusal was recorded.
-        :raises RequestValidationError: No ``base_url`` and no request made yet.
+        :raises InvalidArgumentError: No ``base_url`` and no request made yet.
         """
         base_url = base_url or self._base_url
         if base_url is None:
-            raise RequestValidationError(
+            raise InvalidArgumentError(
                 "no request was made yet: pass the API root the refusals were recorded "
                 "for, e.g. clear_refusals('https://thingspace.verizon.com/api')"
             )

@@ -15,6 +15,7 @@ import sys
 from typing import TYPE_CHECKING, NoReturn
 
 from .._extras import missing_extra_message
+from .._families import FAMILIES
 
 if TYPE_CHECKING:
     import click
@@ -27,32 +28,26 @@ message names the ``pip install`` command. Distinct from 2 (usage) so that scrip
 tell "install something" from "fix the command"."""
 
 COMMANDS: dict[str, str] = {
-    "account-name": "thingspace_callbacks.cli.account_name:account_name",
-    "account-number": "thingspace_callbacks.cli.account_number:account_number",
+    **{
+        family.cli: f"thingspace_callbacks.cli.{family.module}:{family.name}" for family in FAMILIES
+    },
     "auth": "thingspace_callbacks.cli.auth:auth",
     "bulk": "thingspace_callbacks.cli.bulk:bulk",
     "demo": "thingspace_callbacks.cli.demo:demo",
-    "diagnostics": "thingspace_callbacks.cli.diagnostics:diagnostics",
-    "firmware": "thingspace_callbacks.cli.firmware:firmware",
-    "firmware-v3": "thingspace_callbacks.cli.firmware:firmware_v3",
     "listen": "thingspace_callbacks.cli.listen:listen",
-    "location": "thingspace_callbacks.cli.location:location",
     "sandbox": "thingspace_callbacks.cli.sandbox:sandbox",
     "worker": "thingspace_callbacks.cli.worker:worker",
 }
-"""Every subcommand: name to ``"module:attribute"``, imported on first use."""
+"""Every subcommand: name to ``"module:attribute"``, imported on first use. Each family's
+group (:mod:`thingspace_callbacks._families`) is its module's attribute of the family's
+name."""
 
 SUMMARIES: dict[str, str] = {
-    "account-name": "Connectivity Management listeners, by account name (M2M).",
-    "account-number": "Hyper Precise Location listeners, by account number.",
+    **{family.cli: f"{family.title} listeners." for family in FAMILIES},
     "auth": "Clear a refused login recorded in the workers' shared token store.",
     "bulk": "Register, list or remove listeners on many accounts at once.",
     "demo": "Register, list and remove a listener in each family, against the sandbox.",
-    "diagnostics": "Device Diagnostics listeners.",
-    "firmware": "Software Management (FOTA v2) listeners.",
-    "firmware-v3": "Software Management (FOTA v3) listeners.",
     "listen": "Run a listener that receives ThingSpace notifications.",
-    "location": "Device Location listeners (Location, DeviceLocation).",
     "sandbox": "Run the embedded fake ThingSpace as a server.",
     "worker": "Run the jobs of bulk --queue (an arq worker on Redis).",
 }

@@ -24,7 +24,7 @@ import click
 from pydantic import SecretStr
 
 from .._error_data import error_data
-from .._errors import APIError, APIStatusError, RequestValidationError, ThingSpaceError
+from .._errors import APIError, APIStatusError, InvalidArgumentError, ThingSpaceError
 from .._redact import redact
 from ..models._base import plain_data
 from . import EXIT_MISSING_EXTRA, missing_extra
@@ -240,12 +240,12 @@ def _client(settings: Settings) -> AsyncThingSpaceClient:
         return AsyncThingSpaceClient(
             **settings.client_kwargs(), speedups=fast_transport_available()
         )
-    except RequestValidationError as exc:
+    except InvalidArgumentError as exc:
         # Only credentials are checked here, and the SDK names them by keyword.
         raise credentials_refused(exc) from None
 
 
-def credentials_refused(exc: RequestValidationError) -> UsageFailure:
+def credentials_refused(exc: InvalidArgumentError) -> UsageFailure:
     """The SDK's refusal of the credentials given, naming their options (``--client-id``)
     where it names keywords (``'client_id'``)."""
     return UsageFailure(_KEYWORD.sub(lambda m: _OPTIONS[m[1]], str(exc)))
@@ -272,7 +272,7 @@ def run(main: Callable[[], Awaitable[_T]]) -> _T:
         message = error_message(exc, without_credentials=settings.without_credentials)
         if settings.json:
             click.echo(json.dumps({"error": error_data(exc, message=message)}, indent=2))
-        if isinstance(exc, RequestValidationError):
+        if isinstance(exc, InvalidArgumentError):
             raise UsageFailure(message) from None
         raise APIFailure(message) from None
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .._errors import RequestValidationError
+from .._errors import InvalidArgumentError
 from .._redact import redact_url
 from ._common import (
     APIFailure,
@@ -114,7 +114,7 @@ def _base_url(settings: Settings) -> str:
 
     try:
         return _resolve_base_url(settings.base_url, settings.environment)
-    except RequestValidationError as exc:
+    except InvalidArgumentError as exc:
         raise UsageFailure(str(exc)) from None
 
 
@@ -126,7 +126,7 @@ def _token_store(url: str, prefix: str) -> RedisTokenStore:
         raise MissingExtra("auth reset", package, "redis") from None
     try:
         return RedisTokenStore(url, prefix=prefix)
-    except (RequestValidationError, TypeError) as exc:
+    except (InvalidArgumentError, TypeError) as exc:
         raise click.BadParameter(str(exc), param_hint="--store") from None
 
 
@@ -140,5 +140,5 @@ def _credentials(settings: Settings, store: RedisTokenStore) -> ThingSpaceAuth:
                 "workers use"
             )
         return settings.auth(store)
-    except RequestValidationError as exc:
+    except InvalidArgumentError as exc:
         raise credentials_refused(exc) from None

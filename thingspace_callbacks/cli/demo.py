@@ -1,8 +1,8 @@
 """``thingspace-callbacks demo``: the SDK's main job, start to end, against the sandbox.
 
-The table names each step as the command line does (``account-name register``), so
+The table names each step as the command line does (``connectivity register``), so
 that every row is a command the reader can run next; ``--json`` adds the SDK call
-behind it (``client.account_name.register``).
+behind it (``client.connectivity.register``).
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ def _plan(a: str) -> list[tuple[str, str, Operation]]:
         ("diagnostics", "register", lambda c: c.diagnostics.register(
             a, service="Diagnostics", url=f"{hook}/diagnostics")),
         ("diagnostics", "get", lambda c: c.diagnostics.get(a)),
-        ("diagnostics", "unregister", lambda c: c.diagnostics.unregister(a, "Diagnostics")),
+        ("diagnostics", "unregister", lambda c: c.diagnostics.unregister(a, service="Diagnostics")),
         ("location", "register", lambda c: c.location.register(
             a, service="Location", url=f"{hook}/location")),
         ("location", "list", lambda c: c.location.list(a)),
-        ("location", "unregister", lambda c: c.location.unregister(a, "Location")),
+        ("location", "unregister", lambda c: c.location.unregister(a, service="Location")),
         ("location", "list", lambda c: c.location.list(a)),
         ("firmware", "register", lambda c: c.firmware.register(a, url=f"{hook}/fota")),
         ("firmware", "get", lambda c: c.firmware.get(a)),
@@ -53,19 +53,19 @@ def _plan(a: str) -> list[tuple[str, str, Operation]]:
             a, url=f"{hook}/fota-v3")),
         ("firmware-v3", "get", lambda c: c.firmware_v3.get(a)),
         ("firmware-v3", "unregister", lambda c: c.firmware_v3.unregister(a)),
-        ("account-name", "register", lambda c: c.account_name.register(
+        ("connectivity", "register", lambda c: c.connectivity.register(
             a, service="CarrierService", url=f"{hook}/carrier",
             username="listener", password="listener-password")),
-        ("account-name", "list", lambda c: c.account_name.list(a)),
-        ("account-name", "unregister", lambda c: c.account_name.unregister(
-            a, "CarrierService")),
-        ("account-name", "list", lambda c: c.account_name.list(a)),
-        ("account-number", "register", lambda c: c.account_number.register(
+        ("connectivity", "list", lambda c: c.connectivity.list(a)),
+        ("connectivity", "unregister", lambda c: c.connectivity.unregister(
+            a, service="CarrierService")),
+        ("connectivity", "list", lambda c: c.connectivity.list(a)),
+        ("hyper-precise", "register", lambda c: c.hyper_precise.register(
             a, service="BullseyeReporting", url=f"{hook}/hpl")),
-        ("account-number", "list", lambda c: c.account_number.list(a)),
-        ("account-number", "unregister", lambda c: c.account_number.unregister(
-            a, "BullseyeReporting")),
-        ("account-number", "list", lambda c: c.account_number.list(a)),
+        ("hyper-precise", "list", lambda c: c.hyper_precise.list(a)),
+        ("hyper-precise", "unregister", lambda c: c.hyper_precise.unregister(
+            a, service="BullseyeReporting")),
+        ("hyper-precise", "list", lambda c: c.hyper_precise.list(a)),
     ]  # fmt: skip
 
 

@@ -95,6 +95,6 @@ def unregister(account: str, service: str) -> None:
     """Remove ACCOUNT's SERVICE listener."""
 
     async def operation(client: AsyncThingSpaceClient) -> DiagnosticsCallback:
-        return await client.diagnostics.unregister(account, service)
+        return await client.diagnostics.unregister(account, service=service)
 
     output(call(operation), title="Unregistered")

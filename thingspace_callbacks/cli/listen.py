@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from .._constants import RECEIVER_MAX_BODY_SIZE, SIGNATURE_HEADER, THINGSPACE_SOURCE_IPS
+from .._errors import InvalidArgumentError
 from .._redact import redact
 from ..receiver import (
     DEFAULT_BODY_TIMEOUT,
@@ -188,7 +189,7 @@ def build_receiver(
     callback = cast(Handler, target) if target is not None else _print_message
     try:
         receiver.on_any()(callback)
-    except TypeError as exc:
+    except InvalidArgumentError as exc:
         raise click.BadParameter(str(exc), param_hint="--handler") from None
     return receiver
 
@@ -212,11 +213,10 @@ def _dedupe_store(url: str, claim_ttl: float) -> RedisDedupeStore:
     except ModuleNotFoundError as exc:
         package = (exc.name or "").partition(".")[0] or "redis"
         raise MissingExtra("listen --dedupe", package, "redis") from None
-    from .._errors import RequestValidationError
 
     try:
         return RedisDedupeStore(url, claim_ttl=claim_ttl)
-    except RequestValidationError as exc:
+    except InvalidArgumentError as exc:
         raise click.BadParameter(str(exc), param_hint="--dedupe") from None
 
 

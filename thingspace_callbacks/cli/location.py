@@ -68,6 +68,6 @@ def unregister(account: str, service: str) -> None:
     """Stop sending ACCOUNT's SERVICE messages."""
 
     async def operation(client: AsyncThingSpaceClient) -> LocationDeregistration:
-        return await client.location.unregister(account, service)
+        return await client.location.unregister(account, service=service)
 
     output(call(operation), title="Unregistered")

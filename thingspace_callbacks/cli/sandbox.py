@@ -44,7 +44,7 @@ _RATE = click.FloatRange(0, 1)
 @click.option("--no-auth", is_flag=True, help="Accept operations without any credentials.")
 @click.option("--token-ttl", type=float, default=3600.0, show_default=True, metavar="SECONDS")
 @click.option(
-    "--session-ttl",
+    "--session-idle-timeout",
     type=float,
     default=1200.0,
     show_default=True,
@@ -74,7 +74,7 @@ def sandbox(
     port: int,
     no_auth: bool,
     token_ttl: float,
-    session_ttl: float,
+    session_idle_timeout: float,
     session_expired_status: str,
     latency: str | None,
     error_rate: float,
@@ -123,7 +123,7 @@ def sandbox(
             require_auth=not no_auth,
             faults=faults,
             token_ttl=token_ttl,
-            session_idle_ttl=session_ttl,
+            session_idle_timeout=session_idle_timeout,
             session_expired_status=int(session_expired_status),
             shared_secret=shared_secret,
             shared_secret_header=shared_secret_header,

@@ -2,7 +2,7 @@
 
 Each worker builds its client from the same options and ``THINGSPACE_*`` variables as
 every other command, and shares through the queue's Redis one token and one session
-(:class:`~thingspace_callbacks.redis.RedisTokenStore`) and, with ``--rate``, one rate
+(:class:`~thingspace_callbacks.redis.RedisTokenStore`) and, with ``--rate-limit``, one rate
 budget (:class:`~thingspace_callbacks.redis.RedisRateLimiter`) with the other workers.
 
 Jobs carry no secret in clear: a callback password, or the userinfo of a listener URL,
@@ -33,7 +33,7 @@ import click
 from click.core import ParameterSource
 from pydantic import SecretStr
 
-from .._errors import RequestValidationError, ThingSpaceError
+from .._errors import InvalidArgumentError, ThingSpaceError
 from .._redact import redact_url
 from ._common import MissingExtra, Settings, UsageFailure, error_message, get_settings, run
 
@@ -69,7 +69,7 @@ class _Options:
         self.queue: str = values["queue"]
         self.queue_name: str = values["queue_name"]
         self.concurrency: int = values["concurrency"]
-        self.rate: float | None = values["rate"]
+        self.rate_limit: float | None = values["rate_limit"]
         self.burst: int = values["burst"]
         self.job_timeout: float = values["job_timeout"]
         self.keep_results: float = values["keep_results"]
@@ -146,7 +146,7 @@ def _client(settings: Settings, store: RedisTokenStore) -> tuple[AsyncThingSpace
         else:
             settings.without_credentials = True
         client = AsyncThingSpaceClient(**kwargs, speedups=fast_transport_available())
-    except RequestValidationError as exc:
+    except InvalidArgumentError as exc:
         raise UsageFailure(str(exc)) from None
     return client, shared
 
@@ -165,8 +165,8 @@ async def _serve(options: _Options, redis: RedisSettings) -> None:
     settings = get_settings()
     store = RedisTokenStore(options.queue, encryption_key=options.token_key)
     limiter: RedisRateLimiter | None = None
-    if options.rate is not None:
-        limiter = RedisRateLimiter(options.queue, options.rate, burst=options.burst)
+    if options.rate_limit is not None:
+        limiter = RedisRateLimiter(options.queue, options.rate_limit, burst=options.burst)
     client, shared = _client(settings, store)
     where = redis_address(redis)
     if shared and not store.encrypted:
@@ -255,7 +255,7 @@ def _configure_logging(verbose: bool) -> None:
     help="Jobs run at once by this worker.",
 )
 @click.option(
-    "--rate",
+    "--rate-limit",
     type=click.FloatRange(min=0, min_open=True),
     metavar="PER_SECOND",
     help="Start at most this many accounts per second, across every worker with this "
@@ -266,7 +266,7 @@ def _configure_logging(verbose: bool) -> None:
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="With --rate: accounts started at once.",
+    help="With --rate-limit: accounts started at once.",
 )
 @click.option(
     "--job-timeout",
@@ -305,7 +305,7 @@ def _configure_logging(verbose: bool) -> None:
     "--callback-password",
     metavar="PASSWORD",
     envvar="THINGSPACE_CALLBACK_PASSWORD",
-    help="account-name: the callback password jobs carry only as a digest "
+    help="connectivity: the callback password jobs carry only as a digest "
     "[$THINGSPACE_CALLBACK_PASSWORD].",
 )
 @click.option(
@@ -345,7 +345,7 @@ def worker(verbose: bool, **values: Any) -> None:
     Credentials and the API root come from the global options or the THINGSPACE_*
     variables, as for every command (not --sandbox: bulk could not reach it). Start as
     many workers as you like, on any machine that reaches the Redis: they share one
-    token and session, and one rate budget with --rate. Give them all the same
+    token and session, and one rate budget with --rate-limit. Give them all the same
     --token-key (or $THINGSPACE_TOKEN_KEY) so that the shared tokens are encrypted in
     Redis; without it the worker warns once that they are stored in the clear.
 

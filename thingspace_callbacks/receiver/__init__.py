@@ -27,7 +27,7 @@ from ._dedupe import Claim as Claim
 from ._dedupe import ClaimingDedupeStore as ClaimingDedupeStore
 from ._dedupe import ClaimOutcome as ClaimOutcome
 from ._dedupe import DedupeStore as DedupeStore
-from ._dedupe import InMemoryDedupeStore as InMemoryDedupeStore
+from ._dedupe import MemoryDedupeStore as MemoryDedupeStore
 from ._dedupe import default_dedupe_key as default_dedupe_key
 from ._errors import ForbiddenSourceError as ForbiddenSourceError
 from ._errors import InvalidCredentialsError as InvalidCredentialsError
@@ -92,13 +92,13 @@ __all__ = (
     "GenericMessage",
     "Handler",
     "HmacSignature",
-    "InMemoryDedupeStore",
     "InboundRequest",
     "InvalidCredentialsError",
     "InvalidSignatureError",
     "LocationError",
     "LocationMessage",
     "MalformedMessageError",
+    "MemoryDedupeStore",
     "MessageTypeError",
     "PayloadTooLargeError",
     "PositionData",

@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 
 from .._constants import RECEIVER_MAX_BODY_SIZE
+from .._errors import InvalidArgumentError
 from ._body import DEFAULT_BODY_TIMEOUT, content_length, drain_budget, read_body, refuse_oversize
 from ._claims import (
     DEFAULT_HANDLER_TIMEOUT,
@@ -25,7 +26,7 @@ from ._claims import (
     run_handler,
     while_connected,
 )
-from ._dedupe import ClaimingDedupeStore, DedupeStore, InMemoryDedupeStore, default_dedupe_key
+from ._dedupe import ClaimingDedupeStore, DedupeStore, MemoryDedupeStore, default_dedupe_key
 from ._errors import PayloadTooLargeError, ReceiverError, RequestTimeoutError
 from ._outcome import (
     CLOSE,
@@ -90,7 +91,7 @@ class Receiver:
     names first and :class:`GenericMessage` last. An unannotated handler, or one
     annotated :class:`CallbackMessage`, takes any message: the most specific model that
     fits, else a :class:`GenericMessage`. An annotation that names no message model is
-    a ``TypeError`` at registration.
+    an :class:`~thingspace_callbacks.InvalidArgumentError` at registration.
 
     **Slow and oversized requests.** These bounds are applied by the receiver itself,
     so they hold under any ASGI server:
@@ -140,7 +141,7 @@ class Receiver:
         so accepting unauthenticated messages is a visible choice (``verify=[]``).
     :param dedupe: where handled messages are remembered: a :class:`ClaimingDedupeStore`
         or a :class:`DedupeStore`; ``True`` (the default) is an
-        :class:`InMemoryDedupeStore`, ``False`` turns deduplication off.
+        :class:`MemoryDedupeStore`, ``False`` turns deduplication off.
     :param dedupe_key: computes a message's identity from its route path and decoded
         body; the default ignores ``callbackCount`` and the credentials.
     :param max_body_size: the largest body read, in bytes (default 1 MiB); larger ones are
@@ -152,6 +153,9 @@ class Receiver:
         and the delivery answered 503. Keep it below a shared store's claim
         lifetime (``RedisDedupeStore(claim_ttl=...)``, 60 s by default). ``None``
         removes the limit.
+
+    :raises InvalidArgumentError: an option is out of range (refused here, not at the
+        first message).
     """
 
     def __init__(
@@ -165,15 +169,17 @@ class Receiver:
         handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
     ) -> None:
         if max_body_size < 1:
-            raise ValueError("max_body_size must be a positive number of bytes")
+            raise InvalidArgumentError("max_body_size must be a positive number of bytes")
         if body_timeout is not None and not body_timeout > 0:
-            raise ValueError("body_timeout must be a positive number of seconds, or None")
+            raise InvalidArgumentError("body_timeout must be a positive number of seconds, or None")
         if handler_timeout is not None and not handler_timeout > 0:
-            raise ValueError("handler_timeout must be a positive number of seconds, or None")
+            raise InvalidArgumentError(
+                "handler_timeout must be a positive number of seconds, or None"
+            )
         self.verifiers: tuple[Verifier, ...] = tuple(verify)
         self.dedupe_store: ClaimingDedupeStore | DedupeStore | None
         if dedupe is True:
-            self.dedupe_store = InMemoryDedupeStore()
+            self.dedupe_store = MemoryDedupeStore()
         elif dedupe is False:
             self.dedupe_store = None
         else:
@@ -206,8 +212,8 @@ class Receiver:
             ``"/" + service``.
         :param verify: verifiers for this route instead of the receiver's.
 
-        :raises TypeError: the handler is not async, or its annotation names no message
-            model.
+        :raises InvalidArgumentError: the handler is not async, or its annotation names
+            no message model, or the path already has a handler.
         """
 
         def register(handler: HandlerT) -> HandlerT:
@@ -226,12 +232,12 @@ class Receiver:
     ) -> None:
         """Register ``handler`` for ``service``; see :meth:`on`."""
         if not isinstance(service, str) or not service.strip():
-            raise ValueError("service must be a non-empty service name")
+            raise InvalidArgumentError("service must be a non-empty service name")
         check_async(handler)
         models = declared_models(handler)
         route_path = normalise_path(path if path is not None else service)
         if route_path in self._routes:
-            raise ValueError(f"path {route_path!r} already has a handler")
+            raise InvalidArgumentError(f"path {route_path!r} already has a handler")
         verifiers = self.verifiers if verify is None else tuple(verify)
         self._routes[route_path] = Route(route_path, service, handler, verifiers, models)
 
@@ -243,7 +249,7 @@ class Receiver:
 
         def register(handler: HandlerT) -> HandlerT:
             if self._fallback is not None:
-                raise ValueError("the receiver already has an on_any handler")
+                raise InvalidArgumentError("the receiver already has an on_any handler")
             check_async(handler)
             models = declared_models(handler)
             verifiers = self.verifiers if verify is None else tuple(verify)

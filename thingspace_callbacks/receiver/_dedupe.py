@@ -8,7 +8,7 @@ comes back.
 Two kinds of store: a :class:`DedupeStore` answers "was it handled?" and is told "it
 was"; a :class:`ClaimingDedupeStore` also lets one process at a time *claim* a message
 before handling it, so that processes sharing the store never handle one message twice
-at the same moment. :class:`InMemoryDedupeStore` is both.
+at the same moment. :class:`MemoryDedupeStore` is both.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
+from .._errors import InvalidArgumentError
+
 __all__ = [
     "Claim",
     "ClaimOutcome",
     "ClaimingDedupeStore",
     "DedupeStore",
-    "InMemoryDedupeStore",
+    "MemoryDedupeStore",
     "default_dedupe_key",
 ]
 
@@ -114,7 +116,7 @@ class ClaimingDedupeStore(Protocol):
         ...
 
 
-class InMemoryDedupeStore:
+class MemoryDedupeStore:
     """The default store: the most recently handled ``max_entries`` keys, in this process.
 
     ThingSpace re-sends within minutes, so a bounded recent window is enough; the default
@@ -127,7 +129,7 @@ class InMemoryDedupeStore:
 
     def __init__(self, max_entries: int = 10_000) -> None:
         if max_entries < 1:
-            raise ValueError("max_entries must be at least 1")
+            raise InvalidArgumentError("max_entries must be at least 1")
         self.max_entries = max_entries
         self._keys: OrderedDict[str, None] = OrderedDict()
         self._claims: dict[str, str] = {}

@@ -9,6 +9,7 @@ from typing import Any, TypeVar, overload
 
 from pydantic import ValidationError
 
+from .._errors import InvalidArgumentError
 from .._validation_errors import describe_problems
 from ._errors import MalformedMessageError, MessageTypeError
 from ._models import (
@@ -194,7 +195,7 @@ def _parse_as(
     payload: dict[str, Any], service: str | None, models: tuple[type[CallbackMessage], ...]
 ) -> CallbackMessage:
     if not models:
-        raise ValueError("model must name at least one message model")
+        raise InvalidArgumentError("model must name at least one message model")
     preferred = _kind_for(payload, service)
     # GenericMessage fits every object, so it can only be the last resort.
     ordered = sorted(models, key=lambda m: (m is GenericMessage, not issubclass(m, preferred)))

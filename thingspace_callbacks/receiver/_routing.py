@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
+from .._errors import InvalidArgumentError
 from ._models import CallbackMessage
 from ._outcome import Scope
 from ._verify import Verifier
@@ -47,7 +48,7 @@ class Route:
 
 
 def check_async(handler: object) -> None:
-    """Raise ``TypeError`` unless ``handler`` is an async callable."""
+    """Raise :class:`InvalidArgumentError` unless ``handler`` is an async callable."""
     # Checked up front: a sync handler would run and then fail at "await", answering 500
     # for work that was done, so ThingSpace would re-send it.
     target = handler
@@ -57,7 +58,7 @@ def check_async(handler: object) -> None:
         inspect.iscoroutinefunction(target)
         or (callable(target) and inspect.iscoroutinefunction(type(target).__call__))
     ):
-        raise TypeError(f"handler {handler!r} must be an async function (async def)")
+        raise InvalidArgumentError(f"handler {handler!r} must be an async function (async def)")
 
 
 _ANY_MESSAGE: tuple[object, ...] = (inspect.Parameter.empty, Any, object, CallbackMessage)
@@ -70,7 +71,8 @@ _POSITIONAL = (
 
 def declared_models(handler: object) -> Models | None:
     """The message models ``handler`` declares for its first positional parameter;
-    ``None`` when it takes any message. ``TypeError`` when it declares something else."""
+    ``None`` when it takes any message. :class:`InvalidArgumentError` when it declares
+    something else."""
     # Read once at registration, so a handler whose annotation names no message model
     # fails there instead of answering 500 to every message.
     try:
@@ -78,13 +80,15 @@ def declared_models(handler: object) -> Models | None:
     except ValueError:
         return None  # no signature to read (some builtins): it takes what it gets
     except Exception as exc:
-        raise TypeError(
+        raise InvalidArgumentError(
             f"cannot read the message type of handler {handler!r}: {exc} (annotations are "
             "evaluated in the handler's module, so the model must be importable there)"
         ) from None
     positional = [p for p in signature.parameters.values() if p.kind in _POSITIONAL]
     if not positional:
-        raise TypeError(f"handler {handler!r} must take the message as a positional argument")
+        raise InvalidArgumentError(
+            f"handler {handler!r} must take the message as a positional argument"
+        )
     annotation = positional[0].annotation
     if get_origin(annotation) is Annotated:
         annotation = get_args(annotation)[0]
@@ -99,14 +103,14 @@ def declared_models(handler: object) -> Models | None:
         if member is type(None):
             continue  # "Message | None": nothing is ever delivered as None
         if not (isinstance(member, type) and issubclass(member, CallbackMessage)):
-            raise TypeError(
+            raise InvalidArgumentError(
                 f"handler {handler!r} declares its message as {annotation!r}; annotate it "
                 "with a message model (e.g. ConnectivityMessage), a union of models, or "
                 "CallbackMessage to take any message"
             )
         models.append(member)
     if not models:
-        raise TypeError(f"handler {handler!r} declares no message model")
+        raise InvalidArgumentError(f"handler {handler!r} declares no message model")
     return tuple(models)
 
 

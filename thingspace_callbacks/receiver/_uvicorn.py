@@ -33,6 +33,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
 from .._constants import LOGGER_NAME
+from .._errors import InvalidArgumentError
 
 __all__ = ["GuardedH11Protocol", "guarded_h11_protocol"]
 
@@ -179,7 +180,7 @@ def guarded_h11_protocol(
         ("max_connections", max_connections),
     ):
         if value is not None and not value > 0:
-            raise ValueError(f"{name} must be positive, or None")
+            raise InvalidArgumentError(f"{name} must be positive, or None")
 
     class Configured(GuardedH11Protocol):
         pass

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from pydantic import SecretStr
 
 from .._constants import SIGNATURE_HEADER, THINGSPACE_SOURCE_IPS
+from .._errors import InvalidArgumentError
 from ._errors import (
     ForbiddenSourceError,
     InvalidCredentialsError,
@@ -191,7 +192,7 @@ class HmacSignature:
     def __init__(self, secret: SecretLike, *, header: str = SIGNATURE_HEADER) -> None:
         self._secret = _secret_bytes(secret)
         if not self._secret:
-            raise ValueError("HmacSignature needs a non-empty shared secret")
+            raise InvalidArgumentError("HmacSignature needs a non-empty shared secret")
         self.header = header
 
     def __call__(self, request: InboundRequest, /) -> None:
@@ -251,9 +252,9 @@ class SourceAllowList:
             try:
                 networks.append(ipaddress.ip_network(entry.strip(), strict=False))
             except ValueError:
-                raise ValueError(f"not an IP address or network: {entry!r}") from None
+                raise InvalidArgumentError(f"not an IP address or network: {entry!r}") from None
         if proxy_hops < 1:
-            raise ValueError("proxy_hops must be at least 1")
+            raise InvalidArgumentError("proxy_hops must be at least 1")
         self._networks = tuple(networks)
         self.trust_forwarded_for = trust_forwarded_for
         self.proxy_hops = proxy_hops
@@ -299,7 +300,7 @@ class AnyOf:
 
     def __init__(self, *verifiers: Verifier) -> None:
         if not verifiers:
-            raise ValueError("AnyOf needs at least one verifier")
+            raise InvalidArgumentError("AnyOf needs at least one verifier")
         self.verifiers = verifiers
 
     def __call__(self, request: InboundRequest, /) -> None:

@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING
 
 from .._auth.tokens import Token
-from .._errors import RequestValidationError
+from .._errors import InvalidArgumentError
 from .._extras import install_command
 from ._connection import log
 
@@ -83,21 +83,21 @@ def _fernet(key: object) -> Fernet:
     try:
         from cryptography.fernet import Fernet
     except ImportError:
-        raise RequestValidationError(
+        raise InvalidArgumentError(
             f"'encryption_key' needs the cryptography package: {install_command('redis')}"
         ) from None
     from pydantic import SecretStr
 
     raw = key.get_secret_value() if isinstance(key, SecretStr) else key
     if not isinstance(raw, (str, bytes)):
-        raise RequestValidationError(
+        raise InvalidArgumentError(
             f"'encryption_key' must be a str, bytes or SecretStr, not {type(key).__name__}"
         )
     try:
         return Fernet(raw)
     except ValueError:
         # Not chained: the error could show the key.
-        raise RequestValidationError(
+        raise InvalidArgumentError(
             "'encryption_key' must be a Fernet key, 32 url-safe base64-encoded bytes "
             "(make one with cryptography.fernet.Fernet.generate_key())"
         ) from None

@@ -20,7 +20,7 @@ from redis.asyncio.connection import parse_url
 from redis.exceptions import NoScriptError, RedisError
 
 from .._constants import LOGGER_NAME
-from .._errors import RequestValidationError
+from .._errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from arq.connections import RedisSettings
@@ -97,12 +97,12 @@ class Connection:
                 parse_url(redis)
             except ValueError:
                 # Not chained, and the URL not quoted: it may hold a password.
-                raise RequestValidationError(
+                raise InvalidArgumentError(
                     "not a Redis URL: expected redis://[[user]:password@]host[:port][/db], "
                     "rediss://... or unix:///path"
                 ) from None
         elif not isinstance(redis, Redis):
-            raise RequestValidationError(
+            raise InvalidArgumentError(
                 f"expected a redis.asyncio.Redis or a redis:// URL, not {type(redis).__name__}"
             )
         self._redis = redis

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from .._checks import seconds
+from .._errors import InvalidArgumentError
 from ._connection import ClosingResource, Connection, Script, Unavailable, log
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ class RedisDedupeStore(ClosingResource):
         timeout: float = 1.0,
     ) -> None:
         if not isinstance(prefix, str):
-            raise TypeError(f"'prefix' must be a str, not {type(prefix).__name__}")
+            raise InvalidArgumentError(f"'prefix' must be a str, not {type(prefix).__name__}")
         self.prefix = prefix
         """What every key starts with."""
         self.claim_ttl = seconds(claim_ttl, "claim_ttl", positive=True)

@@ -25,7 +25,7 @@ from arq.jobs import DeserializationError, deserialize_result
 from pydantic import SecretStr
 
 from .._checks import seconds
-from .._errors import RequestValidationError
+from .._errors import InvalidArgumentError
 from .._validation import checked_account
 from ._connection import RETRY_INTERVAL, log, redis_address
 from ._jobs import (
@@ -79,7 +79,7 @@ class QueuedFanOut:
     """The jobs of one run and their outcomes; made by :func:`enqueue_fan_out`.
 
     Iterate it for a :class:`QueuedResult` per account, in completion order, until
-    every account has one; or ``await queued.all()`` for the list, in input order.
+    every account has one; or ``await queued.collect()`` for the list, in input order.
     Outcomes nobody collected (an earlier run stopped, or crashed) are collected too.
     While Redis does not answer it waits (one warning, one line when it is back) and
     then queues again any job Redis lost. Wrap it in ``anyio.fail_after`` to bound the
@@ -103,7 +103,7 @@ class QueuedFanOut:
         password: str | SecretStr | None = None,
     ) -> None:
         if not isinstance(redis, ArqRedis):
-            raise RequestValidationError(
+            raise InvalidArgumentError(
                 f"expected an arq pool (queue_pool(url)), not {type(redis).__name__}"
             )
         self._redis = redis
@@ -164,7 +164,7 @@ class QueuedFanOut:
         finally:
             self._adding -= 1
 
-    async def all(self) -> list[QueuedResult]:
+    async def collect(self) -> list[QueuedResult]:
         """Every outcome, in the order the accounts were given."""
         results = [result async for result in self]
         return sorted(results, key=lambda result: self._order[result.job_id])
@@ -240,7 +240,7 @@ class QueuedFanOut:
             self._order[job_id] = len(self._order)
             try:
                 checked_account(account)
-            except RequestValidationError as exc:
+            except InvalidArgumentError as exc:
                 self._ready.append(failed_result(job_id, account, exc))
                 continue
             self._pending[job_id] = account
@@ -393,18 +393,18 @@ async def enqueue_fan_out(
 
     An account no request may name (blank, or holding ``/``, ``?``, ``#``, ``%``,
     whitespace: ``"0252012345/00001"``) gets no job: its outcome is a failure at once
-    (``RequestValidationError``, no attempt), as the client's own check would give.
+    (``InvalidArgumentError``, no attempt), as the client's own check would give.
 
     :param redis: An arq pool made by :func:`queue_pool` (its serializers must be
         those of the workers).
     :param operation: ``"FAMILY.VERB"``: a sub-client of the client and its method
-        (``"location.register"``, ``"account_name.unregister"``, ``"firmware.get"``).
+        (``"location.register"``, ``"connectivity.unregister"``, ``"firmware.get"``).
     :param accounts: The accounts, read lazily.
     :param service: The method's ``service``.
     :param url: The method's ``url``; its userinfo, if any, travels only as a digest
         (give the URL to the workers: ``listener_urls``).
-    :param username: ``account_name.register``'s ``username``.
-    :param password: ``account_name.register``'s ``password``: the job carries a
+    :param username: ``connectivity.register``'s ``username``.
+    :param password: ``connectivity.register``'s ``password``: the job carries a
         digest, the workers need the password itself (``callback_password``).
     :param base_url: The API root the workers must talk to: a worker whose client
         talks to another refuses the job. ``None``: any.

@@ -27,7 +27,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from .._digest import digest
-from .._errors import RequestValidationError
+from .._errors import InvalidArgumentError
+from .._families import FAMILIES
 from .._redact import redact_url
 
 __all__ = [
@@ -51,13 +52,14 @@ FUNCTION_NAME = "thingspace_callbacks.call"
 """The arq function name of every job."""
 
 _JOB_VERSION = 1
-_FAMILIES = frozenset(
-    {"location", "diagnostics", "firmware", "firmware_v3", "account_name", "account_number"}
-)
-_VERBS = frozenset({"register", "unregister", "list", "get"})
-_NO_SERVICE = frozenset({"firmware", "firmware_v3"})
-"""Families with one listener per account: no service."""
-
+_OPERATIONS: dict[str, tuple[str, str]] = {
+    family.operation(verb): (family.name, verb) for family in FAMILIES for verb in family.verbs
+}
+"""Every ``"FAMILY.VERB"`` a job may name: the verbs each family's sub-client speaks."""
+_KEYWORDS: dict[str, frozenset[str]] = {
+    family.name: frozenset(family.register_keywords) for family in FAMILIES
+}
+"""The ``register`` keywords of each family."""
 
 # -- serialization -----------------------------------------------------------------------
 
@@ -116,12 +118,11 @@ class Call:
 
     @classmethod
     def parse(cls, operation: str, base_url: str | None, **arguments: Any) -> Call:
-        family, _, verb = str(operation).partition(".")
-        if family not in _FAMILIES or verb not in _VERBS:
-            raise RequestValidationError(
-                f"operation {operation!r}: expected FAMILY.VERB, FAMILY one of "
-                f"{', '.join(sorted(_FAMILIES))} and VERB one of {', '.join(sorted(_VERBS))}"
+        if operation not in _OPERATIONS:
+            raise InvalidArgumentError(
+                f"operation {operation!r}: expected FAMILY.VERB, one of {', '.join(_OPERATIONS)}"
             )
+        family, verb = _OPERATIONS[operation]
         given = {name: value for name, value in arguments.items() if value is not None}
         _check_arguments(operation, _accepts(family, verb), given)
         password = given.pop("password", None)
@@ -180,23 +181,21 @@ class Call:
 
 def _accepts(family: str, verb: str) -> set[str]:
     """The keyword arguments ``client.FAMILY.VERB`` takes, of those a job carries."""
-    accepted = set() if verb in ("list", "get") or family in _NO_SERVICE else {"service"}
-    if verb == "register":
-        accepted.add("url")
-        if family == "account_name":
-            accepted |= {"username", "password"}
-    return accepted
+    keywords = _KEYWORDS[family]
+    if verb in ("register", "update"):  # FOTA's update takes register's keywords
+        return {"service", "url", "username", "password"} & keywords
+    return {"service"} & keywords if verb == "unregister" else set()
 
 
 def _check_arguments(operation: str, accepted: set[str], given: dict[str, object]) -> None:
     unexpected = sorted(set(given) - accepted)
     if unexpected:
         names = ", ".join(repr(name) for name in unexpected)
-        raise RequestValidationError(f"{operation} takes no {names}")
+        raise InvalidArgumentError(f"{operation} takes no {names}")
     for name, value in given.items():
         allowed = (str, SecretStr) if name == "password" else (str,)
         if not isinstance(value, allowed):
-            raise RequestValidationError(f"'{name}' must be a str, not {type(value).__name__}")
+            raise InvalidArgumentError(f"'{name}' must be a str, not {type(value).__name__}")
 
 
 def job_fields(job: object) -> dict[str, str | None]:
@@ -207,7 +206,7 @@ def job_fields(job: object) -> dict[str, str | None]:
     if not all(_is_text(value) for value in fields.values()):
         raise Refused("a job field is not a string")
     family, verb = fields.get("family"), fields.get("verb")
-    if family not in _FAMILIES or verb not in _VERBS:
+    if f"{family}.{verb}" not in _OPERATIONS:
         raise Refused(f"unknown operation {family}.{verb}")
     if not fields.get("account"):
         raise Refused("the job names no account")

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from .._checks import seconds, text
+from .._errors import InvalidArgumentError
 from .._ratelimit import Limiter, RateLimiter
 from ._connection import ClosingResource, Connection, Script, Unavailable
 
@@ -37,7 +38,7 @@ wait before one is free without taking anything."""
 
 
 class RedisRateLimiter(ClosingResource):
-    """Let at most ``rate`` calls per second through, and ``burst`` at once, across every
+    """Let at most ``rate_limit`` calls per second through, and ``burst`` at once, across every
     process that uses the same Redis, ``prefix`` and ``key``. Pass it wherever a
     :class:`RateLimiter` goes: ``AsyncThingSpaceClient(rate_limit=...)``,
     ``client.fan_out(..., rate_limit=...)``::
@@ -47,16 +48,16 @@ class RedisRateLimiter(ClosingResource):
 
     The bucket is a GCRA in one Lua script, on Redis's clock (``TIME``), so the
     processes' clocks do not matter: over any span of ``t`` seconds at most
-    ``burst + rate * t`` acquisitions succeed in all. A call takes a slot only when one
+    ``burst + rate_limit * t`` acquisitions succeed in all. A call takes a slot only when one
     is free; otherwise it sleeps as long as Redis says and asks again, so a cancelled
     waiter never holds a slot. Within a process one waiter at a time asks Redis, in
-    arrival order. Every process using a key must give it the same ``rate`` and
+    arrival order. Every process using a key must give it the same ``rate_limit`` and
     ``burst``.
 
     **When Redis does not answer** within ``timeout`` seconds or fails, one warning is
     logged and each process paces itself with ``fallback``: by default a local
-    :class:`RateLimiter` of the same ``rate`` and ``burst``, so ``N`` processes may
-    send up to ``N`` times the rate until Redis is back (pass ``RateLimiter(rate / N)``
+    :class:`RateLimiter` of the same ``rate_limit`` and ``burst``, so ``N`` processes may
+    send up to ``N`` times the rate until Redis is back (pass ``RateLimiter(rate_limit / N)``
     to stay within the budget). Calls are never let through unlimited, and never fail
     because Redis is down. Redis is tried again at most once a second.
 
@@ -66,7 +67,7 @@ class RedisRateLimiter(ClosingResource):
 
     :param redis: A ``redis.asyncio.Redis``, or a ``redis://``, ``rediss://`` or
         ``unix://`` URL.
-    :param rate: Calls per second, > 0.
+    :param rate_limit: Calls per second, > 0.
     :param burst: Calls let through at once, >= 1.
     :param key: Names the budget: limiters with the same key share it.
     :param prefix: Put before the Redis key (``{prefix}ratelimit:{key}``).
@@ -77,7 +78,7 @@ class RedisRateLimiter(ClosingResource):
     def __init__(
         self,
         redis: Redis | str,
-        rate: float,
+        rate_limit: float,
         *,
         burst: int = 1,
         key: str = "default",
@@ -85,20 +86,20 @@ class RedisRateLimiter(ClosingResource):
         fallback: Limiter | None = None,
         timeout: float = 1.0,
     ) -> None:
-        local = RateLimiter(rate, burst=burst)  # checks rate and burst
-        self.rate = local.rate
+        local = RateLimiter(rate_limit, burst=burst)  # checks rate_limit and burst
+        self.rate_limit = local.rate_limit
         """Calls per second."""
         self.burst = local.burst
         """Calls let through at once."""
         self.key = text(key, "key")
         """The budget's name."""
         if not isinstance(prefix, str):
-            raise TypeError(f"'prefix' must be a str, not {type(prefix).__name__}")
+            raise InvalidArgumentError(f"'prefix' must be a str, not {type(prefix).__name__}")
         self._redis_key = f"{prefix}ratelimit:{key}"
         if fallback is not None and not isinstance(fallback, Limiter):
-            raise TypeError("'fallback' must have an async acquire() method")
+            raise InvalidArgumentError("'fallback' must have an async acquire() method")
         self._fallback: Limiter = local if fallback is None else fallback
-        self._interval = max(1, round(1_000_000 / self.rate))
+        self._interval = max(1, round(1_000_000 / self.rate_limit))
         self._tolerance = (self.burst - 1) * self._interval
         self._turn = anyio.Lock()
         self._connection = Connection(
@@ -131,6 +132,6 @@ class RedisRateLimiter(ClosingResource):
 
     def __repr__(self) -> str:
         return (
-            f"RedisRateLimiter({self._connection.address!r}, rate={self.rate:g}, "
+            f"RedisRateLimiter({self._connection.address!r}, rate_limit={self.rate_limit:g}, "
             f"burst={self.burst}, key={self.key!r})"
         )

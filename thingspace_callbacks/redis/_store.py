@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from .._auth.tokens import Refusal, SharedTokenStore, Token
 from .._checks import seconds
+from .._errors import InvalidArgumentError
 from ._codec import FINGERPRINT_SIZE, Codec
 from ._connection import ClosingResource, Connection, Script, Unavailable, log
 
@@ -106,7 +107,7 @@ class RedisTokenStore(ClosingResource, SharedTokenStore):
         timeout: float = 1.0,
     ) -> None:
         if not isinstance(prefix, str):
-            raise TypeError(f"'prefix' must be a str, not {type(prefix).__name__}")
+            raise InvalidArgumentError(f"'prefix' must be a str, not {type(prefix).__name__}")
         self.prefix = prefix
         """What every key starts with."""
         self.lock_ttl = seconds(lock_ttl, "lock_ttl", positive=True)

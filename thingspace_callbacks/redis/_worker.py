@@ -278,7 +278,7 @@ def worker_settings(
     :param concurrency: Jobs run at once (arq's ``max_jobs``).
     :param rate_limit: Accounts started per second (a :class:`RedisRateLimiter` to
         share the budget with every worker).
-    :param callback_password: The account-name callback password jobs carry only as a
+    :param callback_password: The connectivity callback password jobs carry only as a
         digest; a job whose digest does not match fails, saying so.
     :param listener_urls: Listener URLs with userinfo, likewise carried as a digest.
     :param job_timeout: Seconds a job may run. A job whose worker died runs again once

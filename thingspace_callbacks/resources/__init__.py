@@ -10,35 +10,35 @@ from __future__ import annotations
 # checkers treat any name TYPE_CHECKING as true.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .account_name import AccountName as AccountName
-    from .account_name import AccountNameWithRawResponse as AccountNameWithRawResponse
-    from .account_number import AccountNumber as AccountNumber
-    from .account_number import AccountNumberWithRawResponse as AccountNumberWithRawResponse
+    from .connectivity import Connectivity as Connectivity
+    from .connectivity import ConnectivityWithRawResponse as ConnectivityWithRawResponse
     from .diagnostics import Diagnostics as Diagnostics
     from .diagnostics import DiagnosticsWithRawResponse as DiagnosticsWithRawResponse
     from .firmware import Firmware as Firmware
     from .firmware import FirmwareWithRawResponse as FirmwareWithRawResponse
+    from .hyper_precise import HyperPrecise as HyperPrecise
+    from .hyper_precise import HyperPreciseWithRawResponse as HyperPreciseWithRawResponse
     from .location import Location as Location
     from .location import LocationWithRawResponse as LocationWithRawResponse
 
 __all__ = (
-    "AccountName",
-    "AccountNameWithRawResponse",
-    "AccountNumber",
-    "AccountNumberWithRawResponse",
+    "Connectivity",
+    "ConnectivityWithRawResponse",
     "Diagnostics",
     "DiagnosticsWithRawResponse",
     "Firmware",
     "FirmwareWithRawResponse",
+    "HyperPrecise",
+    "HyperPreciseWithRawResponse",
     "Location",
     "LocationWithRawResponse",
 )
 
 _HOMES: dict[str, str] = {
-    "AccountName": "account_name",
-    "AccountNameWithRawResponse": "account_name",
-    "AccountNumber": "account_number",
-    "AccountNumberWithRawResponse": "account_number",
+    "Connectivity": "connectivity",
+    "ConnectivityWithRawResponse": "connectivity",
+    "HyperPrecise": "hyper_precise",
+    "HyperPreciseWithRawResponse": "hyper_precise",
     "Diagnostics": "diagnostics",
     "DiagnosticsWithRawResponse": "diagnostics",
     "Firmware": "firmware",

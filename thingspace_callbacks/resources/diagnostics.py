@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._families import family
 from .._pipeline import Endpoint
 from .._validation import callback_url, checked_account, coerce_body, identifier
 from ..models.diagnostics import DiagnosticsCallback, DiagnosticsCallbackRegistration
@@ -17,15 +18,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Diagnostics", "DiagnosticsWithRawResponse"]
 
-_GET = Endpoint[DiagnosticsCallback](
-    "diagnostics.get", "GET", "/diagnostics/v1/callbacks", DiagnosticsCallback
-)
-_REGISTER = Endpoint[DiagnosticsCallback](
-    "diagnostics.register", "POST", "/diagnostics/v1/callbacks", DiagnosticsCallback
-)
-_UNREGISTER = Endpoint[DiagnosticsCallback](
-    "diagnostics.unregister", "DELETE", "/diagnostics/v1/callbacks", DiagnosticsCallback
-)
+_FAMILY = family("diagnostics")
+_GET = Endpoint[DiagnosticsCallback](*_FAMILY.endpoint("get"), DiagnosticsCallback)
+_REGISTER = Endpoint[DiagnosticsCallback](*_FAMILY.endpoint("register"), DiagnosticsCallback)
+_UNREGISTER = Endpoint[DiagnosticsCallback](*_FAMILY.endpoint("unregister"), DiagnosticsCallback)
 
 
 class Diagnostics(Resource):
@@ -72,7 +68,7 @@ class Diagnostics(Resource):
         return await self._call(_REGISTER, options, body=request)
 
     async def unregister(
-        self, account: str, service: str, **options: Unpack[RequestOptions]
+        self, account: str, *, service: str, **options: Unpack[RequestOptions]
     ) -> DiagnosticsCallback:
         """Remove the listener of ``service`` for ``account``.
 

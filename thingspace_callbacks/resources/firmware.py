@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
+from .._families import family
 from .._pipeline import Endpoint
 from .._validation import account_segment, callback_url, coerce_body
 from ..models.firmware import FirmwareCallback, FirmwareDeletion
@@ -23,20 +24,15 @@ __all__ = ["Firmware", "FirmwareWithRawResponse"]
 class _Endpoints:
     __slots__ = ("get", "register", "unregister", "update")
 
-    def __init__(self, version: str) -> None:
-        path = f"/fota/{version}/callbacks/{{account}}"
-        name = f"firmware_{version}"
-        self.get = Endpoint[FirmwareCallback](f"{name}.get", "GET", path, FirmwareCallback)
-        self.register = Endpoint[FirmwareCallback](
-            f"{name}.register", "POST", path, FirmwareCallback
-        )
-        self.update = Endpoint[FirmwareCallback](f"{name}.update", "PUT", path, FirmwareCallback)
-        self.unregister = Endpoint[FirmwareDeletion](
-            f"{name}.unregister", "DELETE", path, FirmwareDeletion
-        )
+    def __init__(self, name: str) -> None:
+        fota = family(name)
+        self.get = Endpoint[FirmwareCallback](*fota.endpoint("get"), FirmwareCallback)
+        self.register = Endpoint[FirmwareCallback](*fota.endpoint("register"), FirmwareCallback)
+        self.update = Endpoint[FirmwareCallback](*fota.endpoint("update"), FirmwareCallback)
+        self.unregister = Endpoint[FirmwareDeletion](*fota.endpoint("unregister"), FirmwareDeletion)
 
 
-_ENDPOINTS = {"v2": _Endpoints("v2"), "v3": _Endpoints("v3")}
+_ENDPOINTS = {"v2": _Endpoints("firmware"), "v3": _Endpoints("firmware_v3")}
 
 
 class Firmware(Resource):

@@ -6,6 +6,7 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._families import family
 from .._pipeline import Endpoint
 from .._validation import account_segment, callback_url, coerce_body, path_segment
 from ..models.location import (
@@ -23,21 +24,16 @@ if TYPE_CHECKING:
 
 __all__ = ["Location", "LocationWithRawResponse"]
 
+_FAMILY = family("location")
 _LIST = Endpoint[builtins.list[LocationCallback]](
-    "location.list", "GET", "/loc/v1/callbacks/{account}", builtins.list[LocationCallback]
+    *_FAMILY.endpoint("list"), builtins.list[LocationCallback]
 )
-_REGISTER = Endpoint[LocationRegistration](
-    "location.register", "POST", "/loc/v1/callbacks/{account}", LocationRegistration
+_REGISTER = Endpoint[LocationRegistration](*_FAMILY.endpoint("register"), LocationRegistration)
+_UNREGISTER = Endpoint[LocationDeregistration](
+    *_FAMILY.endpoint("unregister"), LocationDeregistration
 )
 _FIELDS = {"service": "name"}
 """The model field of each keyword argument named otherwise."""
-
-_UNREGISTER = Endpoint[LocationDeregistration](
-    "location.unregister",
-    "DELETE",
-    "/loc/v1/callbacks/{account}/name/{service}",
-    LocationDeregistration,
-)
 
 
 class Location(Resource):
@@ -78,6 +74,7 @@ class Location(Resource):
     async def unregister(
         self,
         account: str,
+        *,
         service: LocationServiceName | str,
         **options: Unpack[RequestOptions],
     ) -> LocationDeregistration:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from .._extras import requires_extra
 
 with requires_extra(__name__, "sandbox", ("starlette", "uvicorn")):
+    from ..receiver._verify import sign_body
     from ._app import API_ROOT
     from ._credentials import (
         SANDBOX_CLIENT_ID,
@@ -23,7 +24,7 @@ with requires_extra(__name__, "sandbox", ("starlette", "uvicorn")):
         SANDBOX_PASSWORD,
         SANDBOX_USERNAME,
     )
-    from ._delivery import Delivery, NoListenerError, build_message, sign
+    from ._delivery import Delivery, NoListenerError, build_message
     from ._faults import Faults
     from ._sandbox import IN_PROCESS_BASE_URL, Sandbox, SandboxServer
     from ._state import FAMILIES, Family, Registration
@@ -44,5 +45,5 @@ __all__ = (
     "Sandbox",
     "SandboxServer",
     "build_message",
-    "sign",
+    "sign_body",
 )

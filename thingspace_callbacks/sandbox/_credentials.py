@@ -26,11 +26,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
+    "DOCUMENTED_EXPIRED_SESSION",
     "SANDBOX_CLIENT_ID",
     "SANDBOX_CLIENT_SECRET",
     "SANDBOX_PASSWORD",
     "SANDBOX_USERNAME",
-    "DOCUMENTED_EXPIRED_SESSION",
     "AuthFailure",
     "Credentials",
     "IssuedToken",
@@ -95,7 +95,7 @@ class Credentials:
         username: str,
         password: str,
         token_ttl: float,
-        session_idle_ttl: float,
+        session_idle_timeout: float,
         session_expired_status: int,
         login_lock_threshold: int | None,
         clock: Callable[[], float],
@@ -103,7 +103,7 @@ class Credentials:
         self._clients = {client_id: client_secret}
         self._users = {username: password}
         self.token_ttl = token_ttl
-        self.session_idle_ttl = session_idle_ttl
+        self.session_idle_timeout = session_idle_timeout
         self.session_expired_status = session_expired_status
         self.login_lock_threshold = login_lock_threshold
         self._clock = clock
@@ -114,7 +114,10 @@ class Credentials:
         self._failed_logins: dict[str, int] = {}
 
     def __repr__(self) -> str:
-        return f"Credentials(token_ttl={self.token_ttl}, session_idle_ttl={self.session_idle_ttl})"
+        return (
+            f"Credentials(token_ttl={self.token_ttl}, "
+            f"session_idle_timeout={self.session_idle_timeout})"
+        )
 
     # Bearer tokens
 
@@ -220,7 +223,7 @@ class Credentials:
         now = self._clock()
         with self._lock:
             session = self._sessions.get(token)
-            if session is None or now - session.last_used >= self.session_idle_ttl:
+            if session is None or now - session.last_used >= self.session_idle_timeout:
                 self._sessions.pop(token, None)
                 return self._session_expired(api)
             session.last_used = now

@@ -16,8 +16,6 @@ invention, marked by a ``sandbox`` field, since Verizon publishes neither.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import uuid
 from collections.abc import Callable, Mapping
@@ -28,9 +26,10 @@ from typing import Any
 import anyio
 import httpx
 
+from ..receiver._verify import sign_body
 from ._state import Family, Registration
 
-__all__ = ["Delivery", "NoListenerError", "build_message", "deliver", "sign"]
+__all__ = ["Delivery", "NoListenerError", "build_message", "deliver"]
 
 _MAX_CALLBACK_THRESHOLD = 4
 """How many times ThingSpace sends an M2M message that is not acknowledged (docs: 4)."""
@@ -79,11 +78,6 @@ class Delivery:
         }
 
 
-def sign(secret: str, body: bytes) -> str:
-    """HMAC-SHA256 of ``body`` keyed with ``secret``, hex-encoded."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 def build_message(
     registration: Registration, overrides: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -125,7 +119,7 @@ async def deliver(
         body = json.dumps(message, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json"}
         if registration.shared_secret is not None:
-            headers[signature_header] = sign(registration.shared_secret, body)
+            headers[signature_header] = sign_body(body, registration.shared_secret)
         if registration.http_headers:
             # Diagnostics listeners register "your HTTP headers"; sending them back is
             # the sandbox's reading of that (Verizon does not say).
@@ -246,6 +240,6 @@ _SAMPLES: dict[Family, Callable[[Registration], dict[str, Any]]] = {
     "location": _location,
     "firmware": _fota,
     "firmware_v3": _fota,
-    "account_name": _m2m,
-    "account_number": _hyper_precise,
+    "connectivity": _m2m,
+    "hyper_precise": _hyper_precise,
 }

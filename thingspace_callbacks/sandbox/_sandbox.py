@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .._checks import count
 from .._client import AsyncThingSpaceClient
 from .._constants import SHARED_SECRET_HEADER, SIGNATURE_HEADER
+from .._errors import InvalidArgumentError
 from ._admin import admin_routes
 from ._app import API_ROOT, build_app
 from ._body import DEFAULT_MAX_BODY_SIZE
@@ -62,7 +63,7 @@ class Sandbox:
         ThingSpace does. ``False`` lets requests without credentials through.
     :param faults: Faults to inject from the start (see :class:`Faults`).
     :param token_ttl: Lifetime of a bearer token from its first issue, in seconds.
-    :param session_idle_ttl: Seconds without use after which a session expires.
+    :param session_idle_timeout: Seconds without use after which a session expires.
     :param session_expired_status: Status of the ``REQUEST_FAILED.SessionToken.Expired``
         answer to an expired session (400 or 401; both have been reported for
         ThingSpace). The Location family ignores it: its documentation states its own
@@ -99,7 +100,7 @@ class Sandbox:
         require_auth: bool = True,
         faults: Faults | None = None,
         token_ttl: float = 3600.0,
-        session_idle_ttl: float = 1200.0,
+        session_idle_timeout: float = 1200.0,
         session_expired_status: int = 400,
         login_lock_threshold: int | None = 5,
         client_id: str = SANDBOX_CLIENT_ID,
@@ -116,9 +117,9 @@ class Sandbox:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if session_expired_status not in (400, 401):
-            raise ValueError("session_expired_status must be 400 or 401")
-        if token_ttl <= 0 or session_idle_ttl <= 0:
-            raise ValueError("token_ttl and session_idle_ttl must be positive")
+            raise InvalidArgumentError("session_expired_status must be 400 or 401")
+        if token_ttl <= 0 or session_idle_timeout <= 0:
+            raise InvalidArgumentError("token_ttl and session_idle_timeout must be positive")
         self._client_id = client_id
         self._client_secret = client_secret
         self._username = username
@@ -135,7 +136,7 @@ class Sandbox:
                 username=username,
                 password=password,
                 token_ttl=token_ttl,
-                session_idle_ttl=session_idle_ttl,
+                session_idle_timeout=session_idle_timeout,
                 session_expired_status=session_expired_status,
                 login_lock_threshold=login_lock_threshold,
                 clock=clock,
@@ -294,7 +295,7 @@ class Sandbox:
         listener matches.
         """
         if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+            raise InvalidArgumentError("max_attempts must be at least 1")
         wanted = family_name(family)
         targets = [
             r

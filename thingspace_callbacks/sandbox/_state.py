@@ -6,41 +6,36 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
+
+from .._errors import InvalidArgumentError
+from .._families import family
 
 __all__ = ["FAMILIES", "Family", "Registration", "Registry", "family_name"]
 
 Family = Literal[
-    "diagnostics", "location", "firmware", "firmware_v3", "account_name", "account_number"
+    "diagnostics", "location", "firmware", "firmware_v3", "connectivity", "hyper_precise"
 ]
 """A callback family, named as the client's sub-client is."""
 
 FAMILIES: tuple[Family, ...] = get_args(Family)
+"""The families, as the registry (:mod:`thingspace_callbacks._families`) names them:
+the test suite checks that :data:`Family` lists exactly those."""
 
-_ALIASES: dict[str, Family] = {
-    "fota": "firmware",
-    "fota_v2": "firmware",
-    "firmware_v2": "firmware",
-    "fota_v3": "firmware_v3",
-    "connectivity": "account_name",
-    "m2m": "account_name",
-    "hyper_precise": "account_number",
-}
 
 SIGNED_FAMILIES: frozenset[Family] = frozenset({"location", "diagnostics"})
 """Families whose messages carry an HMAC signature made with a shared secret."""
 
 
 def family_name(value: str) -> Family:
-    """The family ``value`` names (``"account-name"``, ``"m2m"`` and the like are
-    accepted); raises ``ValueError`` naming the choices otherwise."""
-    key = value.strip().lower().replace("-", "_")
-    for family in FAMILIES:
-        if key == family:
-            return family
-    if key in _ALIASES:
-        return _ALIASES[key]
-    raise ValueError(f"unknown family {value!r}; choose one of {', '.join(FAMILIES)}")
+    """The family ``value`` names: the client's attribute (``"hyper_precise"``) or the
+    command line's spelling (``"hyper-precise"``), in any case; raises
+    :class:`~thingspace_callbacks.InvalidArgumentError` naming the choices otherwise."""
+    try:
+        return cast(Family, family(value.strip().lower()).name)
+    except KeyError:
+        pass
+    raise InvalidArgumentError(f"unknown family {value!r}; choose one of {', '.join(FAMILIES)}")
 
 
 @dataclass(frozen=True)

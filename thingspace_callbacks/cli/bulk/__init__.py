@@ -53,6 +53,7 @@ import click
 from click.core import ParameterSource
 from pydantic import SecretStr
 
+from ... import _families as families
 from .._common import UsageFailure, json_option, run
 from ._accounts import AccountFile
 from ._display import report
@@ -137,7 +138,7 @@ def _shared_options(command: Callable[..., None]) -> Callable[..., None]:
             help="Accounts handled at once.",
         ),
         click.option(
-            "--rate",
+            "--rate-limit",
             type=click.FloatRange(min=0, min_open=True),
             metavar="PER_SECOND",
             help="Start at most this many accounts per second.",
@@ -195,7 +196,7 @@ def _options(values: dict[str, Any]) -> Options:
         accounts=values["accounts"],
         column=values["column"],
         concurrency=values["concurrency"],
-        rate=values["rate"],
+        rate_limit=values["rate_limit"],
         results=values["results"],
         resume=values["resume"],
         fail_fast=values["fail_fast"],
@@ -212,7 +213,7 @@ def bulk() -> None:
 
     ACCOUNTS_FILE holds one account per line, or is a CSV file (pick the column with
     --column); '-' reads stdin. An account listed twice is done once. FAMILY is one
-    of: location, diagnostics, firmware, firmware-v3, account-name, account-number.
+    of: location, diagnostics, firmware, firmware-v3, connectivity, hyper-precise.
 
     \b
     thingspace-callbacks bulk register location accounts.csv \\
@@ -254,13 +255,13 @@ def bulk() -> None:
 @click.option(
     "--callback-username",
     metavar="NAME",
-    help="account-name: username ThingSpace puts in each message.",
+    help="connectivity: username ThingSpace puts in each message.",
 )
 @click.option(
     "--callback-password",
     metavar="PASSWORD",
     envvar="THINGSPACE_CALLBACK_PASSWORD",
-    help="account-name: password ThingSpace puts in each message [$THINGSPACE_CALLBACK_PASSWORD].",
+    help="connectivity: password ThingSpace puts in each message [$THINGSPACE_CALLBACK_PASSWORD].",
 )
 def register(
     family: str,
@@ -272,8 +273,9 @@ def register(
 ) -> None:
     """Register the listener URL on every account of ACCOUNTS_FILE."""
     source = click.get_current_context().get_parameter_source("callback_password")
-    if family != "account-name" and source is ParameterSource.ENVIRONMENT:
-        # $THINGSPACE_CALLBACK_PASSWORD is exported for the account-name runs (and the
+    takes_password = "password" in families.family(family).register_keywords
+    if not takes_password and source is ParameterSource.ENVIRONMENT:
+        # $THINGSPACE_CALLBACK_PASSWORD is exported for the connectivity runs (and the
         # workers); it does not make other families' runs ask for it. A flag does.
         callback_password = None
     plan = Plan(

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from ..._digest import digest, matches
-from ..._errors import RequestValidationError
+from ..._errors import InvalidArgumentError
+from ..._families import FAMILIES as _FAMILIES
+from ..._families import Family, family
 from ..._redact import redact_url
 from .._common import UsageFailure
 
@@ -30,20 +32,10 @@ __all__ = [
 ]
 
 
-FAMILIES = (
-    "location",
-    "diagnostics",
-    "firmware",
-    "firmware-v3",
-    "account-name",
-    "account-number",
-)
-_NO_SERVICE = frozenset({"firmware", "firmware-v3"})
-"""Families with one listener per account: no service name."""
-_ONE_LISTENER = frozenset({"diagnostics", "firmware", "firmware-v3"})
-"""Families whose read answers one listener (``get``) rather than a list."""
-_SERVICE_IN_PATH = frozenset({"location", "account-name"})
-"""Families whose unregister puts the service in the request's path."""
+FAMILIES = tuple(f.cli for f in _FAMILIES)
+"""The ``FAMILY`` argument's choices: the command line's family names."""
+_CALLBACK_CREDENTIALS = frozenset({"username", "password"})
+"""The register keywords ``--callback-username``/``--callback-password`` give."""
 
 _OPTIONS = {"service": "--service", "url": "--url"}
 """The option for each argument the SDK's checks name."""
@@ -67,16 +59,30 @@ class Plan:
     callback_username: str | None = None
     callback_password: SecretStr | None = field(default=None, repr=False)
 
+    @property
+    def facts(self) -> Family:
+        """The family's entry in the registry (:mod:`thingspace_callbacks._families`)."""
+        return family(self.family)
+
+    @property
+    def _takes_credentials(self) -> bool:
+        return set(self.facts.register_keywords) >= _CALLBACK_CREDENTIALS
+
     def check(self) -> None:
         """Refuse missing, meaningless or malformed arguments before anything runs."""
         self._check_service()
         if self.operation == "register" and not self.url:
             raise UsageFailure("register needs --url URL")
-        if (self.callback_username or self.callback_password) and self.family != "account-name":
-            raise UsageFailure("--callback-username/--callback-password are for account-name")
+        if (self.callback_username or self.callback_password) and not self._takes_credentials:
+            with_credentials = ", ".join(
+                f.cli for f in _FAMILIES if set(f.register_keywords) >= _CALLBACK_CREDENTIALS
+            )
+            raise UsageFailure(
+                f"--callback-username/--callback-password are for {with_credentials}"
+            )
         try:
             self._check_values()
-        except RequestValidationError as exc:
+        except InvalidArgumentError as exc:
             raise UsageFailure(_OPTION.sub(lambda m: _OPTIONS[m[1]], str(exc))) from None
 
     def _check_values(self) -> None:
@@ -85,10 +91,9 @@ class Plan:
         account would fail alike, each after its turn."""
         from ..._validation import callback_url, header_value, identifier, path_segment
 
-        # Only account-number's register sends them as HTTP headers; only location's
-        # and account-name's unregister put the service in the path.
-        as_headers = self.family == "account-number" and self.operation == "register"
-        in_path = self.operation == "unregister" and self.family in _SERVICE_IN_PATH
+        facts = self.facts
+        as_headers = facts.listener_in_headers and self.operation == "register"
+        in_path = facts.service_in_path and self.operation == "unregister"
         if self.service is not None:
             (path_segment if in_path else identifier)(self.service, "service")
             if as_headers:
@@ -99,10 +104,10 @@ class Plan:
                 header_value(url, "url")
 
     def _check_service(self) -> None:
-        needs_service = self.operation != "list" and self.family not in _NO_SERVICE
-        if needs_service and not self.service:
+        takes_service = self.facts.takes_service
+        if takes_service and self.operation != "list" and not self.service:
             raise UsageFailure(f"{self.family} {self.operation} needs --service NAME")
-        if self.family in _NO_SERVICE and self.service:
+        if not takes_service and self.service:
             raise UsageFailure(f"{self.family} has one listener per account: drop --service")
 
     def work(self, base_url: str) -> dict[str, Any]:
@@ -125,27 +130,27 @@ class Plan:
     def bind(self, client: AsyncThingSpaceClient) -> Callable[[str], Awaitable[object]]:
         """The per-account call for ``client``: every family speaks the same verbs, so
         only the arguments differ."""
-        resource = getattr(client, self.family.replace("-", "_"))
+        facts = self.facts
+        resource = getattr(client, facts.name)
         if self.operation == "list":
-            return resource.get if self.family in _ONE_LISTENER else resource.list  # type: ignore[no-any-return]
+            return getattr(resource, facts.read)  # type: ignore[no-any-return]
         arguments: dict[str, object] = {}
-        if self.family not in _NO_SERVICE:
+        if facts.takes_service:
             arguments["service"] = self.service
         if self.operation == "register":
             arguments["url"] = self.url
-            if self.family == "account-name":
+            if self._takes_credentials:
                 arguments.update(username=self.callback_username, password=self.callback_password)
         return functools.partial(getattr(resource, self.operation), **arguments)
 
     def queued(self) -> tuple[str, dict[str, Any]]:
         """The operation as a queue names it (``family.verb``) and its arguments."""
-        verb = self.operation
-        if verb == "list" and self.family in _ONE_LISTENER:
-            verb = "get"
+        facts = self.facts
+        verb = facts.read if self.operation == "list" else self.operation
         arguments: dict[str, Any] = {"service": self.service, "url": self.url}
-        if self.family == "account-name":
+        if self._takes_credentials:
             arguments.update(username=self.callback_username, password=self.callback_password)
-        return f"{self.family.replace('-', '_')}.{verb}", arguments
+        return facts.operation(verb), arguments
 
 
 def _same_secret(recorded: object, secret: str | None) -> bool:

@@ -203,9 +203,10 @@ def check_queue(options: Options) -> None:
     if options.queue_name is not None and not options.queue_name.strip():
         # No worker reads it: the run would wait for outcomes that never come.
         raise UsageFailure("--queue-name must not be empty or blank")
-    for name in sorted(options.explicit & {"concurrency", "rate"}):
+    for name in sorted(options.explicit & {"concurrency", "rate_limit"}):
+        flag = "--" + name.replace("_", "-")
         raise UsageFailure(
-            f"with --queue, --{name} is the workers' option: thingspace-callbacks worker --{name}"
+            f"with --queue, {flag} is the workers' option: thingspace-callbacks worker {flag}"
         )
     from arq.connections import RedisSettings
 

@@ -34,7 +34,7 @@ class Options:
     accounts: str
     column: str | None
     concurrency: int
-    rate: float | None
+    rate_limit: float | None
     results: str | None
     resume: bool
     fail_fast: bool
@@ -71,7 +71,7 @@ class BulkRun:
                     self.source.read(done, self.outcome.scan if total is None else None),
                     self.plan.bind(client),
                     concurrency=self.options.concurrency,
-                    rate_limit=self.options.rate,
+                    rate_limit=self.options.rate_limit,
                     fail_fast=self.options.fail_fast,
                     total=total,
                 )

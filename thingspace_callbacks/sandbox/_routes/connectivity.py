@@ -38,7 +38,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
 
     async def list_(request: Request) -> Response:
         account = request.path_params["aname"]
-        found = registry.listeners("account_name", account)
+        found = registry.listeners("connectivity", account)
         if not found:
             # "empty body if none" (List Callback Listeners).
             return Response(status_code=200)
@@ -75,7 +75,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
                 )
         registry.put(
             Registration(
-                family="account_name",
+                family="connectivity",
                 account=account,
                 service=service,
                 url=url,
@@ -89,7 +89,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
     async def unregister(request: Request) -> Response:
         account = request.path_params["aname"]
         service = request.path_params["sname"]
-        if registry.remove("account_name", account, service) is None:
+        if registry.remove("connectivity", account, service) is None:
             raise BadRequest(
                 400,
                 _code("REQUEST_FAILED.CallbackNotFound"),
@@ -99,11 +99,11 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
 
     path = f"{_API}/callbacks/{{aname}}"
     return [
-        Route(path, guarded(ctx, "account_name.list", _API, list_), methods=["GET"]),
-        Route(path, guarded(ctx, "account_name.register", _API, register), methods=["POST"]),
+        Route(path, guarded(ctx, "connectivity.list", _API, list_), methods=["GET"]),
+        Route(path, guarded(ctx, "connectivity.register", _API, register), methods=["POST"]),
         Route(
             f"{path}/name/{{sname}}",
-            guarded(ctx, "account_name.unregister", _API, unregister),
+            guarded(ctx, "connectivity.unregister", _API, unregister),
             methods=["DELETE"],
         ),
     ]

@@ -36,7 +36,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
 
     async def list_(request: Request) -> Response:
         account = _query(request, "accountNumber")
-        return ok([_listener(r) for r in registry.listeners("account_number", account)])
+        return ok([_listener(r) for r in registry.listeners("hyper_precise", account)])
 
     async def register(request: Request) -> Response:
         # Older servers read the listener from the name/url headers, newer ones from
@@ -51,7 +51,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
             raise BadRequest(400, _INVALID, "url is required")
         registration = registry.put(
             Registration(
-                family="account_number",
+                family="hyper_precise",
                 account=account,
                 service=name,
                 url=listener_url(url, code=_INVALID),
@@ -64,13 +64,13 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
         account = _query(request, "accountNumber")
         # The seed SDK names the parameter "name", newer Verizon SDKs "service".
         name = _query(request, "service", "name")
-        if registry.remove("account_number", account, name) is None:
+        if registry.remove("hyper_precise", account, name) is None:
             raise BadRequest(404, _INVALID, f"Callback listener {name} not found")
         return ok({"responseCode": "SUCCESS", "message": f"Callback listener {name} deleted"})
 
     path = f"{_API}/callbacks"
     return [
-        Route(path, guarded(ctx, "account_number.list", _API, list_), methods=["GET"]),
-        Route(path, guarded(ctx, "account_number.register", _API, register), methods=["POST"]),
-        Route(path, guarded(ctx, "account_number.deregister", _API, delete), methods=["DELETE"]),
+        Route(path, guarded(ctx, "hyper_precise.list", _API, list_), methods=["GET"]),
+        Route(path, guarded(ctx, "hyper_precise.register", _API, register), methods=["POST"]),
+        Route(path, guarded(ctx, "hyper_precise.deregister", _API, delete), methods=["DELETE"]),
     ]

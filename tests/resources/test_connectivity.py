@@ -1,4 +1,4 @@
-"""``client.account_name``: the three Connectivity Management (M2M) operations."""
+"""``client.connectivity``: the three Connectivity Management (M2M) operations."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ UNREGISTERED = ConnectivityRegistration(
 OPS = [
     pytest.param(
         Op(
-            lambda c, **o: c.account_name.list(ANAME, **o),
+            lambda c, **o: c.connectivity.list(ANAME, **o),
             "GET",
             f"/m2m/v1/callbacks/{ANAME}",
             response=LIST_JSON,
@@ -72,7 +72,7 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.account_name.register(
+            lambda c, **o: c.connectivity.register(
                 "TestAccount-2", service="CarrierService", url=CARRIER_URL, **o
             ),
             "POST",
@@ -85,7 +85,7 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.account_name.register(
+            lambda c, **o: c.connectivity.register(
                 "TestAccount-2",
                 ConnectivityCallbackRequest(
                     name=ConnectivityServiceName.DEVICE_USAGE,
@@ -110,7 +110,9 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.account_name.unregister("1223334444-00001", "CarrierService", **o),
+            lambda c, **o: c.connectivity.unregister(
+                "1223334444-00001", service="CarrierService", **o
+            ),
             "DELETE",
             "/m2m/v1/callbacks/1223334444-00001/name/CarrierService",
             response=UNREGISTERED_JSON,
@@ -120,8 +122,8 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.account_name.unregister(
-                "Test&Account", ConnectivityServiceName.DEVICE_USAGE, **o
+            lambda c, **o: c.connectivity.unregister(
+                "Test&Account", service=ConnectivityServiceName.DEVICE_USAGE, **o
             ),
             "DELETE",
             "/m2m/v1/callbacks/Test%26Account/name/DeviceUsage",
@@ -150,14 +152,14 @@ async def test_list_with_empty_body_is_empty(
     client: AsyncThingSpaceClient, mock_api: respx.MockRouter, status: int
 ) -> None:
     mock_api.get(f"/m2m/v1/callbacks/{ANAME}").respond(status, content=b"")
-    assert await client.account_name.list(ANAME) == []
+    assert await client.connectivity.list(ANAME) == []
 
 
 async def test_listed_password_is_secret_but_readable(
     client: AsyncThingSpaceClient, mock_api: respx.MockRouter
 ) -> None:
     mock_api.get(f"/m2m/v1/callbacks/{ANAME}").respond(json=LIST_JSON)
-    listed = await client.account_name.list(ANAME)
+    listed = await client.connectivity.list(ANAME)
     assert "drowssap" not in repr(listed)
     assert "drowssap" not in str(listed[1])
     assert listed[1].password is not None
@@ -173,7 +175,7 @@ async def test_register_sends_password_in_plain_and_logs_no_secret(
 ) -> None:
     route = mock_api.post(f"/m2m/v1/callbacks/{ANAME}").respond(json=REGISTERED_JSON)
     with caplog.at_level(logging.DEBUG):
-        await client.account_name.register(
+        await client.connectivity.register(
             ANAME, service="DeviceUsage", url=CARRIER_URL, username="zaffod", password=password
         )
     assert b'"password":"drowssap"' in route.calls.last.request.content
@@ -188,7 +190,7 @@ async def test_unknown_service_names_parse(
     mock_api.get(f"/m2m/v1/callbacks/{ANAME}").respond(
         json=[{"accountName": ANAME, "serviceName": "QuantumService", "url": CARRIER_URL}]
     )
-    [callback] = await client.account_name.list(ANAME)
+    [callback] = await client.connectivity.list(ANAME)
     assert callback.service_name == "QuantumService"
     assert isinstance(callback.service_name, ConnectivityServiceName)
 
@@ -199,7 +201,7 @@ async def test_register_accepts_unknown_service_name(
     route = mock_api.post(f"/m2m/v1/callbacks/{ANAME}").respond(
         json={"accountName": ANAME, "serviceName": "QuantumService"}
     )
-    registration = await client.account_name.register(
+    registration = await client.connectivity.register(
         ANAME, service="QuantumService", url=CARRIER_URL
     )
     assert b'"name":"QuantumService"' in route.calls.last.request.content
@@ -210,7 +212,7 @@ async def test_raw_register(client: AsyncThingSpaceClient, mock_api: respx.MockR
     mock_api.post(f"/m2m/v1/callbacks/{ANAME}").respond(
         202, json=REGISTERED_JSON, headers={"x-correlation-id": "m2m-7"}
     )
-    response = await client.account_name.with_raw_response.register(
+    response = await client.connectivity.with_raw_response.register(
         ANAME, service="CarrierService", url=CARRIER_URL
     )
     assert (response.status_code, response.request_id) == (202, "m2m-7")

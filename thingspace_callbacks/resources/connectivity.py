@@ -1,4 +1,4 @@
-"""Connectivity Management listeners, by account name: ``client.account_name``."""
+"""Connectivity Management listeners, by account name: ``client.connectivity``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._families import family
 from .._pipeline import Endpoint
 from .._validation import account_segment, callback_url, coerce_body, path_segment
 from ..models.connectivity import (
@@ -22,27 +23,21 @@ if TYPE_CHECKING:
 
     from .._options import RequestOptions
 
-__all__ = ["AccountName", "AccountNameWithRawResponse"]
+__all__ = ["Connectivity", "ConnectivityWithRawResponse"]
 
+_FAMILY = family("connectivity")
 _LIST = Endpoint[builtins.list[ConnectivityCallback]](
-    "account_name.list",
-    "GET",
-    "/m2m/v1/callbacks/{account}",
-    builtins.list[ConnectivityCallback],
-    empty_is_list=True,
+    *_FAMILY.endpoint("list"), builtins.list[ConnectivityCallback], empty_is_list=True
 )
 _REGISTER = Endpoint[ConnectivityRegistration](
-    "account_name.register", "POST", "/m2m/v1/callbacks/{account}", ConnectivityRegistration
+    *_FAMILY.endpoint("register"), ConnectivityRegistration
 )
 _UNREGISTER = Endpoint[ConnectivityRegistration](
-    "account_name.unregister",
-    "DELETE",
-    "/m2m/v1/callbacks/{account}/name/{service}",
-    ConnectivityRegistration,
+    *_FAMILY.endpoint("unregister"), ConnectivityRegistration
 )
 
 
-class AccountName(Resource):
+class Connectivity(Resource):
     """Register, list and remove Connectivity Management (M2M) listeners of an account,
     one per service (``CarrierService``, ``DeviceUsage``, ...).
 
@@ -88,6 +83,7 @@ class AccountName(Resource):
     async def unregister(
         self,
         account: str,
+        *,
         service: ConnectivityServiceName | str,
         **options: Unpack[RequestOptions],
     ) -> ConnectivityRegistration:
@@ -102,15 +98,15 @@ class AccountName(Resource):
         return await self._call(_UNREGISTER, options, path=path)
 
     @property
-    def with_raw_response(self) -> AccountNameWithRawResponse:
+    def with_raw_response(self) -> ConnectivityWithRawResponse:
         """The same operations, returning :class:`APIResponse` (status, headers, model)."""
-        return AccountNameWithRawResponse(AccountName(self._pipeline, raw=True))
+        return ConnectivityWithRawResponse(Connectivity(self._pipeline, raw=True))
 
 
-class AccountNameWithRawResponse:
-    """:class:`AccountName` operations that return :class:`APIResponse`."""
+class ConnectivityWithRawResponse:
+    """:class:`Connectivity` operations that return :class:`APIResponse`."""
 
-    def __init__(self, resource: AccountName) -> None:
+    def __init__(self, resource: Connectivity) -> None:
         self.list = raw(resource.list)
         self.register = raw(resource.register)
         self.unregister = raw(resource.unregister)

@@ -1,4 +1,4 @@
-"""``thingspace-callbacks account-name``: Connectivity Management (M2M) listeners."""
+"""``thingspace-callbacks connectivity``: Connectivity Management (M2M) listeners."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from .._client import AsyncThingSpaceClient
 from ..models import ConnectivityCallback, ConnectivityRegistration
 from ._common import call, json_option, output
 
-__all__ = ["account_name"]
+__all__ = ["connectivity"]
 
 
-@click.group(name="account-name")
-def account_name() -> None:
+@click.group(name="connectivity")
+def connectivity() -> None:
     """Connectivity Management (M2M) listeners, by account name."""
 
 
-@account_name.command("list")
+@connectivity.command("list")
 @click.argument("account")
 @click.option("--show-secrets", is_flag=True, help="Print the listeners' passwords.")
 @json_option
@@ -24,7 +24,7 @@ def list_(account: str, show_secrets: bool) -> None:
     """List ACCOUNT's listeners."""
 
     async def operation(client: AsyncThingSpaceClient) -> list[ConnectivityCallback]:
-        return await client.account_name.list(account)
+        return await client.connectivity.list(account)
 
     output(
         call(operation),
@@ -34,7 +34,7 @@ def list_(account: str, show_secrets: bool) -> None:
     )
 
 
-@account_name.command()
+@connectivity.command()
 @click.argument("account")
 @click.argument("service")
 @click.argument("url")
@@ -58,7 +58,7 @@ def register(
     """Send ACCOUNT's SERVICE messages (CarrierService, DeviceUsage...) to URL."""
 
     async def operation(client: AsyncThingSpaceClient) -> ConnectivityRegistration:
-        return await client.account_name.register(
+        return await client.connectivity.register(
             account,
             service=service,
             url=url,
@@ -69,7 +69,7 @@ def register(
     output(call(operation), title="Registered")
 
 
-@account_name.command()
+@connectivity.command()
 @click.argument("account")
 @click.argument("service")
 @json_option
@@ -77,6 +77,6 @@ def unregister(account: str, service: str) -> None:
     """Stop sending ACCOUNT's SERVICE messages."""
 
     async def operation(client: AsyncThingSpaceClient) -> ConnectivityRegistration:
-        return await client.account_name.unregister(account, service)
+        return await client.connectivity.unregister(account, service=service)
 
     output(call(operation), title="Unregistered")

@@ -1,4 +1,4 @@
-"""``client.account_number``: the three Hyper Precise Location operations."""
+"""``client.hyper_precise``: the three Hyper Precise Location operations."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 import respx
 
-from thingspace_callbacks import AsyncThingSpaceClient, RequestValidationError
+from thingspace_callbacks import AsyncThingSpaceClient, InvalidArgumentError
 from thingspace_callbacks.models import (
     HyperPreciseCallback,
     HyperPreciseResponseCode,
@@ -29,7 +29,7 @@ DELETED = HyperPreciseResult(
 OPS = [
     pytest.param(
         Op(
-            lambda c, **o: c.account_number.list(ACCOUNT, **o),
+            lambda c, **o: c.hyper_precise.list(ACCOUNT, **o),
             "GET",
             PATH,
             params={"accountNumber": ACCOUNT},
@@ -40,7 +40,7 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.account_number.register(
+            lambda c, **o: c.hyper_precise.register(
                 ACCOUNT, service="BullseyeReporting", url=LISTENER, **o
             ),
             "POST",
@@ -57,7 +57,7 @@ OPS = [
     pytest.param(
         Op(
             # A body without the account gets it; the headers come from the body.
-            lambda c, **o: c.account_number.register(
+            lambda c, **o: c.hyper_precise.register(
                 ACCOUNT, {"name": "BullseyeReporting", "url": LISTENER}, **o
             ),
             "POST",
@@ -72,7 +72,7 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.account_number.unregister(ACCOUNT, "BullseyeReporting", **o),
+            lambda c, **o: c.hyper_precise.unregister(ACCOUNT, service="BullseyeReporting", **o),
             "DELETE",
             PATH,
             # The seed names the parameter `name`, newer SDKs `service`: both are sent.
@@ -88,7 +88,7 @@ OPS = [
     ),
     pytest.param(
         Op(
-            lambda c, **o: c.account_number.list("acct&x=1+2", **o),
+            lambda c, **o: c.hyper_precise.list("acct&x=1+2", **o),
             "GET",
             PATH,
             params={"accountNumber": "acct&x=1+2"},
@@ -126,7 +126,7 @@ async def test_register_reads_the_account_under_either_name(
 ) -> None:
     route = mock_api.post(PATH).respond(json=answer)
 
-    created = await client.account_number.register(
+    created = await client.hyper_precise.register(
         ACCOUNT, service="BullseyeReporting", url=LISTENER
     )
 
@@ -160,8 +160,8 @@ async def test_a_listener_read_as_account_name_is_sent_back_as_aname(
     )
     route = mock_api.post(PATH).respond(json=CALLBACK_JSON)
 
-    (listener,) = await client.account_number.list(ACCOUNT)
-    await client.account_number.register(ACCOUNT, listener)
+    (listener,) = await client.hyper_precise.list(ACCOUNT)
+    await client.hyper_precise.register(ACCOUNT, listener)
     await client.callbacks.callbacks_account_number_post(
         ACCOUNT, "BullseyeReporting", LISTENER, body=listener
     )
@@ -179,8 +179,8 @@ async def test_a_body_naming_another_account_as_account_name_is_refused_before_s
 ) -> None:
     route = mock_api.post(PATH).respond(json=CALLBACK_JSON)
 
-    with pytest.raises(RequestValidationError, match="differs from the account"):
-        await client.account_number.register(
+    with pytest.raises(InvalidArgumentError, match="differs from the account"):
+        await client.hyper_precise.register(
             ACCOUNT, {"accountName": "9999999999-00001", "name": "B", "url": LISTENER}
         )
 
@@ -192,7 +192,7 @@ async def test_a_body_giving_the_account_as_account_name_is_sent_as_aname(
 ) -> None:
     route = mock_api.post(PATH).respond(json=CALLBACK_JSON)
 
-    await client.account_number.register(
+    await client.hyper_precise.register(
         ACCOUNT, {"accountName": ACCOUNT, "name": "BullseyeReporting", "url": LISTENER}
     )
 
@@ -203,13 +203,13 @@ async def test_unknown_response_code_parses(
     client: AsyncThingSpaceClient, mock_api: respx.MockRouter
 ) -> None:
     mock_api.delete(PATH).respond(json={"responseCode": "PARTIAL_SUCCESS", "message": "m"})
-    result = await client.account_number.unregister(ACCOUNT, "BullseyeReporting")
+    result = await client.hyper_precise.unregister(ACCOUNT, service="BullseyeReporting")
     assert result.response_code == "PARTIAL_SUCCESS"
     assert isinstance(result.response_code, HyperPreciseResponseCode)
 
 
 async def test_raw_unregister(client: AsyncThingSpaceClient, mock_api: respx.MockRouter) -> None:
     mock_api.delete(PATH).respond(json=DELETED_JSON, headers={"x-vz-request-id": "hpl-3"})
-    response = await client.account_number.with_raw_response.unregister(ACCOUNT, "Bullseye")
+    response = await client.hyper_precise.with_raw_response.unregister(ACCOUNT, service="Bullseye")
     assert (response.status_code, response.request_id) == (200, "hpl-3")
     assert response.parse() == DELETED

@@ -1,4 +1,4 @@
-"""Hyper Precise Location listeners, by account number: ``client.account_number``."""
+"""Hyper Precise Location listeners, by account number: ``client.hyper_precise``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._families import family
 from .._pipeline import Endpoint
 from .._validation import callback_url, checked_account, coerce_body, header_value, identifier
 from ..models.hyper_precise import HyperPreciseCallback, HyperPreciseResult
@@ -16,21 +17,17 @@ if TYPE_CHECKING:
 
     from .._options import RequestOptions
 
-__all__ = ["AccountNumber", "AccountNumberWithRawResponse"]
+__all__ = ["HyperPrecise", "HyperPreciseWithRawResponse"]
 
-_PATH = "/hyper-precise/v1/callbacks"
+_FAMILY = family("hyper_precise")
 _LIST = Endpoint[builtins.list[HyperPreciseCallback]](
-    "account_number.list", "GET", _PATH, builtins.list[HyperPreciseCallback]
+    *_FAMILY.endpoint("list"), builtins.list[HyperPreciseCallback]
 )
-_REGISTER = Endpoint[HyperPreciseCallback](
-    "account_number.register", "POST", _PATH, HyperPreciseCallback
-)
-_UNREGISTER = Endpoint[HyperPreciseResult](
-    "account_number.unregister", "DELETE", _PATH, HyperPreciseResult
-)
+_REGISTER = Endpoint[HyperPreciseCallback](*_FAMILY.endpoint("register"), HyperPreciseCallback)
+_UNREGISTER = Endpoint[HyperPreciseResult](*_FAMILY.endpoint("unregister"), HyperPreciseResult)
 
 
-class AccountNumber(Resource):
+class HyperPrecise(Resource):
     """Register, list and remove Hyper Precise Location listeners of an account number."""
 
     async def list(
@@ -81,7 +78,7 @@ class AccountNumber(Resource):
         )
 
     async def unregister(
-        self, account: str, service: str, **options: Unpack[RequestOptions]
+        self, account: str, *, service: str, **options: Unpack[RequestOptions]
     ) -> HyperPreciseResult:
         """Stop the ``service`` messages of ``account``.
 
@@ -95,15 +92,15 @@ class AccountNumber(Resource):
         return await self._call(_UNREGISTER, options, params=params)
 
     @property
-    def with_raw_response(self) -> AccountNumberWithRawResponse:
+    def with_raw_response(self) -> HyperPreciseWithRawResponse:
         """The same operations, returning :class:`APIResponse` (status, headers, model)."""
-        return AccountNumberWithRawResponse(AccountNumber(self._pipeline, raw=True))
+        return HyperPreciseWithRawResponse(HyperPrecise(self._pipeline, raw=True))
 
 
-class AccountNumberWithRawResponse:
-    """:class:`AccountNumber` operations that return :class:`APIResponse`."""
+class HyperPreciseWithRawResponse:
+    """:class:`HyperPrecise` operations that return :class:`APIResponse`."""
 
-    def __init__(self, resource: AccountNumber) -> None:
+    def __init__(self, resource: HyperPrecise) -> None:
         self.list = raw(resource.list)
         self.register = raw(resource.register)
         self.unregister = raw(resource.unregister)

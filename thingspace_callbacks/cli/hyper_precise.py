@@ -1,4 +1,4 @@
-"""``thingspace-callbacks account-number``: Hyper Precise Location listeners."""
+"""``thingspace-callbacks hyper-precise``: Hyper Precise Location listeners."""
 
 from __future__ import annotations
 
@@ -8,22 +8,22 @@ from .._client import AsyncThingSpaceClient
 from ..models import HyperPreciseCallback, HyperPreciseResult
 from ._common import call, json_option, output
 
-__all__ = ["account_number"]
+__all__ = ["hyper_precise"]
 
 
-@click.group(name="account-number")
-def account_number() -> None:
+@click.group(name="hyper-precise")
+def hyper_precise() -> None:
     """Hyper Precise Location listeners, by account number."""
 
 
-@account_number.command("list")
+@hyper_precise.command("list")
 @click.argument("account")
 @json_option
 def list_(account: str) -> None:
     """List ACCOUNT's listeners."""
 
     async def operation(client: AsyncThingSpaceClient) -> list[HyperPreciseCallback]:
-        return await client.account_number.list(account)
+        return await client.hyper_precise.list(account)
 
     output(
         call(operation),
@@ -32,7 +32,7 @@ def list_(account: str) -> None:
     )
 
 
-@account_number.command()
+@hyper_precise.command()
 @click.argument("account")
 @click.argument("service")
 @click.argument("url")
@@ -41,12 +41,12 @@ def register(account: str, service: str, url: str) -> None:
     """Send ACCOUNT's SERVICE messages (e.g. BullseyeReporting) to URL."""
 
     async def operation(client: AsyncThingSpaceClient) -> HyperPreciseCallback:
-        return await client.account_number.register(account, service=service, url=url)
+        return await client.hyper_precise.register(account, service=service, url=url)
 
     output(call(operation), title="Registered")
 
 
-@account_number.command()
+@hyper_precise.command()
 @click.argument("account")
 @click.argument("service")
 @json_option
@@ -54,6 +54,6 @@ def unregister(account: str, service: str) -> None:
     """Remove ACCOUNT's SERVICE listener."""
 
     async def operation(client: AsyncThingSpaceClient) -> HyperPreciseResult:
-        return await client.account_number.unregister(account, service)
+        return await client.hyper_precise.unregister(account, service=service)
 
     output(call(operation), title="Unregistered")
