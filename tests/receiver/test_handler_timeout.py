@@ -16,7 +16,7 @@ import pytest
 import trio
 import trio.testing
 
-from thingspace_callbacks.cli.listen import _fit_open_files
+from thingspace_callbacks.cli.listen._server import _fit_open_files
 from thingspace_callbacks.receiver import (
     DEFAULT_HANDLER_TIMEOUT,
     CallbackMessage,

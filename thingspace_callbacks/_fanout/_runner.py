@@ -1,22 +1,10 @@
-"""Run one operation for many accounts at once: bounded, rate-limited and streamed.
-
-::
-
-    register = functools.partial(client.location.register, service="Location", url=URL)
-    async with client.fan_out(accounts, register, concurrency=50, rate_limit=20) as results:
-        async for result in results:          # in completion order
-            print(result.account, "ok" if result.ok else result.error)
-
-    report = await client.fan_out(accounts, register).collect()   # all, in input order
-
-``accounts`` is read lazily, so memory grows with ``concurrency``, not with the number
-of accounts, and every account taken from it yields exactly one :class:`FanOutResult`.
-Everything here uses anyio, so it runs under asyncio and trio.
+"""The fan-out runner, :class:`FanOut`: takes accounts from the input lazily, runs the
+operation for each in a bounded, rate-limited pool of workers, and hands out one result
+per account taken, in completion order.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from collections.abc import (
@@ -28,182 +16,27 @@ from collections.abc import (
     Iterator,
     Sized,
 )
-from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 
-from ._attempts import AttemptCounter, current_counter
-from ._checks import count
-from ._constants import DEFAULT_FAN_OUT_CONCURRENCY
-from ._errors import InvalidArgumentError, ThingSpaceError
-from ._exports import publish
-from ._ratelimit import Limiter, as_limiter
+from .._attempts import AttemptCounter, current_counter
+from .._checks import count
+from .._constants import DEFAULT_FAN_OUT_CONCURRENCY
+from .._exports import publish
+from .._ratelimit import Limiter, as_limiter
+from ._options import check_inputs, resolve_concurrency
+from ._results import FanOutCancelledError, FanOutProgress, FanOutReport, FanOutResult
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
     from typing_extensions import Self
 
-__all__ = [
-    "FanOut",
-    "FanOutCancelledError",
-    "FanOutOptions",
-    "FanOutProgress",
-    "FanOutReport",
-    "FanOutResult",
-]
+__all__ = ["FanOut"]
 
 _A = TypeVar("_A")
 _T = TypeVar("_T")
-
-
-class FanOutCancelledError(ThingSpaceError):
-    """An account's call did not finish because the fan-out stopped first
-    (``fail_fast``, leaving the ``async with`` block early, or cancellation).
-
-    When ``started`` is true the request may have reached ThingSpace: its outcome is
-    unknown. When false, nothing was sent for the account.
-    """
-
-    started: bool
-    """Whether the call had begun when the fan-out stopped."""
-
-    def __init__(self, message: str, *, started: bool) -> None:
-        super().__init__(message)
-        self.started = started
-
-
-@dataclass(frozen=True, slots=True)
-class FanOutResult(Generic[_A, _T]):
-    """What happened to one account: its value, or the exception its call raised."""
-
-    account: _A
-    """The account, exactly as it came from the input."""
-    ok: bool
-    """Whether the call returned (``value`` is set) rather than raised (``error`` is)."""
-    value: _T | None
-    """What the operation returned, when ``ok``."""
-    error: Exception | None
-    """What the operation raised, when not ``ok``; a :class:`FanOutCancelledError`
-    when the fan-out stopped before the call finished."""
-    attempts: int
-    """Attempts the SDK's calls made for the account (retries included; a replay
-    with renewed credentials is part of its attempt); 0 when nothing was sent."""
-    elapsed: float
-    """Seconds the call took, not counting the wait for the rate limit."""
-    index: int
-    """The account's position in the input (0-based)."""
-
-    @property
-    def cancelled(self) -> bool:
-        """Whether the fan-out stopped before the call finished: neither a success nor
-        a failure (``error`` is a :class:`FanOutCancelledError`)."""
-        return isinstance(self.error, FanOutCancelledError)
-
-    def unwrap(self) -> _T:
-        """Return ``value``, or raise ``error``."""
-        if self.error is not None:
-            raise self.error
-        return self.value  # type: ignore[return-value]
-
-
-@dataclass(frozen=True, slots=True)
-class FanOutProgress:
-    """A snapshot of a running fan-out, passed to ``on_progress``."""
-
-    done: int
-    """Results handed out so far (``succeeded_count + failed_count + cancelled_count``)."""
-    succeeded_count: int
-    """Results whose call returned."""
-    failed_count: int
-    """Results whose call raised (not counting cancelled ones)."""
-    in_flight: int
-    """Accounts taken from the input whose result is not handed out yet."""
-    elapsed: float
-    """Seconds since the fan-out started."""
-    total: int | None
-    """How many accounts there are, when known (``total=`` or ``len(accounts)``)."""
-    cancelled_count: int = 0
-    """Results of calls the fan-out stopped before they finished."""
-
-    @property
-    def rate(self) -> float:
-        """Results per second so far."""
-        return self.done / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def eta(self) -> float | None:
-        """Seconds left at the current rate, when ``total`` is known."""
-        if self.total is None or self.done == 0:
-            return None
-        return max(self.total - self.done, 0) / self.rate
-
-
-@dataclass(frozen=True)
-class FanOutReport(Generic[_A, _T]):
-    """Every result of a finished fan-out, in input order (from :meth:`FanOut.collect`)."""
-
-    results: list[FanOutResult[_A, _T]]
-    aborted: bool = False
-    """Whether ``fail_fast`` stopped the run before the input was exhausted."""
-    elapsed: float = 0.0
-    """Seconds the whole fan-out took."""
-    _unsuccessful: list[FanOutResult[_A, _T]] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_unsuccessful", [r for r in self.results if not r.ok])
-
-    @property
-    def succeeded(self) -> list[FanOutResult[_A, _T]]:
-        """The results whose call returned."""
-        return [r for r in self.results if r.ok]
-
-    @property
-    def failed(self) -> list[FanOutResult[_A, _T]]:
-        """The results whose call raised (not the cancelled ones)."""
-        return [r for r in self._unsuccessful if not r.cancelled]
-
-    @property
-    def cancelled(self) -> list[FanOutResult[_A, _T]]:
-        """The results of calls the fan-out stopped before they finished."""
-        return [r for r in self._unsuccessful if r.cancelled]
-
-    @property
-    def ok(self) -> bool:
-        """True when every account succeeded and the run was not aborted."""
-        return not self._unsuccessful and not self.aborted
-
-    def __len__(self) -> int:
-        return len(self.results)
-
-    def __iter__(self) -> Iterator[FanOutResult[_A, _T]]:
-        return iter(self.results)
-
-
-class FanOutOptions(TypedDict, total=False):
-    """Options of :meth:`AsyncThingSpaceClient.fan_out`.
-
-    - ``concurrency``: how many calls run at once (default 20), or an
-      ``anyio.CapacityLimiter`` shared with other work; its ``total_tokens`` is then
-      the number of workers and every call holds one of its tokens.
-    - ``rate_limit``: calls started per second, or a :class:`RateLimiter` (or any
-      limiter with ``async acquire()``, such as a ``RedisRateLimiter``) shared with
-      other fan-outs. ``None`` (default): no limit beyond the client's own.
-    - ``fail_fast``: stop at the first failure: take no more accounts, cancel the calls
-      in flight (their results carry :class:`FanOutCancelledError`). Default false:
-      a failure is one result and the others go on.
-    - ``on_progress``: called with a :class:`FanOutProgress` after each result is
-      handed out.
-    - ``total``: the number of accounts, for progress and ETA, when ``len(accounts)``
-      does not work (a generator).
-    """
-
-    concurrency: int | anyio.CapacityLimiter
-    rate_limit: float | Limiter | None
-    fail_fast: bool
-    on_progress: Callable[[FanOutProgress], object] | None
-    total: int | None
 
 
 class _Slot(AttemptCounter):
@@ -249,8 +82,8 @@ class FanOut(Generic[_A, _T]):
         on_progress: Callable[[FanOutProgress], object] | None = None,
         total: int | None = None,
     ) -> None:
-        _check_inputs(accounts, operation, on_progress)
-        self._limiter, workers = _workers(concurrency)
+        check_inputs(accounts, operation, on_progress)
+        self._limiter, workers = resolve_concurrency(concurrency)
         self._rate: Limiter | None = as_limiter(rate_limit)
         if total is None and isinstance(accounts, Sized):
             total = len(accounts)
@@ -571,36 +404,6 @@ class FanOut(Generic[_A, _T]):
         return (
             f"<FanOut {state}: {self.done} done, {self._failed} failed, {self.in_flight} in flight>"
         )
-
-
-def _check_inputs(accounts: object, operation: object, on_progress: object) -> None:
-    if isinstance(accounts, (str, bytes)):
-        raise InvalidArgumentError(
-            "'accounts' must be an iterable of accounts, not a single string"
-        )
-    if not isinstance(accounts, (Iterable, AsyncIterable)):
-        raise InvalidArgumentError(
-            f"'accounts' must be an iterable or async iterable, not {type(accounts).__name__}"
-        )
-    if not callable(operation):
-        raise InvalidArgumentError("'operation' must be a callable returning an awaitable")
-    if on_progress is not None and not callable(on_progress):
-        raise InvalidArgumentError("'on_progress' must be a callable or None")
-
-
-def _workers(concurrency: object) -> tuple[anyio.CapacityLimiter | None, int]:
-    """The limiter calls hold (if shared) and how many workers run."""
-    if isinstance(concurrency, anyio.CapacityLimiter):
-        tokens = concurrency.total_tokens
-        if not math.isfinite(tokens):
-            raise InvalidArgumentError("'concurrency' limiter must have finite tokens")
-        return concurrency, int(tokens)
-    if isinstance(concurrency, int) and not isinstance(concurrency, bool):
-        return None, count(concurrency, "concurrency", minimum=1)
-    raise InvalidArgumentError(
-        f"'concurrency' must be an int or an anyio.CapacityLimiter, "
-        f"not {type(concurrency).__name__}"
-    )
 
 
 def _index(result: FanOutResult[Any, Any]) -> int:
