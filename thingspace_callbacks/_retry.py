@@ -5,7 +5,7 @@ The policy is a handful of pure functions (:func:`parse_retry_after`,
 tested on their own with tables. :func:`retry` only hands them to
 ``tenacity.AsyncRetrying``, which runs the loop and sleeps through ``anyio.sleep`` so
 retries work under asyncio and trio alike. How many retries and the time budget are a
-call's options (:class:`~thingspace_callbacks._options.ResolvedOptions`).
+call's options (:class:`RetrySettings`, which ``ResolvedOptions`` provides).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timezone
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import anyio
 import httpx
@@ -38,12 +38,12 @@ from ._exports import publish
 if TYPE_CHECKING:
     from tenacity import RetryCallState
 
-    from ._options import ResolvedOptions
 
 __all__ = [
     "RETRYABLE_METHODS",
     "RETRYABLE_STATUS_CODES",
     "RetryPolicy",
+    "RetrySettings",
     "backoff",
     "describe",
     "is_retryable",
@@ -113,6 +113,26 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY_POLICY = RetryPolicy()
+
+
+class RetrySettings(Protocol):
+    """What the retry loop reads of a call's resolved options (``_options`` imports this
+    module for :class:`RetryPolicy`, so the loop names only what it needs)."""
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first attempt."""
+        ...
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How retries wait and when they give up."""
+        ...
+
+    @property
+    def budget(self) -> float | None:
+        """Seconds every attempt and wait may take in all, or ``None``."""
+        ...
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
@@ -232,7 +252,7 @@ def describe(outcome: Outcome) -> str:
     return type(outcome).__name__
 
 
-def worth_retrying(first: Outcome, options: ResolvedOptions) -> bool:
+def worth_retrying(first: Outcome, options: RetrySettings) -> bool:
     """Whether a call's first outcome starts the retry loop.
 
     The caller sends the first attempt itself and asks this: a call that succeeds
@@ -248,7 +268,7 @@ def worth_retrying(first: Outcome, options: ResolvedOptions) -> bool:
 async def retry(
     first: Outcome,
     attempt: Callable[[], Awaitable[Outcome]],
-    options: ResolvedOptions,
+    options: RetrySettings,
     *,
     started: float,
 ) -> Outcome:
