@@ -8,6 +8,7 @@ work under trio overrides ``anyio_backend`` with ``params=["asyncio", "trio"]``.
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 from collections.abc import AsyncIterator, Iterator
@@ -25,6 +26,29 @@ pytest_plugins = ["pytester"]
 BASE_URL = "https://thingspace.verizon.com/api"
 
 INTERNET_FAMILIES = frozenset({socket.AF_INET, socket.AF_INET6})
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` starts one worker more than there are cores: many integration tests
+    spend seconds waiting (a lock to lapse, a process to exit) with the core idle, which
+    a spare worker fills. ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still decides when set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook reads it
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) + 1
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the ``slow`` tests first, then the other ``integration`` ones, the quick unit
+    tests last: xdist's workers start on the long waits, and the many short tests left
+    at the end even out when each worker finishes (a slow test started last would keep
+    one worker busy while the others sit idle). The order within each group stays."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("slow") is None,
+            item.get_closest_marker("integration") is None,
+        )
+    )
 
 
 @pytest.fixture

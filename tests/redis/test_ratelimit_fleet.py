@@ -12,7 +12,7 @@ import pytest
 from ._fleet import Fleet, warnings_in
 from .conftest import RedisServer, SandboxOnSocket
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(30)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(30)]
 
 RATE = 20.0
 BURST = 4

@@ -25,7 +25,7 @@ from ..cli.conftest import invoke
 from ._fleet import CREDENTIALS, Fleet
 from .conftest import RedisServer, SandboxOnSocket
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(60)]
 
 ACCOUNT = "0252012345-00001"
 WRONG_PASSWORD = "wrong-password-Qx5"

@@ -17,7 +17,7 @@ from thingspace_callbacks.sandbox import Faults
 from ._fleet import CREDENTIALS, Fleet, wait_until, warnings_in
 from .conftest import RedisServer, SandboxOnSocket
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(30)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(30)]
 
 OUTAGE = "is unavailable"
 
