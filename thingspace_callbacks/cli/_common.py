@@ -139,10 +139,15 @@ class Settings:
             values["auth"] = self.auth()
         return {name: value for name, value in values.items() if value is not None}
 
-    def auth(self, token_store: TokenStore | None = None) -> ThingSpaceAuth:
+    def auth(
+        self, token_store: TokenStore | None = None, *, refusal_ttl: float | None = None
+    ) -> ThingSpaceAuth:
         """The credentials of the options, completed from the ``THINGSPACE_*``
-        variables, keeping renewed tokens in ``token_store`` when given."""
+        variables, keeping renewed tokens in ``token_store`` when given, and refused
+        credentials for ``refusal_ttl`` seconds (``ThingSpaceAuth``'s default when
+        ``None``)."""
         from .._auth import ThingSpaceAuth
+        from .._auth.refusals import DEFAULT_REFUSAL_TTL
 
         return ThingSpaceAuth.from_env(
             client_id=self.client_id,
@@ -152,6 +157,7 @@ class Settings:
             access_token=self.access_token,
             m2m_token=self.m2m_token,
             token_store=token_store,
+            refusal_ttl=DEFAULT_REFUSAL_TTL if refusal_ttl is None else refusal_ttl,
         )
 
 

@@ -33,6 +33,7 @@ import click
 from click.core import ParameterSource
 from pydantic import SecretStr
 
+from .._auth.refusals import DEFAULT_REFUSAL_TTL
 from .._errors import InvalidArgumentError, ThingSpaceError
 from .._redact import redact_url
 from ._common import MissingExtra, Settings, UsageFailure, error_message, get_settings, run
@@ -78,6 +79,7 @@ class _Options:
         self.callback_password: str | None = values["callback_password"]
         self.urls: tuple[str, ...] = values["urls"]
         self.token_key: SecretStr | None = _token_key(values["token_key"])
+        self.refusal_ttl: float = values["refusal_ttl"]
 
 
 def _token_key(value: str | None) -> SecretStr | None:
@@ -125,9 +127,12 @@ def _redis_settings(url: str) -> RedisSettings:
         ) from None
 
 
-def _client(settings: Settings, store: RedisTokenStore) -> tuple[AsyncThingSpaceClient, bool]:
-    """The client ``open_client`` would build, with the tokens kept in ``store``; and
-    whether it keeps any there."""
+def _client(
+    settings: Settings, store: RedisTokenStore, *, refusal_ttl: float
+) -> tuple[AsyncThingSpaceClient, bool]:
+    """The client ``open_client`` would build, with the tokens (and refused
+    credentials, for ``refusal_ttl`` seconds) kept in ``store``; and whether it keeps
+    any there."""
     from .._auth.settings import VARIABLES
     from .._client import AsyncThingSpaceClient
     from .._transport import fast_transport_available
@@ -140,7 +145,7 @@ def _client(settings: Settings, store: RedisTokenStore) -> tuple[AsyncThingSpace
             # store keeps what the SDK renews (fixed tokens are nobody's to share).
             auth = settings.auth()
             if auth.client_id is not None or auth.username is not None:
-                auth = settings.auth(store)
+                auth = settings.auth(store, refusal_ttl=refusal_ttl)
                 shared = True
             kwargs["auth"] = auth
         else:
@@ -167,7 +172,7 @@ async def _serve(options: _Options, redis: RedisSettings) -> None:
     limiter: RedisRateLimiter | None = None
     if options.rate_limit is not None:
         limiter = RedisRateLimiter(options.queue, options.rate_limit, burst=options.burst)
-    client, shared = _client(settings, store)
+    client, shared = _client(settings, store, refusal_ttl=options.refusal_ttl)
     where = redis_address(redis)
     if shared and not store.encrypted:
         click.echo(
@@ -332,6 +337,15 @@ def _configure_logging(verbose: bool) -> None:
     expose_value=False,
     callback=_new_token_key,
     help="Print a new key for --token-key and exit.",
+)
+@click.option(
+    "--refusal-ttl",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_REFUSAL_TTL,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a login or client secret ThingSpace refused is not tried again by any "
+    "worker (five refused logins lock the user); thingspace-callbacks auth reset clears it.",
 )
 @click.option("--verbose", "-v", is_flag=True, help="Log every job (arq's log) on stderr.")
 def worker(verbose: bool, **values: Any) -> None:
