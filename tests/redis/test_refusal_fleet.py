@@ -149,12 +149,13 @@ async def test_a_refusal_lapses_in_redis_and_clear_refusals_removes_it(
         return caught.value
 
     async with RedisTokenStore(redis_server.url) as store:
-        await refused(store, refusal_ttl=1.0)
+        # Long enough for the second client to try on a loaded machine.
+        await refused(store, refusal_ttl=3.0)
         await refused(store)
         assert sandbox.calls("login") == 1
         with redis.Redis(host="127.0.0.1", port=redis_server.port) as keys:
             [name] = keys.keys("thingspace:refusal:*")
-            assert 0 < keys.pttl(name) <= 1000
+            assert 0 < keys.pttl(name) <= 3000
             # Redis forgets it after refusal_ttl: the next process tries again.
             deadline = time.monotonic() + 10
             while keys.exists(name):
