@@ -278,9 +278,11 @@ async def test_reset_without_a_refusal_leaves_another_process_s_record(
         httpx.Response(503, text="unavailable"),
         httpx.Response(429, json={"errorCode": "TOO_MANY", "errorMessage": "slow down"}),
         httpx.Response(408, text="timeout"),
+        httpx.Response(404, json={"fault": {"code": "900906", "message": "No resource"}}),
+        httpx.Response(405, text="Method Not Allowed"),
         httpx.ConnectError("refused"),
     ],
-    ids=["500", "503", "429", "408", "connection"],
+    ids=["500", "503", "429", "408", "404", "405", "connection"],
 )
 @pytest.mark.parametrize("endpoint", ["login", "token"])
 async def test_transient_failures_are_not_recorded(

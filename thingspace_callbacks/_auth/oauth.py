@@ -27,8 +27,8 @@ class OAuthClientCredentials(RenewingCredential):
 
     However many requests need a token at once, one token request is made. A failed
     request raises :class:`AuthenticationError` with the provider's ``error`` code and
-    description. When the failure refuses the client credentials (a 4xx but 408 and
-    429), it is kept in the token store for ``refusal_ttl`` seconds, under a digest of
+    description. When the failure refuses the client credentials (a 400, 401 or
+    403), it is kept in the token store for ``refusal_ttl`` seconds, under a digest of
     the API root, client id, secret and scope, and later calls of every process sharing
     the store raise it without asking again, until the secret given changes or the
     refusal is cleared (:meth:`reset` here, :meth:`clear_refusal` anywhere); after

@@ -260,11 +260,16 @@ class _Remembered:
     """Whether the token store holds it: when it no longer does, it was cleared."""
 
 
+REFUSING_STATUSES = frozenset({400, 401, 403})
+"""The statuses with which ThingSpace's token and login endpoints refuse credentials.
+Other 4xx answers (404 from a wrong API root, 405, 408, 429, ...) say nothing of the
+credentials, and recording them would stop a whole fleet for a mistyped URL."""
+
+
 def refuses_credentials(response: httpx.Response) -> bool:
-    """Whether a credential endpoint's answer refuses the credentials sent: a 4xx other
-    than 408 (timeout) and 429 (too many requests), which say nothing of them."""
-    status = response.status_code
-    return 400 <= status < 500 and status not in (408, 429)
+    """Whether a credential endpoint's answer refuses the credentials sent (one of
+    :data:`REFUSING_STATUSES`)."""
+    return response.status_code in REFUSING_STATUSES
 
 
 def _store_failed(exc: Exception, message: str, kind: str) -> None:

@@ -36,8 +36,8 @@ class M2MSession(RenewingCredential):
     process and of every process sharing the store, raise the same
     :class:`AuthenticationError` without contacting ThingSpace: until the password
     given changes, :meth:`reset` is called here (after fixing the credentials) or
-    :meth:`clear_refusal` anywhere. Server errors (5xx, 408, 429) and connection
-    failures are not remembered; the next call logs in again.
+    :meth:`clear_refusal` anywhere. Other answers (5xx, 404, 408, 429, ...) and
+    connection failures are not remembered; the next call logs in again.
     Closing logs out a session this object opened (not one it found in the token store)
     when ``logout_on_close``, unless the store is a ``SharedTokenStore``: other
     processes use the session then, and only :meth:`logout` ends it.

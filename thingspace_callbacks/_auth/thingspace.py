@@ -222,11 +222,11 @@ class ThingSpaceAuth(Auth):
 
     def reset(self) -> None:
         """Forget the tokens obtained and a refused login or client secret this object
-        got; the next request obtains them again (from the token store, when it holds
-        valid ones), and after a refusal clears it in the token store and asks
-        ThingSpace again. Call it after fixing the credentials of a refused login. A
-        refusal only read from a shared store, another process's, is cleared with
-        :meth:`clear_refusals`."""
+        got or read from the token store; the next request obtains them again (from
+        the token store, when it holds valid ones), and after a refusal clears its
+        record in the token store and asks ThingSpace again. Call it after fixing the
+        credentials of a refused login. :meth:`clear_refusals` clears a record at once,
+        from any process, even one that never read it."""
         for credential in self._credentials():
             credential.reset()
 

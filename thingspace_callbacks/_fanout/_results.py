@@ -106,6 +106,7 @@ class FanOutReport(Generic[_A, _T]):
     """Every result of a finished fan-out, in input order (from :meth:`FanOut.collect`)."""
 
     results: list[FanOutResult[_A, _T]]
+    """One result per account, in input order."""
     aborted: bool = False
     """Whether ``fail_fast`` stopped the run before the input was exhausted."""
     elapsed: float = 0.0

@@ -55,6 +55,7 @@ from ._verify import Verifier
 __all__ = ["Receiver"]
 
 DedupeKey = Callable[[str, Mapping[str, Any]], str]
+"""Makes a message's deduplication key from its route path and its decoded JSON body."""
 
 
 class Receiver:
@@ -177,7 +178,10 @@ class Receiver:
                 "handler_timeout must be a positive number of seconds, or None"
             )
         self.verifiers: tuple[Verifier, ...] = tuple(verify)
+        """The checks every message passes, in order."""
         self.dedupe_store: ClaimingDedupeStore | DedupeStore | None
+        """Where handled (or claimed) messages are remembered; ``None``: no
+        deduplication."""
         if dedupe is True:
             self.dedupe_store = MemoryDedupeStore()
         elif dedupe is False:
@@ -185,6 +189,7 @@ class Receiver:
         else:
             self.dedupe_store = dedupe
         self.dedupe_key = dedupe_key
+        """Makes each message's deduplication key (see ``dedupe_key`` above)."""
         self.max_body_size = max_body_size
         self.body_timeout = body_timeout
         self.handler_timeout = handler_timeout

@@ -39,6 +39,7 @@ Send = Callable[[ASGIMessage], Awaitable[None]]
 Status = Literal[
     "accepted", "duplicate", "busy", "unavailable", "rejected", "failed", "timed_out", "not_found"
 ]
+"""The ``status`` of a delivery's JSON answer (see :class:`DeliveryOutcome`)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ CLOSE = (b"connection", b"close")
 """The header of an answer after which the connection is closed."""
 
 SHUTTING_DOWN = DeliveryOutcome(503, "unavailable", "the listener is shutting down; send again")
+"""The answer to a delivery cancelled because the listener is stopping."""
 
 
 def rejected(request: InboundRequest, error: ReceiverError) -> DeliveryOutcome:

@@ -61,6 +61,7 @@ class GuardedH11Protocol(H11Protocol):
     waiting: ClassVar[dict[GuardedH11Protocol, None]]
     """The connections waiting for headers, oldest first."""
     warned: ClassVar[dict[str, float]]
+    """When each kind of warning was last logged (``time.monotonic``)."""
 
     def __init__(
         self,

@@ -201,11 +201,12 @@ class QueuedFanOut:
         try:
             data = json.loads(entry)
             job_id = data["job"]
+            outcome = data["result"]
             account = self._pending.get(job_id)
         except (ValueError, KeyError, TypeError):
             return  # not ours
         if account is not None:
-            self._deliver(result_of(job_id, account, data["result"]))
+            self._deliver(result_of(job_id, account, outcome))
 
     def _deliver(self, result: QueuedResult) -> None:
         if self._pending.pop(result.job_id, None) is None:

@@ -219,7 +219,9 @@ class RedisTokenStore(ClosingResource, SharedTokenStore):
         """Keep ``refusal`` under ``key`` until it expires; ``ConnectionError`` while
         Redis is unavailable."""
         value = json.dumps(refusal.to_dict(), separators=(",", ":"))
-        lifetime = max(1, math.ceil((refusal.expires_at - time.time()) * 1000))
+        # The record's own span, not the wall clock: its times come from the clock the
+        # credentials were given, which need not be time.time.
+        lifetime = max(1, math.ceil((refusal.expires_at - refusal.refused_at) * 1000))
         await self._refusal_command(
             lambda redis: redis.set(self._refusal_key(key), value, px=lifetime)
         )

@@ -242,7 +242,7 @@ class Sandbox:
         return AsyncThingSpaceClient(
             base_url=IN_PROCESS_BASE_URL,
             http_client=http_client,
-            **self.with_credentials(kwargs),
+            **self.client_kwargs(kwargs),
         )
 
     def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> SandboxServer:
@@ -265,7 +265,7 @@ class Sandbox:
             "password": self._password,
         }
 
-    def with_credentials(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    def client_kwargs(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """``kwargs`` for an :class:`AsyncThingSpaceClient`, with the sandbox's
         credentials added unless they bring credentials of their own."""
         if any(name in kwargs for name in _CREDENTIAL_ARGS):
@@ -341,9 +341,7 @@ class SandboxServer(ThreadedServer):
         """An :class:`AsyncThingSpaceClient` talking to this server over the socket,
         with the sandbox's credentials unless ``kwargs`` bring their own. Close it
         (``async with``) when done."""
-        return AsyncThingSpaceClient(
-            base_url=self.base_url, **self.sandbox.with_credentials(kwargs)
-        )
+        return AsyncThingSpaceClient(base_url=self.base_url, **self.sandbox.client_kwargs(kwargs))
 
     def __repr__(self) -> str:
         return f"SandboxServer({self.base_url!r})"
