@@ -184,6 +184,12 @@ class MissingExtra(click.ClickException):
         self.package = package
         self.extra = extra
 
+    @classmethod
+    def of(cls, command: str, exc: ModuleNotFoundError, extra: str) -> MissingExtra:
+        """The error for ``exc``, a failed import of one of ``extra``'s packages (named
+        by its top-level package, the extra's name when the import did not say)."""
+        return cls(command, (exc.name or extra).partition(".")[0], extra)
+
 
 def get_settings() -> Settings:
     """The current invocation's :class:`Settings` (defaults outside the main group)."""
@@ -226,8 +232,7 @@ def _sandbox_client(settings: Settings) -> AsyncThingSpaceClient:
     try:
         from ..sandbox import Sandbox
     except ModuleNotFoundError as exc:
-        package = (exc.name or "").partition(".")[0] or "?"
-        raise MissingExtra("--sandbox", package, "sandbox") from None
+        raise MissingExtra.of("--sandbox", exc, "sandbox") from None
     options: dict[str, Any] = {}
     if settings.timeout is not None:
         options["timeout"] = settings.timeout

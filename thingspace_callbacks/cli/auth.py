@@ -122,11 +122,10 @@ def _token_store(url: str, prefix: str) -> RedisTokenStore:
     try:
         from ..redis import RedisTokenStore
     except ModuleNotFoundError as exc:
-        package = (exc.name or "").partition(".")[0] or "?"
-        raise MissingExtra("auth reset", package, "redis") from None
+        raise MissingExtra.of("auth reset", exc, "redis") from None
     try:
         return RedisTokenStore(url, prefix=prefix)
-    except (InvalidArgumentError, TypeError) as exc:
+    except InvalidArgumentError as exc:
         raise click.BadParameter(str(exc), param_hint="--store") from None
 
 

@@ -99,7 +99,7 @@ def demo() -> None:
     try:
         from ..sandbox import Sandbox
     except ModuleNotFoundError as exc:
-        raise MissingExtra("demo", (exc.name or "?").partition(".")[0], "sandbox") from None
+        raise MissingExtra.of("demo", exc, "sandbox") from None
     sandbox = Sandbox()
 
     async def main() -> list[dict[str, Any]]:

@@ -107,7 +107,7 @@ def sandbox(
         )
         from ..sandbox._server import bind_socket, quiet_dropped_connections
     except ModuleNotFoundError as exc:
-        raise MissingExtra("sandbox", (exc.name or "?").partition(".")[0], "sandbox") from None
+        raise MissingExtra.of("sandbox", exc, "sandbox") from None
     try:
         faults = Faults(
             latency=_latency(latency) if latency else 0.0,

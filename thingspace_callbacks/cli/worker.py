@@ -60,7 +60,7 @@ try:
         DEFAULT_POLL_DELAY,
     )
 except ModuleNotFoundError as exc:  # pragma: no cover - the lazy group checks first
-    raise MissingExtra("worker", (exc.name or "redis").partition(".")[0], "redis") from None
+    raise MissingExtra.of("worker", exc, "redis") from None
 
 
 class _Options:

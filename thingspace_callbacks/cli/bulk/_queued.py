@@ -145,8 +145,7 @@ def _queue_module() -> ModuleType:
     try:
         from ... import redis
     except ModuleNotFoundError as exc:
-        package = (exc.name or "").partition(".")[0] or "redis"
-        raise MissingExtra("bulk --queue", package, "redis") from None
+        raise MissingExtra.of("bulk --queue", exc, "redis") from None
     return redis
 
 

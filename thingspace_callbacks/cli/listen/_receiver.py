@@ -140,8 +140,7 @@ def _dedupe_store(url: str, claim_ttl: float) -> RedisDedupeStore:
     try:
         from ...redis import RedisDedupeStore
     except ModuleNotFoundError as exc:
-        package = (exc.name or "").partition(".")[0] or "redis"
-        raise MissingExtra("listen --dedupe", package, "redis") from None
+        raise MissingExtra.of("listen --dedupe", exc, "redis") from None
 
     try:
         return RedisDedupeStore(url, claim_ttl=claim_ttl)
