@@ -4,13 +4,13 @@ and :func:`serve`, the worker of ``thingspace-callbacks worker``, which outlives
 outages.
 
 A worker calls the operation a job names with its own client, given the secrets the
-job carries only as digests (see :mod:`._jobs`), then pushes the outcome onto a list
-named for the run, where the enqueuing side pops them in batches; arq keeps it as the
-job's result too, which is where a later run (after Ctrl-C, after a crash) finds the
-outcomes nobody collected. A job whose worker died runs again once arq's lock on it
-lapses (the job timeout plus 10 s). Registration sets *the* listener of an account and
-service, so running it twice is safe; so is removing or listing twice. Like arq and
-``redis.asyncio``, all of it needs asyncio.
+job carries only as digests (see :mod:`._jobs`). arq keeps the outcome as the job's
+result, which is where a later run (after Ctrl-C, after a crash) finds the outcomes
+nobody collected; once it is kept, the worker pushes it onto a list named for the run,
+where the enqueuing side pops them in batches. A job whose worker died runs again once
+arq's lock on it lapses (the job timeout plus 10 s). Registration sets *the* listener
+of an account and service, so running it twice is safe; so is removing or listing
+twice. Like arq and ``redis.asyncio``, all of it needs asyncio.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import json
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 from arq.connections import ArqRedis, RedisSettings, create_pool
@@ -76,6 +76,10 @@ DEFAULT_POLL_DELAY = 0.05
 (its default is 0.5 s), so a worker runs at most ``concurrency / poll_delay`` jobs a
 second: short calls need a short delay."""
 
+
+_ANNOUNCE = "thingspace_callbacks.announce"
+"""The job context's entry holding the outcome to announce, from the job to arq's
+``after_job_end``."""
 
 # -- what a job does ---------------------------------------------------------------------
 
@@ -168,8 +172,15 @@ class _Jobs:
             fields = job if isinstance(job, dict) else {}
             account = fields.get("account")
             outcome = failure(account, {"type": "JobRefused", "message": str(exc)})
-        await self._notify(ctx, fields.get("notify"), outcome)
+        ctx[_ANNOUNCE] = (fields.get("notify"), outcome)
         return outcome
+
+    async def announce(self, ctx: dict[Any, Any]) -> None:
+        """arq's ``after_job_end``: announce the outcome once arq has recorded it, so
+        whoever hears of it and enqueues again finds it kept, never still running."""
+        key, outcome = ctx.pop(_ANNOUNCE, (None, None))
+        if outcome is not None:
+            await self._notify(ctx, key, outcome)
 
     async def _call(self, fields: dict[str, str | None]) -> dict[str, Any]:
         client = self.client
@@ -289,7 +300,9 @@ def worker_settings(
     :param poll_delay: Seconds between looks at the queue: arq starts jobs only then.
 
     The dict holds arq ``Worker`` arguments; add more (``health_check_interval``...) or your own
-    functions to it (they then get JSON, as these settings use JSON serializers).
+    functions to it (they then get JSON, as these settings use JSON serializers). Its
+    ``after_job_end`` announces each outcome to the run waiting for it: call it from
+    yours if you replace it.
     """
     jobs = _Jobs(
         secrets=_Secrets(callback_password, listener_urls),
@@ -334,6 +347,7 @@ def _worker_arguments(
         "poll_delay": seconds(poll_delay, "poll_delay", positive=True),
         "job_serializer": serialize,
         "job_deserializer": deserialize,
+        "after_job_end": jobs.announce,
     }
 
 
@@ -388,7 +402,7 @@ async def serve(
         if on_ready is not None:
             on_ready()
         try:
-            await _work(Worker(**arguments, redis_pool=pool, handle_signals=False))
+            await _work(_Worker(**arguments, redis_pool=pool, handle_signals=False))
         except OUTAGE_ERRORS as exc:
             outage.failed(exc)
         await anyio.sleep(RETRY_INTERVAL)
@@ -413,7 +427,29 @@ async def _pool(redis: RedisSettings, queue_name: str) -> ArqRedis:
     )
 
 
-async def _work(worker: Worker) -> None:
+class _Worker(Worker):
+    """arq's worker, which also knows the jobs' ends it is still recording.
+
+    A job cancelled while arq records its end leaves that recording running on its own
+    (arq shields it). Closing the pool under it would leave the job locked in Redis
+    until arq's lock lapses (the job timeout plus 10 s), so :func:`_stop` waits for them.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.recording: set[asyncio.Task[Any]] = set()
+
+    async def finish_job(self, *args: Any, **kwargs: Any) -> None:
+        # arq calls this inside asyncio.shield, so it always runs in a task of its own.
+        task = cast("asyncio.Task[Any]", asyncio.current_task())
+        self.recording.add(task)
+        try:
+            await super().finish_job(*args, **kwargs)
+        finally:
+            self.recording.discard(task)
+
+
+async def _work(worker: _Worker) -> None:
     try:
         await worker.async_run()
     finally:
@@ -423,7 +459,7 @@ async def _work(worker: Worker) -> None:
             await _stop(worker)
 
 
-async def _stop(worker: Worker) -> None:
+async def _stop(worker: _Worker) -> None:
     # close() cancels the jobs (arq puts them back in the queue), then gives up at the
     # first that could not record its end: Redis gone, or cancelled while recording
     # (shielded here, so that cancellation is never ours). The others still end, and
@@ -431,6 +467,7 @@ async def _stop(worker: Worker) -> None:
     with contextlib.suppress(*OUTAGE_ERRORS, asyncio.CancelledError):
         await worker.close()
     await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+    await asyncio.gather(*worker.recording, return_exceptions=True)
     pool = worker.pool
     if pool is not None:
         with contextlib.suppress(*OUTAGE_ERRORS):
