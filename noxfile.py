@@ -64,7 +64,7 @@ def bench(session: nox.Session) -> None:
     -- --quick`` is a smoke run; the instruction counts need valgrind."""
     session.install("-e", ".[dev]")
     scripts = ("bench_fanout", "bench_overhead", "bench_instructions", "bench_memory")
-    for script in (*scripts, "bench_import"):
+    for script in (*scripts, "bench_import", "bench_plan", "bench_sync"):
         session.run("python", "-m", f"benchmarks.{script}", *session.posargs)
     session.run("python", "-m", "benchmarks.bench_instructions", "--fan-out", *session.posargs)
 

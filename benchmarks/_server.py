@@ -22,17 +22,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 BODY = b'{"accountName":"0000000000-00001","serviceName":"Location"}'
-RESPONSE = (
-    b"HTTP/1.1 200 OK\r\n"
-    b"Content-Type: application/json\r\n"
-    b"Content-Length: " + str(len(BODY)).encode() + b"\r\n"
-    b"\r\n" + BODY
-)
+
+
+def response(body: bytes) -> bytes:
+    """A 200 answer carrying the JSON ``body``."""
+    return (
+        b"HTTP/1.1 200 OK\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n"
+        b"\r\n" + body
+    )
+
+
+RESPONSE = response(BODY)
 
 
 class _Protocol(asyncio.Protocol):
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, get_response: bytes = RESPONSE) -> None:
         self._latency = latency
+        self._get_response = get_response
         self._buffer = b""
         self._transport: asyncio.Transport | None = None
         self._loop = asyncio.get_running_loop()
@@ -60,24 +68,30 @@ class _Protocol(asyncio.Protocol):
             if len(buffer) < total:
                 break
             buffer = buffer[total:]
+            answer = self._get_response if head.startswith(b"get ") else RESPONSE
             if self._latency > 0:
-                self._loop.call_later(self._latency, self._reply)
+                self._loop.call_later(self._latency, self._reply, answer)
             else:
-                self._reply()
+                self._reply(answer)
         self._buffer = buffer
 
-    def _reply(self) -> None:
+    def _reply(self, answer: bytes) -> None:
         if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(RESPONSE)
+            self._transport.write(answer)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
 
 
-async def _serve(port: int, latency: float) -> None:
+async def _serve(port: int, latency: float, get_body: bytes | None = None) -> None:
     loop = asyncio.get_running_loop()
+    get_response = RESPONSE if get_body is None else response(get_body)
     server = await loop.create_server(
-        lambda: _Protocol(latency), "127.0.0.1", port, backlog=1024, reuse_address=True
+        lambda: _Protocol(latency, get_response),
+        "127.0.0.1",
+        port,
+        backlog=1024,
+        reuse_address=True,
     )
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -111,10 +125,13 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve_in_subprocess(latency: float) -> Iterator[Server]:
-    """Run the server in a child process until the block ends."""
+def serve_in_subprocess(latency: float, *, get_body: bytes | None = None) -> Iterator[Server]:
+    """Run the server in a child process until the block ends; ``get_body`` answers
+    GET requests (reads) instead of the usual body."""
     port = free_port()
     command = [sys.executable, "-m", "benchmarks._server", "--port", str(port)]
+    if get_body is not None:
+        command += ["--get-body", get_body.decode()]
     process = subprocess.Popen(
         [*command, "--latency", str(latency)],
         stdout=subprocess.PIPE,
@@ -139,9 +156,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--latency", type=float, default=0.02)
+    parser.add_argument("--get-body", help="the JSON answer of GET requests")
     args = parser.parse_args()
+    get_body = args.get_body.encode() if args.get_body is not None else None
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.port, args.latency))
+        asyncio.run(_serve(args.port, args.latency, get_body))
 
 
 if __name__ == "__main__":

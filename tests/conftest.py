@@ -106,6 +106,19 @@ def _no_thingspace_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_credentials() -> Iterator[None]:
+    """Every test starts and ends with no credentials shared by the process's clients:
+    clients of one test must not find the tokens another test's fake server issued
+    under the same credentials and root (a logout left lingering is dropped, not
+    sent)."""
+    from thingspace_callbacks._auth.process import PROCESS_CREDENTIALS
+
+    PROCESS_CREDENTIALS.reset()
+    yield
+    PROCESS_CREDENTIALS.reset()
+
+
 @pytest.fixture
 def mock_api() -> Iterator[respx.MockRouter]:
     """A respx router for the production root; unmatched requests fail the test."""

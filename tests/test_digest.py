@@ -80,7 +80,7 @@ def test_a_queued_job_keeps_its_id_and_its_digests() -> None:
     )
 
     # What the code wrote for this run once the family was named `connectivity` (its job
-    # ids derive from the digests).
+    # ids derive from the digests); job format 2 (chunks) kept the digests.
     job_salt = "e87ce65b4a566b94809c956eef263727"
     assert call.digests == {
         "password": f"pbkdf2_sha256$200000${job_salt}$"
@@ -88,9 +88,7 @@ def test_a_queued_job_keeps_its_id_and_its_digests() -> None:
         "urlDigest": f"pbkdf2_sha256$200000${job_salt}$"
         "7ac8cf13790a647bbc2e2875e9c70c4274d9e981c99a4a215a2b273cc36f08d1",
     }
-    assert call.job_id("0252012345-00001", "thingspace:") == (
-        "thingspace:7a87d9c0383b125da316df921fc3fc17efa4bcb8"
-    )
+    assert call.job_key(["0252012345-00001"]) == "fd2a65f24a9e5f1a1efb4836190a6b0585c2b18f"
 
 
 def test_a_results_file_written_before_is_the_same_work() -> None:

@@ -398,6 +398,7 @@ PUBLIC_MODULES = (
     "thingspace_callbacks.sandbox",
     "thingspace_callbacks.pytest_plugin",
     "thingspace_callbacks.redis",
+    "thingspace_callbacks.state",
 )
 _ENTRY = re.compile(r"^::: (?P<path>[\w.]+)\n(?P<options>(?:[ \t]+.*\n?)*)", flags=re.MULTILINE)
 

@@ -1,6 +1,7 @@
 """Async, typed SDK for the Verizon ThingSpace callback APIs.
 
-Start with :class:`AsyncThingSpaceClient`; every public name is listed in ``__all__``.
+Start with :class:`AsyncThingSpaceClient` (or :class:`ThingSpaceClient` in code that does
+not ``await``); every public name is listed in ``__all__``.
 
 Names are imported on first use (PEP 562), so ``import thingspace_callbacks`` costs
 next to nothing and ``from thingspace_callbacks import AsyncThingSpaceClient`` loads only
@@ -53,6 +54,9 @@ if TYPE_CHECKING:
     from ._ratelimit import RateLimiter as RateLimiter
     from ._response import APIResponse as APIResponse
     from ._retry import RetryPolicy as RetryPolicy
+    from ._sync import EventLoopThreadError as EventLoopThreadError
+    from ._sync import ThingSpaceClient as ThingSpaceClient
+    from ._sync.fanout import SyncFanOut as SyncFanOut
     from ._types import NOT_GIVEN as NOT_GIVEN
     from ._types import NotGiven as NotGiven
 

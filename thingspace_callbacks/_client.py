@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from ._auth import AuthContext, resolve_auth
+from ._auth import AuthContext
+from ._auth.resolve import client_auth
 from ._constants import (
     BASE_URL_ENV,
     DEFAULT_CONNECTION_LIMITS,
@@ -29,6 +30,7 @@ from ._extras import install_command
 from ._options import ResolvedOptions
 from ._pipeline import Pipeline, Shared
 from ._ratelimit import Limiter, as_limiter
+from ._telemetry import instruments_for
 from ._transport import AutoTransport, default_transport, fast_transport_available
 from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
 from ._version import __version__
@@ -38,11 +40,14 @@ if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
     from ._auth import Auth, TokenStore
+    from ._auth.process import Lease
     from ._fanout import FanOut, FanOutOptions
     from ._options import RequestOptions
     from ._retry import RetryPolicy
+    from ._telemetry._otel import Instruments
     from .callbacks import Callbacks
     from .resources import Connectivity, Diagnostics, Firmware, HyperPrecise, Location
+    from .telemetry import Telemetry
 
 __all__ = ["AsyncThingSpaceClient"]
 
@@ -80,8 +85,11 @@ class AsyncThingSpaceClient:
     :param username: With ``password``, the SDK opens and renews the M2M session itself
         (env ``THINGSPACE_USERNAME``, ``THINGSPACE_PASSWORD``).
     :param password: See ``username``; never shown.
-    :param token_store: A :class:`TokenStore` to share tokens between clients or
-        processes; default: in memory, per client.
+    :param token_store: A :class:`TokenStore` to share tokens between processes, or to
+        keep them to this client (a :class:`MemoryTokenStore` of its own). Default: the
+        process's, shared by every client (sync or async) built with the same
+        credentials and API root, so that one token request and one login serve them
+        all; the session is logged out a minute after the last of them closes.
     :param auth: The authentication to use, instead of the four arguments above and
         the environment.
     :param base_url: The API root; every family's URL derives from it. Defaults to the
@@ -115,6 +123,9 @@ class AsyncThingSpaceClient:
         costs several times less CPU per request under fan-out; trio keeps httpx's
         transport. Off by default, so test doubles of httpx's transport (respx) see
         every request. Not with ``http_client``.
+    :param telemetry: Where this client's OpenTelemetry spans and metrics go (a
+        :class:`~thingspace_callbacks.telemetry.Telemetry`); default: the global
+        providers, when the ``otel`` extra is installed (see the Observability guide).
     :param _shared: Private, for :meth:`with_options`: the connection pool, credentials
         and closed state of the client being copied.
     """
@@ -139,6 +150,7 @@ class AsyncThingSpaceClient:
         max_response_size: int | None = DEFAULT_MAX_RESPONSE_SIZE,
         http_client: httpx.AsyncClient | None = None,
         speedups: bool = False,
+        telemetry: Telemetry | None = None,
         _shared: Shared | None = None,
     ) -> None:
         self.base_url = _resolve_base_url(base_url, environment)
@@ -154,20 +166,35 @@ class AsyncThingSpaceClient:
         if _shared is None:
             # A new client, not a copy: ``with_options`` passes what the copy shares
             # with this one, and headers the HTTP client does not send already.
-            _shared, options = _connect(
-                self.base_url,
-                options,
-                auth=resolve_auth(
-                    auth,
-                    client_id=client_id,
-                    client_secret=client_secret,
-                    username=username,
-                    password=password,
-                    token_store=token_store,
-                ),
+            if http_client is not None and speedups:
+                raise InvalidArgumentError(
+                    "'speedups' picks the transport of the client's own httpx.AsyncClient; "
+                    "with 'http_client', give that client the transport you want"
+                )
+            resolved, lease = client_auth(
+                auth,
+                client_id=client_id,
+                client_secret=client_secret,
+                username=username,
+                password=password,
+                token_store=token_store,
+                base_url=self.base_url,
                 http_client=http_client,
-                speedups=speedups,
             )
+            try:
+                _shared, options = _connect(
+                    self.base_url,
+                    options,
+                    auth=resolved,
+                    lease=lease,
+                    http_client=http_client,
+                    speedups=speedups,
+                    telemetry=instruments_for(telemetry),
+                )
+            except BaseException:
+                if lease is not None:
+                    lease.abandon()
+                raise
         self._pipeline = Pipeline(
             shared=_shared,
             base_url=self.base_url,
@@ -323,7 +350,7 @@ class AsyncThingSpaceClient:
         """
         from ._fanout import FanOut
 
-        return FanOut(accounts, operation, **options)
+        return FanOut(accounts, operation, telemetry=self._pipeline.telemetry, **options)
 
     async def __aenter__(self) -> Self:
         if self.is_closed:
@@ -355,8 +382,10 @@ def _connect(
     options: ResolvedOptions,
     *,
     auth: Auth,
+    lease: Lease | None,
     http_client: httpx.AsyncClient | None,
     speedups: bool,
+    telemetry: Instruments | None,
 ) -> tuple[Shared, ResolvedOptions]:
     """What a new client (not a copy) shares with its copies, and its ``options`` with
     the headers that its HTTP client does not send already."""
@@ -379,23 +408,53 @@ def _connect(
             follow_redirects=False,
         )
         headers = {}
-    elif speedups:
-        raise InvalidArgumentError(
-            "'speedups' picks the transport of the client's own httpx.AsyncClient; "
-            "with 'http_client', give that client the transport you want"
-        )
-    shared = Shared(
+    context = AuthContext(
+        base_url=base_url,
         http_client=http_client,
-        owns_http_client=owns_http_client,
-        auth=auth,
-        auth_context=AuthContext(
-            base_url=base_url,
+        timeout=options.timeout,
+        user_agent=USER_AGENT,
+        telemetry=telemetry,
+    )
+    shared = (
+        Shared(
             http_client=http_client,
-            timeout=options.timeout,
-            user_agent=USER_AGENT,
-        ),
+            owns_http_client=owns_http_client,
+            auth=auth,
+            auth_context=context,
+            telemetry=telemetry,
+        )
+        if lease is None
+        else _LeasedShared(
+            lease,
+            http_client=http_client,
+            owns_http_client=owns_http_client,
+            auth=auth,
+            auth_context=context,
+            telemetry=telemetry,
+        )
     )
     return shared, dataclasses.replace(options, headers=headers)
+
+
+class _LeasedShared(Shared):
+    """:class:`Shared` whose credentials are the process's (:mod:`._auth.process`):
+    closing releases them, and the last client to close ends the session."""
+
+    __slots__ = ("lease",)
+
+    def __init__(self, lease: Lease, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.lease = lease
+
+    async def aclose(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            await self.lease.release(self.auth_context)
+        finally:
+            if self.owns_http_client:
+                await self.http_client.aclose()
 
 
 def _transport(speedups: bool) -> httpx.AsyncBaseTransport:

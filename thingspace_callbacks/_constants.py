@@ -67,6 +67,12 @@ DEFAULT_CONNECTION_LIMITS = httpx.Limits(max_connections=100, max_keepalive_conn
 DEFAULT_FAN_OUT_CONCURRENCY = 20
 """Calls a fan-out runs at once unless told otherwise (well under the pool's 100)."""
 
+DEFAULT_CHUNK_SIZE = 100
+"""Accounts per job of a queued run (``bulk --queue``) unless told otherwise."""
+
+MAX_CHUNK_SIZE = 10_000
+"""The most accounts a job of a queued run may carry; a worker refuses a bigger one."""
+
 LOGGER_NAME = "thingspace_callbacks"
 
 REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "x-vz-request-id")

@@ -27,6 +27,9 @@ PACKAGE = "thingspace_callbacks"
 PUBLIC: dict[str, str] = {
     # the client and what a call returns
     "AsyncThingSpaceClient": "_client",
+    "ThingSpaceClient": "_sync",
+    "EventLoopThreadError": "_sync",
+    "SyncFanOut": "_sync.fanout",
     "APIResponse": "_response",
     "NOT_GIVEN": "_types",
     "NotGiven": "_types",

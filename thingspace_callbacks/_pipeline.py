@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
@@ -34,12 +34,13 @@ from ._errors import (
 from ._options import RequestOptions, ResolvedOptions
 from ._ratelimit import Limiter
 from ._response import APIResponse, ResponseShape
-from ._retry import Outcome, retry, worth_retrying
+from ._retry import Outcome, log_fields, retry, worth_retrying
 from ._send import fetch
 
 if TYPE_CHECKING:
     # Not at run time: the models (and pydantic's model machinery) load with the first
     # sub-client, not with the client.
+    from ._telemetry._otel import Instruments
     from .models._base import ThingSpaceModel
 
 __all__ = ["Endpoint", "Pipeline", "Shared"]
@@ -84,9 +85,17 @@ class Endpoint(Generic[_T]):
 
 class Shared:
     """What a client shares with its copies (``with_options``): the HTTP client and
-    its connection pool, the :class:`Auth` and its context, and the closed state."""
+    its connection pool, the :class:`Auth` and its context, where its telemetry goes,
+    and the closed state."""
 
-    __slots__ = ("auth", "auth_context", "closed", "http_client", "owns_http_client")
+    __slots__ = (
+        "auth",
+        "auth_context",
+        "closed",
+        "http_client",
+        "owns_http_client",
+        "telemetry",
+    )
 
     def __init__(
         self,
@@ -95,12 +104,15 @@ class Shared:
         owns_http_client: bool,
         auth: Auth,
         auth_context: AuthContext,
+        telemetry: Instruments | None = None,
     ) -> None:
         self.http_client = http_client
         self.owns_http_client = owns_http_client
         """Whether closing closes ``http_client`` too (the client built it)."""
         self.auth = auth
         self.auth_context = auth_context
+        self.telemetry = telemetry
+        """Where spans and metrics go (see :mod:`._telemetry`); ``None``: nowhere."""
         self.closed = False
 
     async def aclose(self) -> None:
@@ -128,6 +140,7 @@ class Pipeline:
         "options",
         "rate_limiter",
         "shared",
+        "telemetry",
     )
 
     def __init__(
@@ -144,12 +157,13 @@ class Pipeline:
         """The client's defaults, which a call's own options override."""
         self.rate_limiter = rate_limiter
         """Paces every request sent (retries included), shared by copies; or ``None``."""
+        self.telemetry = shared.telemetry
         # Read by every attempt: kept here rather than looked up through `shared`.
         self.http_client = shared.http_client
         self.auth = shared.auth
         self.auth_context = shared.auth_context
 
-    async def request(
+    def request(
         self,
         endpoint: Endpoint[_T],
         *,
@@ -159,13 +173,25 @@ class Pipeline:
         headers: Mapping[str, str] | None = None,
         options: RequestOptions,
         raw: bool,
-    ) -> Any:
+    ) -> Awaitable[Any]:
         """Send one operation and return its answer (an :class:`APIResponse`, or with
-        ``raw=False`` the parsed model), or raise the mapped error."""
+        ``raw=False`` the parsed model), or raise the mapped error.
+
+        A plain function returning the call's coroutine: whether the call is traced is
+        decided here, without a coroutine layer more for calls that are not.
+        """
         if self.shared.closed:
             raise RuntimeError("this AsyncThingSpaceClient is closed; create a new one")
         resolved = self.options.merge(options, endpoint.name) if options else self.options
-        call = _Call(self, endpoint, path, params, body, headers, resolved)
+        telemetry = self.telemetry
+        if telemetry is None or not telemetry.active():
+            return self._request(_Call(self, endpoint, path, params, body, headers, resolved), raw)
+        call = _Call(self, endpoint, path, params, body, headers, resolved, telemetry)
+        account = path.get("account") if path else None
+        return telemetry.operation(endpoint.name, account, call, self._request(call, raw))
+
+    async def _request(self, call: _Call, raw: bool) -> Any:
+        endpoint, resolved, params = call.endpoint, call.options, call.params
         deadline = resolved.deadline
         # Only a debug log line needs the time.
         started = time.perf_counter() if log.isEnabledFor(logging.DEBUG) else 0.0
@@ -177,7 +203,14 @@ class Pipeline:
                 begun = time.monotonic()
                 outcome = await call.attempt()
                 if worth_retrying(outcome, resolved):
-                    outcome = await retry(outcome, call.attempt, resolved, started=begun)
+                    outcome = await retry(
+                        outcome,
+                        call.attempt,
+                        resolved,
+                        started=begun,
+                        operation=endpoint.name,
+                        on_wait=None if call.telemetry is None else call.telemetry.retry_wait,
+                    )
         except TimeoutError:
             if deadline is None:  # not the deadline's: a bug below, to surface as is
                 raise
@@ -204,6 +237,8 @@ class _Call:
         "options",
         "params",
         "pipeline",
+        "sends",
+        "telemetry",
         "url",
     )
 
@@ -216,8 +251,12 @@ class _Call:
         body: ThingSpaceModel | None,
         headers: Mapping[str, str] | None,
         options: ResolvedOptions,
+        telemetry: Instruments | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.telemetry = telemetry
+        """Set when this call is traced; then ``sends`` counts its exchanges."""
+        self.sends = 0
         self.endpoint = endpoint
         self.url = pipeline.base_url + (endpoint.path.format_map(path) if path else endpoint.path)
         self.params = params
@@ -247,14 +286,17 @@ class _Call:
         try:
             while True:
                 sent = await auth.auth_headers(context)
-                if pipeline.rate_limiter is not None:
-                    await pipeline.rate_limiter.acquire()
-                response = await fetch(
-                    pipeline.http_client,
-                    self._request(sent),
-                    max_size=options.max_response_size,
-                    time_limit=options.time_limit,
-                )
+                if self.telemetry is not None:
+                    response = await self._traced_send(sent)
+                else:
+                    if pipeline.rate_limiter is not None:
+                        await pipeline.rate_limiter.acquire()
+                    response = await fetch(
+                        pipeline.http_client,
+                        self._request(sent),
+                        max_size=options.max_response_size,
+                        time_limit=options.time_limit,
+                    )
                 # One replay per distinct refusal: after a long pause both the bearer
                 # token (401) and the session (SessionToken.Expired) may have lapsed, and
                 # the gateway reports the second only once the first is fixed. The same
@@ -270,10 +312,31 @@ class _Call:
                 ):
                     return response
                 refusals.add(refusal)
+                if self.telemetry is not None:
+                    self.telemetry.credentials_refused(response.status_code, replayed=True)
         except (httpx.RequestError, APIConnectionError) as exc:
             return exc
         except httpx.InvalidURL as exc:
             raise InvalidArgumentError(f"invalid request URL: {exc}") from None
+
+    async def _traced_send(self, credentials: Mapping[str, str]) -> httpx.Response:
+        telemetry, pipeline, options = self.telemetry, self.pipeline, self.options
+        assert telemetry is not None  # only traced calls come here
+        if pipeline.rate_limiter is not None:
+            waiting = time.perf_counter()
+            await pipeline.rate_limiter.acquire()
+            telemetry.rate_limiter_waited(time.perf_counter() - waiting)
+        request = self._request(credentials)
+        resend, self.sends = self.sends, self.sends + 1
+        sending = fetch(
+            pipeline.http_client,
+            request,
+            max_size=options.max_response_size,
+            time_limit=options.time_limit,
+        )
+        return await telemetry.attempt(
+            pipeline.base_url, self.endpoint.path, request, resend, sending
+        )
 
     def _request(self, credentials: Mapping[str, str]) -> httpx.Request:
         return self.pipeline.http_client.build_request(
@@ -300,6 +363,7 @@ def _result(
                 outcome.status_code,
                 (time.perf_counter() - started) * 1000,
                 attempts,
+                extra=log_fields(endpoint.name, attempts),
             )
         if 200 <= outcome.status_code < 300:
             return APIResponse(outcome, endpoint.shape)

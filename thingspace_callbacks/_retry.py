@@ -47,6 +47,7 @@ __all__ = [
     "backoff",
     "describe",
     "is_retryable",
+    "log_fields",
     "parse_retry_after",
     "retry",
     "retry_wait",
@@ -265,12 +266,21 @@ def worth_retrying(first: Outcome, options: RetrySettings) -> bool:
     return should_retry(first, options.retry_policy, time.time())
 
 
+def log_fields(operation: str | None, attempt: int) -> dict[str, object]:
+    """The structured fields (``extra``) of the SDK's log records about a call: the
+    operation (``location.register``), its family and the attempt."""
+    family = operation.partition(".")[0] if operation else None
+    return {"operation": operation, "family": family, "attempt": attempt}
+
+
 async def retry(
     first: Outcome,
     attempt: Callable[[], Awaitable[Outcome]],
     options: RetrySettings,
     *,
     started: float,
+    operation: str | None = None,
+    on_wait: Callable[[str, float], None] | None = None,
 ) -> Outcome:
     """Call ``attempt`` again after a ``first`` outcome worth retrying, until an outcome
     is not worth retrying or the call's ``max_retries`` retries or time ``budget`` are
@@ -281,7 +291,8 @@ async def retry(
     ``attempt`` returns failures (an error answer, a transport error) rather than
     raising them; whatever it raises ends the call unretried. ``started`` is when the
     first attempt began (``time.monotonic()``), which the budget counts from. tenacity
-    is imported at the first retry.
+    is imported at the first retry. ``operation`` names the call in log records;
+    ``on_wait`` is told of each wait (its reason and seconds) before it begins.
     """
     from tenacity.asyncio import AsyncRetrying
 
@@ -304,7 +315,7 @@ async def retry(
             upcoming_wait=state.upcoming_sleep,
             budget=budget,
         ),
-        before_sleep=functools.partial(_log_retry, max_attempts),
+        before_sleep=functools.partial(_before_wait, max_attempts, operation, on_wait),
         # Out of attempts: hand back the last outcome for the caller to raise.
         retry_error_callback=_outcome,
     )
@@ -317,8 +328,15 @@ def _outcome(state: RetryCallState) -> Outcome:
     return cast(Outcome, state.outcome.result())
 
 
-def _log_retry(max_attempts: int, state: RetryCallState) -> None:
+def _before_wait(
+    max_attempts: int,
+    operation: str | None,
+    on_wait: Callable[[str, float], None] | None,
+    state: RetryCallState,
+) -> None:
     outcome = _outcome(state)
+    if on_wait is not None:
+        on_wait(reason_kind(outcome), state.upcoming_sleep)
     request = outcome.request if isinstance(outcome, (httpx.Response, APIError)) else None
     if request is None and isinstance(outcome, httpx.RequestError):
         request = outcome.request
@@ -333,11 +351,23 @@ def _log_retry(max_attempts: int, state: RetryCallState) -> None:
         reason,
         state.upcoming_sleep,
         extra={
+            **log_fields(operation, state.attempt_number),
             "retry_attempt": state.attempt_number,
             "retry_reason": reason,
             "retry_wait": state.upcoming_sleep,
         },
     )
+
+
+def reason_kind(outcome: Outcome) -> str:
+    """A failure's kind, few enough to count by: the status code of an answer, else
+    the exception's class name (``ConnectTimeout``, ``RemoteProtocolError``)."""
+    if isinstance(outcome, httpx.Response):
+        return str(outcome.status_code)
+    if isinstance(outcome, APIStatusError):
+        return str(outcome.status_code)
+    cause = outcome.__cause__ if isinstance(outcome, APIConnectionError) else None
+    return type(cause if isinstance(cause, Exception) else outcome).__name__
 
 
 def _server_wait(outcome: Outcome, now: float) -> float | None:

@@ -7,7 +7,11 @@ Fixtures (they need the ``[sandbox]`` extra; nothing is imported until one is us
 - ``thingspace_client``: an :class:`~thingspace_callbacks.AsyncThingSpaceClient` bound to
   it in process (no socket), authenticated with the sandbox's credentials.
 - ``thingspace_sandbox_server``: the same sandbox served on 127.0.0.1 (a free port) for
-  code that needs a URL; ``.base_url`` is the API root, ``.client()`` a client for it.
+  code that needs a URL; ``.base_url`` is the API root, ``.client()`` a client for it
+  (``.sync_client()`` a :class:`~thingspace_callbacks.ThingSpaceClient`).
+- ``thingspace_sync_client``: a :class:`~thingspace_callbacks.ThingSpaceClient` bound to
+  ``thingspace_sandbox`` in process, for testing synchronous code (Django, Flask,
+  Celery); closed after the test.
 
 Configure the sandbox per test with the ``thingspace_sandbox`` marker, whose keyword
 arguments go to ``Sandbox(...)``::
@@ -32,13 +36,25 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from thingspace_callbacks import AsyncThingSpaceClient
+    from thingspace_callbacks import AsyncThingSpaceClient, ThingSpaceClient
     from thingspace_callbacks.sandbox import Sandbox, SandboxServer
 
-__all__ = ["thingspace_client", "thingspace_sandbox", "thingspace_sandbox_server"]
+__all__ = [
+    "thingspace_client",
+    "thingspace_sandbox",
+    "thingspace_sandbox_server",
+    "thingspace_sync_client",
+]
 
 _MARKER = "thingspace_sandbox"
-_FIXTURES = frozenset({"thingspace_sandbox", "thingspace_client", "thingspace_sandbox_server"})
+_FIXTURES = frozenset(
+    {
+        "thingspace_sandbox",
+        "thingspace_client",
+        "thingspace_sandbox_server",
+        "thingspace_sync_client",
+    }
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -102,7 +118,25 @@ def thingspace_client(thingspace_sandbox: Sandbox) -> AsyncThingSpaceClient:
 
 
 @pytest.fixture
+def thingspace_sync_client(thingspace_sandbox: Sandbox) -> Iterator[ThingSpaceClient]:
+    """A :class:`~thingspace_callbacks.ThingSpaceClient` bound to ``thingspace_sandbox``
+    in process, closed (its session logged out) after the test."""
+    with thingspace_sandbox.sync_client() as client:
+        yield client
+
+
+@pytest.fixture
 def thingspace_sandbox_server(thingspace_sandbox: Sandbox) -> Iterator[SandboxServer]:
-    """``thingspace_sandbox`` on a real socket on 127.0.0.1, stopped after the test."""
-    with thingspace_sandbox.serve() as server:
-        yield server
+    """``thingspace_sandbox`` on a real socket on 127.0.0.1, stopped after the test.
+
+    Clients of the same credentials share them in a process (see ``token_store``), and
+    a later test's server may get this one's port: the process's shared credentials
+    are forgotten when it stops, so no client of a later test meets this sandbox's
+    tokens."""
+    from thingspace_callbacks._auth.process import PROCESS_CREDENTIALS
+
+    try:
+        with thingspace_sandbox.serve() as server:
+            yield server
+    finally:
+        PROCESS_CREDENTIALS.reset()

@@ -127,3 +127,25 @@ def test_the_help_still_lists_every_command_without_the_sandbox(blocker: Path) -
     assert result.returncode == 0
     assert "sandbox" in result.stdout
     assert "demo" in result.stdout
+
+
+@pytest.mark.parametrize("package", ["prometheus_client", "opentelemetry"])
+@pytest.mark.parametrize(
+    ("args", "command"),
+    [
+        (["listen", "--port", "0", "--metrics-port", "0"], "listen"),
+        (["bulk", "list", "location", "accounts.txt", "--metrics-port", "0"], "bulk"),
+    ],
+)
+def test_metrics_without_the_prometheus_extra(
+    blocker: Path, package: str, args: list[str], command: str
+) -> None:
+    result = without(blocker, package, "script", *args)
+
+    assert result.returncode == EXIT_MISSING_EXTRA, result.stderr
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"Error: thingspace-callbacks {command} --metrics-port needs the [prometheus] extra "
+        f"(the {package!r} package is missing): "
+        'pip install "thingspace-callbacks[prometheus]"\n'
+    )

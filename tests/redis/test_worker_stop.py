@@ -46,6 +46,16 @@ class HeldRecording:
         monkeypatch.setattr(Worker, "finish_job", held)
 
 
+def client_for(sandbox: SandboxOnSocket) -> AsyncThingSpaceClient:
+    return AsyncThingSpaceClient(
+        base_url=sandbox.base_url,
+        client_id=CREDENTIALS["client_id"],
+        client_secret=CREDENTIALS["client_secret"],
+        username=CREDENTIALS["username"],
+        password=CREDENTIALS["password"],
+    )
+
+
 @pytest.fixture
 async def pool(redis_server: RedisServer) -> AsyncIterator[ArqRedis]:
     pool = await queue_pool(redis_server.url)
@@ -65,18 +75,17 @@ async def test_an_outcome_is_announced_once_arq_has_kept_it(
         pool, "location.register", [ACCOUNT], service="Location", url=HOOK,
         base_url=sandbox.base_url,
     )  # fmt: skip
-    async with AsyncThingSpaceClient(base_url=sandbox.base_url, **CREDENTIALS) as client:
-        async with anyio.create_task_group() as workers:
-            workers.start_soon(serve, client, RedisSettings.from_dsn(redis_server.url))
-            with anyio.fail_after(20):
-                await held.started.wait()
-            announced_while_recording = await pool.keys("thingspace:queue:done:*")
-            held.released.set()
-            with anyio.fail_after(20):
-                (result,) = await queued.collect()
-            locked = await pool.keys("arq:in-progress:*")
-            kept = await pool.keys("arq:result:*")
-            workers.cancel_scope.cancel()
+    async with client_for(sandbox) as client, anyio.create_task_group() as workers:
+        workers.start_soon(serve, client, RedisSettings.from_dsn(redis_server.url))
+        with anyio.fail_after(20):
+            await held.started.wait()
+        announced_while_recording = await pool.keys("thingspace:queue:done:*")
+        held.released.set()
+        with anyio.fail_after(20):
+            (result,) = await queued.collect()
+        locked = await pool.keys("arq:in-progress:*")
+        kept = await pool.keys("arq:result:*")
+        workers.cancel_scope.cancel()
 
     assert announced_while_recording == []
     assert result.ok, result.error
@@ -103,20 +112,19 @@ async def test_a_worker_stopped_while_recording_a_jobs_end_leaves_it_unlocked(
             await serve(client, RedisSettings.from_dsn(redis_server.url))
         stopped.set()
 
-    async with AsyncThingSpaceClient(base_url=sandbox.base_url, **CREDENTIALS) as client:
-        async with anyio.create_task_group() as group:
-            group.start_soon(run_worker, client)
-            with anyio.fail_after(20):
-                await held.started.wait()
-            worker.cancel()
-            # A worker that does not wait closes its pool at once; one that waits is
-            # still stopping when the recording is let go.
-            with anyio.move_on_after(1):
-                await stopped.wait()
-            stopped_before_recording = stopped.is_set()
-            held.released.set()
-            with anyio.fail_after(20):
-                await stopped.wait()
+    async with client_for(sandbox) as client, anyio.create_task_group() as group:
+        group.start_soon(run_worker, client)
+        with anyio.fail_after(20):
+            await held.started.wait()
+        worker.cancel()
+        # A worker that does not wait closes its pool at once; one that waits is
+        # still stopping when the recording is let go.
+        with anyio.move_on_after(1):
+            await stopped.wait()
+        stopped_before_recording = stopped.is_set()
+        held.released.set()
+        with anyio.fail_after(20):
+            await stopped.wait()
 
     assert not stopped_before_recording
     assert await pool.keys("arq:in-progress:*") == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -31,6 +32,9 @@ class AuthContext:
     timeout: httpx.Timeout
     """The client's default timeout, for token and login requests."""
     user_agent: str
+    telemetry: Any = None
+    """Where the spans of credential requests go (the client's telemetry instruments),
+    or ``None``."""
 
 
 class Auth(abc.ABC):

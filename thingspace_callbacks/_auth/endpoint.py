@@ -40,6 +40,16 @@ async def post_credentials(
         json=json_body,
         timeout=context.timeout,
     )
+    telemetry = context.telemetry
+    if telemetry is not None and telemetry.active():
+        async with telemetry.credential_request(path) as record:
+            response = await _send(context, request)
+            record(response.status_code)
+        return response
+    return await _send(context, request)
+
+
+async def _send(context: AuthContext, request: httpx.Request) -> httpx.Response:
     try:
         response = await send(context.http_client, request)
     except APIConnectionError as exc:

@@ -26,12 +26,15 @@ from .._checks import count
 from .._constants import DEFAULT_FAN_OUT_CONCURRENCY
 from .._exports import publish
 from .._ratelimit import Limiter, as_limiter
+from .._telemetry import instruments_for
 from ._options import check_inputs, resolve_concurrency
 from ._results import FanOutCancelledError, FanOutProgress, FanOutReport, FanOutResult
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
     from typing_extensions import Self
+
+    from .._telemetry._otel import Instruments
 
 __all__ = ["FanOut"]
 
@@ -81,6 +84,7 @@ class FanOut(Generic[_A, _T]):
         fail_fast: bool = False,
         on_progress: Callable[[FanOutProgress], object] | None = None,
         total: int | None = None,
+        telemetry: Instruments | None = None,
     ) -> None:
         check_inputs(accounts, operation, on_progress)
         self._limiter, workers = resolve_concurrency(concurrency)
@@ -119,6 +123,10 @@ class FanOut(Generic[_A, _T]):
         self._work_scope: anyio.CancelScope | None = None
         self._readable: anyio.Event | None = None
         self._room: anyio.Event | None = None
+        self._instruments = telemetry if telemetry is not None else instruments_for(None)
+        self._telemetry: Instruments | None = None
+        """The instruments while a traced run runs (decided when it starts)."""
+        self._span: Any = None
 
     # -- state ---------------------------------------------------------------------
 
@@ -211,7 +219,16 @@ class FanOut(Generic[_A, _T]):
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
         self._task_group = task_group
-        task_group.start_soon(self._run)
+        instruments = self._instruments
+        if instruments is not None and instruments.active():
+            self._telemetry = instruments
+            total = {} if self._total is None else {"thingspace.fanout.total": self._total}
+            self._span = instruments.run_started("thingspace fan_out", dict(total))
+            # The run's task copies the context here: every call's span is a child.
+            with instruments.current(self._span):
+                task_group.start_soon(self._run)
+        else:
+            task_group.start_soon(self._run)
         return self
 
     async def __aexit__(
@@ -234,6 +251,8 @@ class FanOut(Generic[_A, _T]):
             self._state = _CLOSED
             if self._ended_at is None:
                 self._ended_at = time.perf_counter()
+            if self._telemetry is not None:
+                self._telemetry.run_finished(self._span, "thingspace.fanout", self._counts(), exc)
 
     def __aiter__(self) -> Self:
         return self
@@ -304,6 +323,9 @@ class FanOut(Generic[_A, _T]):
                 await limiter.acquire()
             token = current_counter.set(slot)
             started = slot.started = time.perf_counter()
+            telemetry = self._telemetry
+            if telemetry is not None:
+                telemetry.fanout_in_flight.add(1)
             try:
                 value = await operation(account)
             except Exception as exc:
@@ -318,6 +340,8 @@ class FanOut(Generic[_A, _T]):
                 current_counter.reset(token)
                 if limiter is not None:
                     limiter.release()
+                if telemetry is not None:
+                    telemetry.fanout_in_flight.add(-1)
             del slots[index]
             self._deliver(result)
             if not result.ok and self._fail_fast:
@@ -360,6 +384,18 @@ class FanOut(Generic[_A, _T]):
             self._cancelled_count += 1
         else:
             self._failed += 1
+        if self._telemetry is not None:
+            self._telemetry.fanout_progress(
+                "succeeded" if result.ok else "cancelled" if result.cancelled else "failed"
+            )
+
+    def _counts(self) -> dict[str, int]:
+        return {
+            "taken": self._next_index,
+            "succeeded": self._succeeded,
+            "failed": self._failed,
+            "cancelled": self._cancelled_count,
+        }
 
     def _deliver(self, result: FanOutResult[_A, _T]) -> None:
         self._ready.append(result)

@@ -35,6 +35,8 @@ COMMANDS: dict[str, str] = {
     "bulk": "thingspace_callbacks.cli.bulk:bulk",
     "demo": "thingspace_callbacks.cli.demo:demo",
     "listen": "thingspace_callbacks.cli.listen:listen",
+    "plan": "thingspace_callbacks.cli.state:plan",
+    "apply": "thingspace_callbacks.cli.state:apply",
     "sandbox": "thingspace_callbacks.cli.sandbox:sandbox",
     "worker": "thingspace_callbacks.cli.worker:worker",
 }
@@ -48,6 +50,8 @@ SUMMARIES: dict[str, str] = {
     "bulk": "Register, list or remove listeners on many accounts at once.",
     "demo": "Register, list and remove a listener in each family, against the sandbox.",
     "listen": "Run a listener that receives ThingSpace notifications.",
+    "plan": "Show how the accounts' listeners differ from a state file.",
+    "apply": "Make the accounts' listeners what a state file (or saved plan) says.",
     "sandbox": "Run the embedded fake ThingSpace as a server.",
     "worker": "Run the jobs of bulk --queue (an arq worker on Redis).",
 }

@@ -37,6 +37,7 @@ from .._auth.refusals import DEFAULT_REFUSAL_TTL
 from .._errors import InvalidArgumentError, ThingSpaceError
 from .._redact import redact_url
 from ._common import MissingExtra, Settings, UsageFailure, error_message, get_settings, run
+from ._metrics import serves_metrics
 
 if TYPE_CHECKING:
     from arq.connections import RedisSettings
@@ -257,7 +258,8 @@ def _configure_logging(verbose: bool) -> None:
     type=click.IntRange(min=1),
     default=20,
     show_default=True,
-    help="Jobs run at once by this worker.",
+    help="Accounts handled at once by this worker, shared by the jobs (chunks of "
+    "accounts, bulk --chunk-size) it runs at once.",
 )
 @click.option(
     "--rate-limit",
@@ -279,8 +281,8 @@ def _configure_logging(verbose: bool) -> None:
     metavar="SECONDS",
     default=DEFAULT_JOB_TIMEOUT,
     show_default=True,
-    help="Time a job may take; a job whose worker died runs again this long plus 10 s "
-    "after it started.",
+    help="Time a job (a chunk of accounts) may take; a job whose worker died runs again, "
+    "all of it, this long plus 10 s after it started.",
 )
 @click.option(
     "--keep-results",
@@ -348,6 +350,7 @@ def _configure_logging(verbose: bool) -> None:
     "worker (five refused logins lock the user); thingspace-callbacks auth reset clears it.",
 )
 @click.option("--verbose", "-v", is_flag=True, help="Log every job (arq's log) on stderr.")
+@serves_metrics("worker")
 def worker(verbose: bool, **values: Any) -> None:
     """Run the jobs of bulk --queue, until SIGINT or SIGTERM.
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from .._constants import RECEIVER_MAX_BODY_SIZE
 from .._errors import InvalidArgumentError
+from .._telemetry import instruments_for
 from ._body import DEFAULT_BODY_TIMEOUT, content_length, drain_budget, read_body, refuse_oversize
 from ._claims import (
     DEFAULT_HANDLER_TIMEOUT,
@@ -51,6 +52,10 @@ from ._routing import (
     route_path,
 )
 from ._verify import Verifier
+
+if TYPE_CHECKING:
+    from .._telemetry._otel import Attributes
+    from ..telemetry import Telemetry
 
 __all__ = ["Receiver"]
 
@@ -154,6 +159,9 @@ class Receiver:
         and the delivery answered 503. Keep it below a shared store's claim
         lifetime (``RedisDedupeStore(claim_ttl=...)``, 60 s by default). ``None``
         removes the limit.
+    :param telemetry: where a SERVER span per delivery, a span per handler run and the
+        receiver's metrics go (see :mod:`thingspace_callbacks.telemetry`); default: the
+        global OpenTelemetry providers, when the ``otel`` extra is installed.
 
     :raises InvalidArgumentError: an option is out of range (refused here, not at the
         first message).
@@ -168,6 +176,7 @@ class Receiver:
         max_body_size: int = RECEIVER_MAX_BODY_SIZE,
         body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
         handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
+        telemetry: Telemetry | None = None,
     ) -> None:
         if max_body_size < 1:
             raise InvalidArgumentError("max_body_size must be a positive number of bytes")
@@ -196,6 +205,7 @@ class Receiver:
         self._routes: dict[str, Route] = {}
         self._fallback: Route | None = None
         self._deliveries = Deliveries()
+        self._instruments = instruments_for(telemetry)
 
     # -- registration -------------------------------------------------------------
 
@@ -303,7 +313,9 @@ class Receiver:
         except Exception:
             logger.exception("verifying or parsing a callback to %s failed", request.path)
             return DeliveryOutcome(500, "failed", "verification failed unexpectedly")
-        delivery = Delivery(route, message, answer_by, self.handler_timeout)
+        instruments = self._instruments
+        traced = instruments if instruments is not None and instruments.active() else None
+        delivery = Delivery(route, message, answer_by, self.handler_timeout, traced)
         key = self._key_of(route, request)
         if key is None or self.dedupe_store is None:
             return await run_handler(delivery)
@@ -329,14 +341,49 @@ class Receiver:
         if scope["type"] != "http":
             await send({"type": "websocket.close", "code": 1000})
             return
+        instruments = self._instruments
+        if instruments is not None and instruments.active():
+            path = route_path(scope)
+            route = self._match(path)
+            await instruments.delivery(
+                scope["method"],
+                route.path if route is not None and route.service is not None else path,
+                self._answer_traced(scope, receive, send),
+            )
+            return
+        await self._answer(scope, receive, send)
+
+    async def _answer_traced(
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> tuple[int, str, Attributes] | None:
+        outcome = await self._answer(scope, receive, send)
+        if outcome is None:
+            return None
+        attributes: Attributes = {}
+        message = outcome.message
+        if message is not None:
+            attributes["thingspace.message.type"] = type(message).__name__
+            if message.service:
+                attributes["thingspace.service"] = message.service
+            family = getattr(type(message), "family", None)
+            if isinstance(family, str):
+                attributes["thingspace.family"] = family
+        if outcome.status == "rejected" and outcome.detail:
+            attributes["thingspace.rejection"] = outcome.detail
+        return outcome.status_code, outcome.status, attributes
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> DeliveryOutcome | None:
+        """Answer one HTTP request; return the outcome answered, or ``None`` when the
+        sender hung up first."""
         path = route_path(scope)
         if self._match(path) is None:
-            await respond(send, DeliveryOutcome(404, "not_found", "no handler for this path"))
-            return
+            outcome = DeliveryOutcome(404, "not_found", "no handler for this path")
+            await respond(send, outcome)
+            return outcome
         if scope["method"] != "POST":
             outcome = DeliveryOutcome(405, "rejected", "callbacks are POSTed")
             await respond(send, outcome, extra_headers=[(b"allow", b"POST")])
-            return
+            return outcome
         headers = [
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
         ]
@@ -349,14 +396,16 @@ class Receiver:
             body = await read_body(receive, declared, self.max_body_size, self.body_timeout)
         except TimeoutError:
             late = RequestTimeoutError(f"body did not arrive within {self.body_timeout:g} s")
-            await respond(send, rejected(unread, late), extra_headers=[CLOSE])
-            return
+            outcome = rejected(unread, late)
+            await respond(send, outcome, extra_headers=[CLOSE])
+            return outcome
         except PayloadTooLargeError as exc:
             budget = drain_budget(self.max_body_size, declared, headers)
-            await refuse_oversize(send, receive, rejected(unread, exc), body_by, budget)
-            return
+            outcome = rejected(unread, exc)
+            await refuse_oversize(send, receive, outcome, body_by, budget)
+            return outcome
         if body is None:
-            return  # the sender hung up; nobody to answer
+            return None  # the sender hung up; nobody to answer
         request = InboundRequest(body=body, headers=headers, client_host=client_host, path=path)
         with self._deliveries.unsettled():
             try:
@@ -372,8 +421,9 @@ class Receiver:
                     "handler was cancelled (ThingSpace will re-send)",
                     path,
                 )
-                return
+                return None
             await respond(send, answer)
+            return answer
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -18,6 +18,7 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -25,6 +26,9 @@ from ._dedupe import Claim, ClaimingDedupeStore, ClaimOutcome, DedupeStore
 from ._models import CallbackMessage
 from ._outcome import DeliveryOutcome, Receive, logger
 from ._routing import Route
+
+if TYPE_CHECKING:
+    from .._telemetry._otel import Instruments
 
 __all__ = [
     "DEFAULT_HANDLER_TIMEOUT",
@@ -72,6 +76,8 @@ class Delivery:
     """When the handler is cancelled, on anyio's clock (see :func:`deadline`)."""
     handler_timeout: float | None
     """The time limit ``deadline`` came from, for messages."""
+    telemetry: Instruments | None = None
+    """Where the handler's span goes, when the delivery is traced."""
 
 
 async def run_handler(delivery: Delivery) -> DeliveryOutcome:
@@ -81,7 +87,14 @@ async def run_handler(delivery: Delivery) -> DeliveryOutcome:
     time_limit = anyio.move_on_after(delivery.deadline - anyio.current_time())
     try:
         with time_limit:
-            await route.handler(message)
+            if delivery.telemetry is None:
+                await route.handler(message)
+            else:
+                family = getattr(type(message), "family", None)
+                async with delivery.telemetry.handler(
+                    route.service, family if isinstance(family, str) else None
+                ):
+                    await route.handler(message)
     except Exception:
         logger.exception(
             "handler for %s failed on a %s (answered 500, ThingSpace will re-send)",

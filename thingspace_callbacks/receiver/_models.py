@@ -12,7 +12,7 @@ read in full the model declares only what is known and keeps the rest as extra f
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field, PrivateAttr, SecretStr, ValidationInfo, model_validator
 
@@ -69,6 +69,10 @@ class CallbackMessage(_MessagePart):
     for, known from the URL path it arrived on, not from the body.
     """
 
+    family: ClassVar[str | None] = None
+    """The callback family whose listeners receive this kind of message (the client's
+    attribute: ``"connectivity"``...); ``None`` when it is not known."""
+
     username: Text | None = None
     password: SecretStr | None = None
 
@@ -113,6 +117,8 @@ class ConnectivityMessage(CallbackMessage):
     that is not acknowledged is sent again with a higher ``callback_count``, up to
     ``max_callback_threshold`` times.
     """
+
+    family: ClassVar[str | None] = "connectivity"
 
     request_id: Text | None = None
     device_ids: list[DeviceId] = Field(default_factory=list)
@@ -176,6 +182,8 @@ class FirmwareMessage(CallbackMessage):
     Unused parts are sent empty, e.g. ``firmware_list`` is ``[]`` in an upgrade message.
     """
 
+    family: ClassVar[str | None] = "firmware"
+
     account_name: Text | None = None
     participant_name: Text | None = None
     type: Text | None = None
@@ -212,6 +220,8 @@ class LocationMessage(CallbackMessage):
     ``status`` (``QUEUED``, ``INPROGRESS``, ``COMPLETED``).
     """
 
+    family: ClassVar[str | None] = "location"
+
     txid: Text | None = None
     msid: Text | None = None
     pd: PositionData | None = None
@@ -225,6 +235,8 @@ class DiagnosticsMessage(CallbackMessage):
     Verizon does not publish its body; observations are keyed by ``transactionID``.
     Everything else is kept as extra fields.
     """
+
+    family: ClassVar[str | None] = "diagnostics"
 
     account_name: Text | None = None
     transaction_id: Text | None = Field(default=None, alias="transactionID")

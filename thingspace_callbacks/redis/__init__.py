@@ -10,7 +10,7 @@ message once. Each takes a ``redis.asyncio.Redis`` or a ``redis://`` URL, and a 
 local rate limit of the same size) after one warning, and shares again once Redis is
 back; receivers answer 503 instead, so that ThingSpace re-sends the message later.
 :func:`enqueue_fan_out` and :func:`worker_settings` spread a bulk run over arq workers,
-one job per account (``thingspace-callbacks bulk --queue`` and ``worker``).
+in jobs of many accounts each (``thingspace-callbacks bulk --queue`` and ``worker``).
 
 The SDK itself never imports this module, nor ``redis``.
 """

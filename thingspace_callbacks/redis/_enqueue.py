@@ -1,20 +1,33 @@
 """The enqueuing side of the queue: :func:`queue_pool`, and :func:`enqueue_fan_out`
-and the run it returns, :class:`QueuedFanOut`, which enqueues one job per account and
-collects their outcomes as the workers (see :mod:`._worker`) announce them.
+and the run it returns, :class:`QueuedFanOut`, which enqueues the accounts in jobs of
+``chunk_size`` accounts and collects their outcomes as the workers (see :mod:`._worker`)
+announce them.
 
-Enqueueing the same run twice adds nothing (a job's id is a digest of the run and the
-account, see :mod:`._jobs`): accounts whose job is queued or running are waited for,
-those with a kept outcome get it at once. While Redis does not answer the run waits
-for it, and then queues again every job Redis lost. Like arq and ``redis.asyncio``,
-all of it needs asyncio.
+A run keeps, in a Redis hash named for it (``{prefix}queue:jobs:{run}``), the job each
+of its accounts went to. Enqueueing the same run again (twice, or resumed after Ctrl-C
+or a crash) looks its accounts up there: those whose job is queued or running are
+waited for, those with a kept outcome get it at once (a kept failure is run again, in
+a new job), and only the others go to new jobs. Each account gets one outcome however
+many times its job runs. While Redis does not answer the run waits for it, and then
+queues again every job Redis lost. Like arq and ``redis.asyncio``, all of it needs
+asyncio.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from itertools import islice
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -26,15 +39,19 @@ from pydantic import SecretStr
 
 from .._checks import seconds
 from .._errors import InvalidArgumentError
+from .._telemetry import instruments_for
 from .._validation import checked_account
 from ._connection import RETRY_INTERVAL, log, redis_address
 from ._jobs import (
+    DEFAULT_CHUNK_SIZE,
     FUNCTION_NAME,
     QUEUE_NAME,
     Call,
     QueuedResult,
+    checked_chunk_size,
     deserialize,
     failed_result,
+    outcomes_of,
     result_of,
     serialize,
 )
@@ -43,18 +60,26 @@ from ._outage import OUTAGE_ERRORS, Outage
 if TYPE_CHECKING:
     from anyio.abc import TaskStatus
 
+    from ..telemetry import Telemetry
+
 __all__ = ["QueuedFanOut", "enqueue_fan_out", "queue_pool"]
 
 _T = TypeVar("_T")
 
 _BATCH = 1000
-"""Keys per MGET, entries per LPOP, accounts per enqueueing round."""
+"""Keys per MGET and HMGET, entries per LPOP, about as many accounts per enqueueing
+round (a whole number of chunks)."""
 _ENQUEUE_AT_ONCE = 32
 """Jobs enqueued concurrently: arq's enqueue is three round trips, so overlap them."""
 _SWEEP_AFTER = 5.0
 """Seconds without any outcome before the kept results and the queue are checked for
 outcomes nobody announced and jobs Redis lost; doubled each idle check, up to 60 s."""
 _SWEEP_AFTER_AT_MOST = 60.0
+_INDEX_TTL = 2 * 86_400
+"""Seconds a run's index (which job each account went to) is kept after its last
+enqueue: arq's own lifetime of a queued job (a day), then a day of kept results."""
+
+_Outcomes = Callable[[str], "QueuedResult | None"]
 
 
 async def queue_pool(redis: str | RedisSettings, *, queue_name: str = QUEUE_NAME) -> ArqRedis:
@@ -80,10 +105,11 @@ class QueuedFanOut:
 
     Iterate it for a :class:`QueuedResult` per account, in completion order, until
     every account has one; or ``await queued.collect()`` for the list, in input order.
-    Outcomes nobody collected (an earlier run stopped, or crashed) are collected too.
-    While Redis does not answer it waits (one warning, one line when it is back) and
-    then queues again any job Redis lost. Wrap it in ``anyio.fail_after`` to bound the
-    wait: no worker, no outcome.
+    An account whose job ran twice (its worker died) still gets one outcome, the
+    first announced. Outcomes nobody collected (an earlier run stopped, or crashed) are
+    collected too. While Redis does not answer it waits (one warning, one line when it
+    is back) and then queues again any job Redis lost. Wrap it in ``anyio.fail_after``
+    to bound the wait: no worker, no outcome.
     """
 
     def __init__(
@@ -95,12 +121,14 @@ class QueuedFanOut:
         queue_name: str = QUEUE_NAME,
         prefix: str = "thingspace:",
         rerun_failed: bool = True,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
         timeout: float = 10.0,
         poll_interval: float = 0.1,
         service: str | None = None,
         url: str | None = None,
         username: str | None = None,
         password: str | SecretStr | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         if not isinstance(redis, ArqRedis):
             raise InvalidArgumentError(
@@ -111,13 +139,22 @@ class QueuedFanOut:
             operation, base_url, service=service, url=url, username=username, password=password
         )
         self.queue_name = queue_name
+        self.chunk_size = checked_chunk_size(chunk_size)
+        """Accounts per job this run adds."""
         self._prefix = prefix
         self._rerun_failed = rerun_failed
         self._timeout = seconds(timeout, "timeout", positive=True)
         self._poll_interval = seconds(poll_interval, "poll_interval", positive=True)
         self._notify_key = f"{prefix}queue:done:{self._call.run_key}"
+        self._index_key = f"{prefix}queue:jobs:{self._call.run_key}"
         self._order: dict[str, int] = {}
+        """Every account given, and its position."""
         self._pending: dict[str, str] = {}
+        """The accounts waiting for an outcome, and the job they wait for."""
+        self._jobs: dict[str, list[str]] = {}
+        """The jobs waited for, and their accounts (some may have their outcome)."""
+        self._left: dict[str, int] = {}
+        """How many accounts of each job waited for have no outcome yet."""
         self._ready: deque[QueuedResult] = deque()
         self._adding = 0
         self._outage = Outage(
@@ -127,11 +164,18 @@ class QueuedFanOut:
         self._idle_checks = 0
         self._last_outcome = self._started = time.perf_counter()
         self.enqueued = 0
-        """Jobs this run added to the queue."""
+        """Accounts this run put in jobs it added to the queue."""
         self.existing = 0
         """Accounts whose job was already queued, running, or done (kept outcome)."""
         self.requeued = 0
-        """Jobs queued again because Redis had lost them."""
+        """Accounts queued again because Redis had lost their job."""
+        instruments = instruments_for(telemetry)
+        self._trace = (
+            instruments.published(queue_name, operation)
+            if instruments is not None and instruments.active()
+            else None
+        )
+        """The run's trace context, which its jobs carry to the workers."""
 
     @property
     def pending(self) -> int:
@@ -143,9 +187,9 @@ class QueuedFanOut:
         """Seconds from the start to the last outcome."""
         return self._last_outcome - self._started
 
-    def job_id(self, account: str) -> str:
-        """The id of ``account``'s job in this run."""
-        return self._call.job_id(account, self._prefix)
+    def job_id(self, *accounts: str) -> str:
+        """The id of the job of ``accounts`` (in any order) in this run."""
+        return self._prefix + self._call.job_key(accounts)
 
     async def enqueue(
         self,
@@ -153,13 +197,14 @@ class QueuedFanOut:
         *,
         task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Enqueue a job for each account not enqueued yet (an account given twice is
-        done once); iteration waits until this returns. Start it with a task group's
-        ``start()`` to collect outcomes while it enqueues."""
+        """Enqueue the accounts not enqueued yet (an account given twice is done once),
+        ``chunk_size`` to a job; iteration waits until this returns. Start it with a
+        task group's ``start()`` to collect outcomes while it enqueues."""
         self._adding += 1
         task_status.started()
         try:
-            for batch in _batches(accounts):
+            size = self.chunk_size * max(1, _BATCH // self.chunk_size)
+            for batch in _batches(accounts, size):
                 await self._enqueue_batch(batch)
         finally:
             self._adding -= 1
@@ -167,7 +212,7 @@ class QueuedFanOut:
     async def collect(self) -> list[QueuedResult]:
         """Every outcome, in the order the accounts were given."""
         results = [result async for result in self]
-        return sorted(results, key=lambda result: self._order[result.job_id])
+        return sorted(results, key=lambda result: self._order[result.account])
 
     def __aiter__(self) -> AsyncIterator[QueuedResult]:
         return self.results()
@@ -181,6 +226,8 @@ class QueuedFanOut:
             if not self._pending and not self._adding:
                 return
             await self._collect()
+
+    # -- outcomes --------------------------------------------------------------------
 
     async def _collect(self) -> None:
         """Take the outcomes announced so far; when none come for a while, look for
@@ -201,101 +248,182 @@ class QueuedFanOut:
         try:
             data = json.loads(entry)
             job_id = data["job"]
-            outcome = data["result"]
-            account = self._pending.get(job_id)
-        except (ValueError, KeyError, TypeError):
+            outcomes = data.get("results")
+            if outcomes is None:  # a worker of format 1 refusing the job as a whole
+                self._deliver_job(job_id, outcomes_of(job_id, data["result"]))
+                return
+            for outcome in outcomes:
+                account = outcome.get("account")
+                if isinstance(account, str):
+                    self._deliver(job_id, result_of(job_id, account, outcome))
+        except (ValueError, KeyError, TypeError, AttributeError):
             return  # not ours
-        if account is not None:
-            self._deliver(result_of(job_id, account, outcome))
 
-    def _deliver(self, result: QueuedResult) -> None:
-        if self._pending.pop(result.job_id, None) is None:
-            return  # a job run twice, or announced after a sweep found it
+    def _deliver(self, job_id: str, result: QueuedResult) -> None:
+        """Hand out ``result`` if its account waits for that job: not for an account
+        given its outcome already (its job ran twice, or a sweep found it) or moved to
+        another job (a kept failure run again)."""
+        account = result.account
+        if self._pending.get(account) != job_id:
+            return
+        del self._pending[account]
+        left = self._left[job_id] - 1
+        if left:
+            self._left[job_id] = left
+        else:
+            del self._left[job_id], self._jobs[job_id]
+        self._hand_out(result)
+
+    def _deliver_job(self, job_id: str, outcomes: _Outcomes) -> list[str]:
+        """Hand out the outcomes of a job's waiting accounts; those the job has none
+        for are returned."""
+        missing = []
+        for account in self._waiting(job_id):
+            result = outcomes(account)
+            if result is None:
+                missing.append(account)
+            else:
+                self._deliver(job_id, result)
+        return missing
+
+    def _hand_out(self, result: QueuedResult) -> None:
         self._ready.append(result)
         self._last_outcome = time.perf_counter()
         self._idle_checks = 0
 
+    def _waiting(self, job_id: str) -> list[str]:
+        return [a for a in self._jobs.get(job_id, ()) if self._pending.get(a) == job_id]
+
+    def _wait_for(self, job_id: str, accounts: list[str]) -> None:
+        for account in accounts:
+            self._pending[account] = job_id
+        self._jobs.setdefault(job_id, []).extend(accounts)
+        self._left[job_id] = self._left.get(job_id, 0) + len(accounts)
+
+    def _forget(self, job_id: str) -> list[str]:
+        """Stop waiting for a job; its accounts that had no outcome are returned."""
+        waiting = self._waiting(job_id)
+        self._jobs.pop(job_id, None)
+        self._left.pop(job_id, None)
+        for account in waiting:
+            del self._pending[account]
+        return waiting
+
+    # -- enqueueing ------------------------------------------------------------------
+
     async def _enqueue_batch(self, accounts: list[str]) -> None:
         fresh = self._register(accounts)
-        kept = await self._kept(fresh)
-        rerun = [job_id for job_id, result in kept.items() if self._rerun_failed and not result.ok]
-        if rerun:
-            keys = [result_key_prefix + job_id for job_id in rerun]
-            await self._command(lambda redis: redis.delete(*keys))
-        for job_id in rerun:
-            del kept[job_id]
-        for result in kept.values():
-            self.existing += 1
-            self._deliver(result)
-        await self._enqueue_jobs([job_id for job_id in fresh if job_id not in kept])
+        if not fresh:
+            return
+        known = await self._indexed(fresh)
+        to_run = [account for account in fresh if account not in known]
+        replaced: dict[str, str] = {}
+        if known:
+            to_run += await self._adopt(known, replaced)
+            to_run.sort(key=self._order.__getitem__)
+        await self._enqueue_chunks(list(_batches(to_run, self.chunk_size)), replaced=replaced)
 
     def _register(self, accounts: list[str]) -> list[str]:
-        """The job ids of the accounts not seen before in this run, now pending. An
-        account no request may name fails at once, and gets no job: a worker would
-        refuse it alike, and one file of many accounts should not stop at one."""
+        """The accounts not seen before in this run. An account no request may name
+        fails at once, and gets no job: a worker would refuse it alike, and one file of
+        many accounts should not stop at one."""
         fresh = []
         for account in accounts:
-            job_id = self.job_id(account)
-            if job_id in self._order:
+            if account in self._order:
                 continue
-            self._order[job_id] = len(self._order)
+            self._order[account] = len(self._order)
             try:
                 checked_account(account)
             except InvalidArgumentError as exc:
-                self._ready.append(failed_result(job_id, account, exc))
+                self._hand_out(failed_result(self.job_id(account), account, exc))
                 continue
-            self._pending[job_id] = account
-            fresh.append(job_id)
+            fresh.append(account)
         return fresh
 
-    async def _kept(self, job_ids: list[str]) -> dict[str, QueuedResult]:
-        """The outcomes arq keeps for ``job_ids`` (those that have one)."""
-        if not job_ids:
-            return {}
-        keys = [result_key_prefix + job_id for job_id in job_ids]
-        values = await self._command(lambda redis: redis.mget(keys))
-        kept = {}
-        for job_id, raw in zip(job_ids, values, strict=True):
-            account = self._pending.get(job_id)
-            if raw is not None and account is not None:
-                kept[job_id] = self._decode(job_id, account, raw)
-        return kept
+    async def _indexed(self, accounts: list[str]) -> dict[str, str]:
+        """The job each of ``accounts`` went to in an earlier enqueueing of this run."""
+        key = self._index_key
+        found = await self._command(lambda redis: _hmget(redis, key, accounts))
+        return {
+            account: self._prefix + job.decode()
+            for account, job in zip(accounts, found, strict=True)
+            if job is not None
+        }
 
-    def _decode(self, job_id: str, account: str, raw: bytes) -> QueuedResult:
-        try:
-            info = deserialize_result(raw, deserializer=self._redis.job_deserializer)
-        except DeserializationError:
-            return failed_result(job_id, account, "its result could not be read")
-        if info.success:
-            return result_of(job_id, account, info.result)
-        elapsed = (info.finish_time - info.start_time).total_seconds()
-        return failed_result(job_id, account, info.result, max(0.0, elapsed))
+    async def _adopt(self, known: dict[str, str], replaced: dict[str, str]) -> list[str]:
+        """Take over the accounts an earlier enqueueing put in a job: wait for those
+        whose job is queued or running, hand out those it kept an outcome for, and
+        return those to run again (a kept failure, a job gone). Each account whose kept
+        failure runs again goes to ``replaced``, with the id of the job that kept it."""
+        by_job: dict[str, list[str]] = {}
+        for account, job_id in known.items():
+            by_job.setdefault(job_id, []).append(account)
+        kept = await self._kept(list(by_job))
+        gone = set(await self._missing([job_id for job_id in by_job if job_id not in kept]))
+        again = []
+        for job_id, accounts in by_job.items():
+            outcomes = kept.get(job_id)
+            if outcomes is None and job_id not in gone:
+                self.existing += len(accounts)
+                self._wait_for(job_id, accounts)
+                continue
+            for account in accounts:
+                result = outcomes(account) if outcomes is not None else None
+                if result is not None and (result.ok or not self._rerun_failed):
+                    self.existing += 1
+                    self._hand_out(result)
+                else:
+                    replaced[account] = job_id
+                    again.append(account)
+        return again
 
-    async def _enqueue_jobs(self, job_ids: list[str], *, lost: bool = False) -> None:
-        """Enqueue the jobs of ``job_ids`` still pending (arq adds none whose id is
-        queued, running or kept), counting each as it goes: a run stopped halfway
+    async def _enqueue_chunks(
+        self,
+        chunks: list[list[str]],
+        *,
+        replaced: Mapping[str, str] | None = None,
+        lost: bool = False,
+    ) -> None:
+        """Put each chunk in a job (arq adds none whose id is queued, running or kept),
+        recorded first in the run's index: a run stopped in between finds the job
+        missing and queues it again. Each is counted as it goes: a run stopped halfway
         still says how many it added."""
+        replaced = replaced or {}
+        jobs = {
+            self._prefix
+            + self._call.job_key(chunk, {replaced[a] for a in chunk if a in replaced}): chunk
+            for chunk in chunks
+            if chunk
+        }
+        if not jobs:
+            return
+        for job_id, chunk in jobs.items():
+            self._wait_for(job_id, chunk)
+        index = {
+            account: job_id[len(self._prefix) :]
+            for job_id, chunk in jobs.items()
+            for account in chunk
+        }
+        key = self._index_key
+        await self._command(lambda redis: _record(redis, key, index))
         limit = anyio.Semaphore(_ENQUEUE_AT_ONCE)
 
-        async def one(job_id: str) -> None:
+        async def one(job_id: str, accounts: list[str]) -> None:
             async with limit:
-                added = await self._enqueue_job(job_id)
+                added = await self._enqueue_job(job_id, accounts)
             if added and lost:
-                self.requeued += 1
+                self.requeued += len(accounts)
             elif added:
-                self.enqueued += 1
+                self.enqueued += len(accounts)
             elif not lost:
-                self.existing += 1
+                self.existing += len(accounts)
 
         async with anyio.create_task_group() as group:
-            for job_id in job_ids:
-                group.start_soon(one, job_id)
+            for job_id, chunk in jobs.items():
+                group.start_soon(one, job_id, chunk)
 
-    async def _enqueue_job(self, job_id: str) -> bool:
-        account = self._pending.get(job_id)
-        if account is None:
-            return False
-        payload = self._call.payload(account, self._notify_key)
+    async def _enqueue_job(self, job_id: str, accounts: list[str]) -> bool:
+        payload = self._call.payload(accounts, self._notify_key, self._trace)
         job = await self._command(
             lambda redis: redis.enqueue_job(
                 FUNCTION_NAME, payload, _job_id=job_id, _queue_name=self.queue_name
@@ -303,19 +431,48 @@ class QueuedFanOut:
         )
         return job is not None
 
+    # -- what Redis keeps ------------------------------------------------------------
+
+    async def _kept(self, job_ids: list[str]) -> dict[str, _Outcomes]:
+        """The outcomes arq keeps for ``job_ids`` (those that have a result)."""
+        kept: dict[str, _Outcomes] = {}
+        for chunk in _batches(job_ids):
+            values = await self._command(functools.partial(_results, chunk))
+            for job_id, raw in zip(chunk, values, strict=True):
+                if raw is not None:
+                    kept[job_id] = self._decode(job_id, raw)
+        return kept
+
+    def _decode(self, job_id: str, raw: bytes) -> _Outcomes:
+        try:
+            info = deserialize_result(raw, deserializer=self._redis.job_deserializer)
+        except DeserializationError:
+            return lambda account: failed_result(job_id, account, "its result could not be read")
+        if info.success:
+            return outcomes_of(job_id, info.result)
+        elapsed = max(0.0, (info.finish_time - info.start_time).total_seconds())
+        return lambda account: failed_result(job_id, account, info.result, elapsed)
+
     async def _sweep(self) -> None:
         """Deliver the kept outcomes nobody announced (a run that stopped after taking
         them, a job arq gave up on) and queue again the jobs Redis lost."""
         self._sweep_now = False
         self._idle_checks += 1
-        lost: list[str] = []
-        for chunk in _batches(list(self._pending)):
-            for result in (await self._kept(chunk)).values():
-                self._deliver(result)
-            lost += await self._missing([job_id for job_id in chunk if job_id in self._pending])
+        again: list[list[str]] = []
+        lost = 0
+        for chunk in _batches(list(self._jobs)):
+            for job_id, outcomes in (await self._kept(chunk)).items():
+                # A kept result without an account's outcome is no result of ours for
+                # it: run the account again.
+                if self._deliver_job(job_id, outcomes):
+                    again.append(self._forget(job_id))
+            waited = [job_id for job_id in chunk if job_id in self._jobs]
+            for job_id in await self._missing(waited):
+                again.append(self._forget(job_id))
+                lost += 1
         if lost:
-            log.warning("%d jobs were lost by Redis: queueing them again", len(lost))
-            await self._enqueue_jobs(lost, lost=True)
+            log.warning("%d jobs were lost by Redis: queueing them again", lost)
+        await self._enqueue_chunks(again, lost=True)
 
     async def _missing(self, job_ids: list[str]) -> list[str]:
         """The jobs of ``job_ids`` that are neither queued nor running nor done."""
@@ -352,6 +509,24 @@ class QueuedFanOut:
         )
 
 
+async def _hmget(redis: ArqRedis, key: str, fields: list[str]) -> list[bytes | None]:
+    # redis-py types the asyncio client's commands with its synchronous client's.
+    found = await cast("Awaitable[list[bytes | None]]", redis.hmget(key, fields))
+    return found
+
+
+async def _results(job_ids: list[str], redis: ArqRedis) -> list[bytes | None]:
+    keys = [result_key_prefix + job_id for job_id in job_ids]
+    return await cast("Awaitable[list[bytes | None]]", redis.mget(keys))
+
+
+async def _record(redis: ArqRedis, key: str, index: dict[str, str]) -> None:
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hset(key, mapping=index)
+        pipe.expire(key, _INDEX_TTL)
+        await pipe.execute()
+
+
 async def _pop(redis: ArqRedis, key: str) -> list[bytes]:
     # redis-py types the asyncio client's commands with its synchronous client's.
     entries = await cast("Awaitable[list[bytes] | None]", redis.lpop(key, _BATCH))
@@ -377,9 +552,11 @@ async def enqueue_fan_out(
     queue_name: str = QUEUE_NAME,
     prefix: str = "thingspace:",
     rerun_failed: bool = True,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    telemetry: Telemetry | None = None,
 ) -> QueuedFanOut:
-    """Enqueue ``operation`` for every account, one arq job each, and return the run,
-    whose outcomes are iterated or awaited::
+    """Enqueue ``operation`` for every account, ``chunk_size`` accounts to an arq job,
+    and return the run, whose outcomes are iterated or awaited::
 
         pool = await queue_pool("redis://localhost:6379/0")
         queued = await enqueue_fan_out(
@@ -388,9 +565,10 @@ async def enqueue_fan_out(
         async for result in queued:
             print(result.account, result.ok, result.value or result.error)
 
-    A job's id is derived from the operation, its arguments, ``base_url`` and the
-    account, so enqueueing the same run twice adds nothing: accounts whose job is
-    queued or running are waited for, and those with a kept outcome get it at once.
+    The run records in Redis which job each account went to, so enqueueing the same
+    run twice adds nothing: accounts whose job is queued or running are waited for,
+    and those with a kept outcome get it at once. A job's id is derived from the
+    operation, its arguments, ``base_url`` and its accounts.
 
     An account no request may name (blank, or holding ``/``, ``?``, ``#``, ``%``,
     whitespace: ``"0252012345/00001"``) gets no job: its outcome is a failure at once
@@ -411,8 +589,14 @@ async def enqueue_fan_out(
         talks to another refuses the job. ``None``: any.
     :param queue_name: The arq queue the workers read.
     :param prefix: Put before job ids and the run's Redis keys.
-    :param rerun_failed: Enqueue again the accounts whose kept outcome is a failure
-        (``False``: hand out that failure).
+    :param rerun_failed: Enqueue again the accounts whose kept outcome is a failure,
+        in new jobs (``False``: hand out that failure).
+    :param chunk_size: Accounts per job (1 to 10,000). Bigger chunks cost fewer Redis
+        commands per account; smaller ones spread a short run more evenly across the
+        workers, and a worker that dies leaves less to run again.
+    :param telemetry: Where the run's ``PRODUCER`` span goes (see
+        :mod:`thingspace_callbacks.telemetry`; default: the global providers). Its
+        context travels with the jobs, so the workers' spans join the run's trace.
     """
     queued = QueuedFanOut(
         redis,
@@ -421,10 +605,12 @@ async def enqueue_fan_out(
         queue_name=queue_name,
         prefix=prefix,
         rerun_failed=rerun_failed,
+        chunk_size=chunk_size,
         service=service,
         url=url,
         username=username,
         password=password,
+        telemetry=telemetry,
     )
     await queued.enqueue(accounts)
     return queued

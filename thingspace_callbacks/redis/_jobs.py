@@ -2,15 +2,19 @@
 and the workers of :func:`worker_settings` (or ``thingspace-callbacks worker``), which
 share nothing else.
 
-- A job's id is a digest of the operation, its arguments, the API root and the
-  account, and arq adds no job whose id is queued, running or kept as a result, so
-  enqueueing the same run twice adds nothing.
+- A job carries a chunk of the run's accounts (:data:`DEFAULT_CHUNK_SIZE` by
+  default). Its id is a digest of the operation, its arguments, the API root and the
+  chunk's accounts, and arq adds no job whose id is queued, running or kept as a
+  result.
 - Jobs carry no secret in clear: a callback password, or the userinfo of a listener
   URL, travels as a salted PBKDF2 digest (``pbkdf2_sha256$ITERATIONS$SALT$HEX``); the
   worker is given the secret itself and runs a job only when it matches the digest.
-- A job's outcome is a JSON object (``account``, ``ok``, ``attempts``, ``elapsed``,
-  then ``value`` or ``error``), which the enqueuing side reads back as a
-  :class:`QueuedResult`.
+- Each account's outcome is a JSON object (``account``, ``ok``, ``attempts``,
+  ``elapsed``, then ``value`` or ``error``), which the enqueuing side reads back as a
+  :class:`QueuedResult`. A job's result is ``{"outcomes": [...]}``, one per account;
+  the worker announces them in batches as ``{"job": ID, "results": [...]}``.
+- The format has a version (:data:`JOB_VERSION`); a worker refuses a job of another
+  (``JobRefused``, saying so) rather than misreading it.
 
 Jobs and results are JSON (:func:`serialize`, :func:`deserialize`: arq's serializers
 on both sides): a job read from Redis is data, never code, unlike arq's default pickle.
@@ -20,28 +24,36 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from pydantic import SecretStr
 
+from .._checks import count
+from .._constants import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
 from .._digest import digest
 from .._errors import InvalidArgumentError
 from .._families import FAMILIES
 from .._redact import redact_url
 
 __all__ = [
+    "DEFAULT_CHUNK_SIZE",
     "FUNCTION_NAME",
+    "JOB_VERSION",
+    "MAX_CHUNK_SIZE",
     "QUEUE_NAME",
     "Call",
     "QueuedResult",
     "Refused",
+    "checked_chunk_size",
     "deserialize",
     "failed_result",
-    "failure",
     "has_userinfo",
     "job_fields",
+    "outcomes_of",
+    "refusal",
     "result_of",
     "serialize",
 ]
@@ -51,7 +63,11 @@ QUEUE_NAME = "thingspace:queue"
 FUNCTION_NAME = "thingspace_callbacks.call"
 """The arq function name of every job."""
 
-_JOB_VERSION = 1
+JOB_VERSION = 2
+"""The job format: 1 carried one account (``account``), 2 a chunk (``accounts``)."""
+_DIGEST_VERSION = 1
+"""What a run's key and its secrets' salt derive from, beside the work: unchanged by
+format 2, so a run's digests are those format 1 made."""
 _OPERATIONS: dict[str, tuple[str, str]] = {
     family.operation(verb): (family.name, verb) for family in FAMILIES for verb in family.verbs
 }
@@ -133,7 +149,7 @@ class Call:
     def _plain(self) -> list[Any]:
         """Everything but the secrets, which only their digests stand for."""
         return [
-            _JOB_VERSION,
+            _DIGEST_VERSION,
             self.family,
             self.verb,
             self.service,
@@ -158,25 +174,41 @@ class Call:
         """Names the run: the work without the accounts."""
         return _sha256([self._plain, self.digests])[:32]
 
-    def job_id(self, account: str, prefix: str) -> str:
-        """The id of ``account``'s job in this run, after ``prefix``."""
-        return prefix + _sha256([self.run_key, account])[:40]
+    def job_key(self, accounts: Iterable[str], replaces: Iterable[str] = ()) -> str:
+        """The id of the job of ``accounts`` in this run, without its prefix: the same
+        whatever their order. A job running again the failures kept by earlier jobs
+        (``replaces``, their ids) gets an id of its own, so that an announcement of
+        those jobs is never taken for one of it."""
+        key: list[Any] = [self.run_key, sorted(accounts)]
+        replaced = sorted(replaces)
+        return _sha256([*key, replaced] if replaced else key)[:40]
 
-    def payload(self, account: str, notify: str) -> dict[str, Any]:
-        """What the job carries: the plain arguments and the secrets' digests."""
+    def payload(self, accounts: list[str], notify: str, trace: str | None = None) -> dict[str, Any]:
+        """What the job carries: the plain arguments, the secrets' digests, the
+        accounts, and the run's trace context (a W3C ``traceparent``) when it has one."""
         _, family, verb, service, url, username, base_url = self._plain
+        traced = {"trace": trace} if trace else {}
         return {
-            "v": _JOB_VERSION,
+            "v": JOB_VERSION,
             "family": family,
             "verb": verb,
-            "account": account,
             "service": service,
             "url": url,
             "username": username,
             "baseUrl": base_url,
             **self.digests,
             "notify": notify,
+            "accounts": accounts,
+            **traced,
         }
+
+
+def checked_chunk_size(value: object) -> int:
+    """``chunk_size`` checked: accounts per job, 1 to :data:`MAX_CHUNK_SIZE`."""
+    size = count(value, "chunk_size", minimum=1)
+    if size > MAX_CHUNK_SIZE:
+        raise InvalidArgumentError(f"'chunk_size' must be at most {MAX_CHUNK_SIZE}, got {size}")
+    return size
 
 
 def _accepts(family: str, verb: str) -> set[str]:
@@ -198,19 +230,31 @@ def _check_arguments(operation: str, accepted: set[str], given: dict[str, object
             raise InvalidArgumentError(f"'{name}' must be a str, not {type(value).__name__}")
 
 
-def job_fields(job: object) -> dict[str, str | None]:
-    """The fields of a job payload, checked: every one a string or ``None``."""
-    if not isinstance(job, dict) or job.get("v") != _JOB_VERSION:
-        raise Refused("not a job of this version of thingspace-callbacks")
-    fields = {key: value for key, value in job.items() if key != "v"}
+def job_fields(job: object) -> tuple[dict[str, str | None], list[str]]:
+    """The fields of a job payload, checked (every one a string or ``None``), and its
+    accounts."""
+    if not isinstance(job, dict):
+        raise Refused("not a job of thingspace-callbacks")
+    if job.get("v") != JOB_VERSION:
+        raise Refused(
+            f"the job is of format {job.get('v')!r}, made by another version of "
+            f"thingspace-callbacks; this worker runs format {JOB_VERSION}: run workers of "
+            "the version that enqueued it, or enqueue it again with this one"
+        )
+    accounts = job.get("accounts")
+    fields = {key: value for key, value in job.items() if key not in ("v", "accounts")}
     if not all(_is_text(value) for value in fields.values()):
         raise Refused("a job field is not a string")
     family, verb = fields.get("family"), fields.get("verb")
     if f"{family}.{verb}" not in _OPERATIONS:
         raise Refused(f"unknown operation {family}.{verb}")
-    if not fields.get("account"):
+    if not isinstance(accounts, list) or not accounts:
         raise Refused("the job names no account")
-    return fields
+    if len(accounts) > MAX_CHUNK_SIZE:
+        raise Refused(f"the job names more than {MAX_CHUNK_SIZE} accounts")
+    if not all(isinstance(account, str) and account for account in accounts):
+        raise Refused("an account of the job is not a string")
+    return fields, list(dict.fromkeys(accounts))
 
 
 def _is_text(value: object) -> bool:
@@ -220,14 +264,28 @@ def _is_text(value: object) -> bool:
 # -- the outcome -------------------------------------------------------------------------
 
 
-def failure(account: object, error: dict[str, Any], elapsed: float = 0.0) -> dict[str, Any]:
-    """The outcome of a job that failed before or without calling ThingSpace."""
-    return {"account": account, "ok": False, "attempts": 0, "elapsed": elapsed, "error": error}
+def _failure(account: object, error: dict[str, Any]) -> dict[str, Any]:
+    return {"account": account, "ok": False, "attempts": 0, "elapsed": 0.0, "error": error}
+
+
+def refusal(job: object, message: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A refused job's result and its announcement entry (without ``job``): a failure
+    per account, or, for a job of format 1 (``account``), the one outcome that format
+    had, so that its enqueuing side reads the refusal too."""
+    error = {"type": "JobRefused", "message": message}
+    fields = job if isinstance(job, dict) else {}
+    accounts = fields.get("accounts")
+    if "account" in fields and not isinstance(accounts, list):
+        outcome = _failure(fields["account"], error)
+        return outcome, {"result": outcome}
+    named = accounts if isinstance(accounts, list) else []
+    outcomes = [_failure(account, error) for account in named if isinstance(account, str)]
+    return {"outcomes": outcomes}, {"results": outcomes}
 
 
 @dataclass(frozen=True, slots=True)
 class QueuedResult:
-    """What happened to one account's job."""
+    """What happened to one account of a queued run."""
 
     account: str
     ok: bool
@@ -244,6 +302,7 @@ class QueuedResult:
     elapsed: float
     """Seconds the call took on the worker."""
     job_id: str
+    """The id of the job (a chunk of the run's accounts) that gave it."""
 
 
 def result_of(job_id: str, account: str, outcome: object) -> QueuedResult:
@@ -262,6 +321,21 @@ def result_of(job_id: str, account: str, outcome: object) -> QueuedResult:
         float(elapsed) if isinstance(elapsed, (int, float)) else 0.0,
         job_id,
     )
+
+
+def outcomes_of(job_id: str, result: object) -> Callable[[str], QueuedResult | None]:
+    """A kept job result, as each account's outcome (``None``: the result has none for
+    that account). A job that failed as a whole (it ran too long, was started too
+    often, or a worker of format 1 refused it) fails each of its accounts alike."""
+    outcomes = result.get("outcomes") if isinstance(result, dict) else None
+    if isinstance(outcomes, list):
+        found = {
+            outcome["account"]: result_of(job_id, outcome["account"], outcome)
+            for outcome in outcomes
+            if isinstance(outcome, dict) and isinstance(outcome.get("account"), str)
+        }
+        return found.get
+    return lambda account: result_of(job_id, account, result)
 
 
 def failed_result(job_id: str, account: str, error: object, elapsed: float = 0.0) -> QueuedResult:

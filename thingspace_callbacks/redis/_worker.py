@@ -3,14 +3,19 @@ settings that run them (:func:`worker_settings`, for ``arq yourmodule.WorkerSett
 and :func:`serve`, the worker of ``thingspace-callbacks worker``, which outlives Redis
 outages.
 
-A worker calls the operation a job names with its own client, given the secrets the
-job carries only as digests (see :mod:`._jobs`). arq keeps the outcome as the job's
-result, which is where a later run (after Ctrl-C, after a crash) finds the outcomes
-nobody collected; once it is kept, the worker pushes it onto a list named for the run,
-where the enqueuing side pops them in batches. A job whose worker died runs again once
-arq's lock on it lapses (the job timeout plus 10 s). Registration sets *the* listener
-of an account and service, so running it twice is safe; so is removing or listing
-twice. Like arq and ``redis.asyncio``, all of it needs asyncio.
+A job is a chunk of a run's accounts. A worker runs it through the in-process fan-out
+(:class:`~thingspace_callbacks._fanout.FanOut`: bounded by the worker's concurrency,
+which all its chunks share, paced by its rate limiter, each account retried by the
+client) with its own client, given the secrets the job carries only as digests (see
+:mod:`._jobs`). As the accounts finish it pushes their outcomes, in batches, onto a list
+named for the run, where the enqueuing side pops them; the last batch goes once arq has
+kept the job's result, which holds every account's outcome and is where a later run
+(after Ctrl-C, after a crash) finds the outcomes nobody collected. A job whose worker
+died runs again, all of it, once arq's lock on it lapses (the job timeout plus 10 s):
+its accounts are announced again, and the enqueuing side keeps the first outcome of
+each. Registration sets *the* listener of an account and service, so running it twice
+is safe; so is removing or listing twice. Like arq and ``redis.asyncio``, all of it
+needs asyncio.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 import anyio
@@ -29,23 +35,25 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.worker import Function, Worker, func
 from pydantic import SecretStr
 
-from .._attempts import AttemptCounter, current_counter
 from .._checks import count, seconds
 from .._digest import matches
 from .._error_data import error_data
 from .._errors import APIError
+from .._fanout import FanOut, FanOutResult
 from .._ratelimit import Limiter, as_limiter
 from .._redact import redact, redact_url
+from .._telemetry import instruments_of
 from ..models._base import plain_data
 from ._connection import RETRY_INTERVAL, redis_address
 from ._jobs import (
+    DEFAULT_CHUNK_SIZE,
     FUNCTION_NAME,
     QUEUE_NAME,
     Refused,
     deserialize,
-    failure,
     has_userinfo,
     job_fields,
+    refusal,
     serialize,
 )
 from ._outage import OUTAGE_ERRORS, Outage
@@ -58,14 +66,15 @@ __all__ = [
     "DEFAULT_KEEP_RESULT",
     "DEFAULT_MAX_TRIES",
     "DEFAULT_POLL_DELAY",
+    "chunks_at_once",
     "describe",
     "serve",
     "worker_settings",
 ]
 
 DEFAULT_JOB_TIMEOUT = 300.0
-"""Seconds a job may run; a job whose worker died runs again this long plus 10 s after
-it started (arq's lock)."""
+"""Seconds a job (a chunk of accounts) may run; a job whose worker died runs again this
+long plus 10 s after it started (arq's lock)."""
 DEFAULT_KEEP_RESULT = 86_400.0
 """Seconds arq keeps a job's result: within that time the same job is not enqueued
 again, and a later run collects the result instead."""
@@ -73,13 +82,25 @@ DEFAULT_MAX_TRIES = 5
 """Times a job is started before arq gives it up (its worker died, or it was stopped)."""
 DEFAULT_POLL_DELAY = 0.05
 """Seconds between a worker's looks at the queue. arq starts jobs only when it looks
-(its default is 0.5 s), so a worker runs at most ``concurrency / poll_delay`` jobs a
-second: short calls need a short delay."""
+(its default is 0.5 s): a worker that finishes a chunk starts the next one within
+that delay."""
 
 
 _ANNOUNCE = "thingspace_callbacks.announce"
-"""The job context's entry holding the outcome to announce, from the job to arq's
-``after_job_end``."""
+"""The job context's entry holding the job's last outcomes to announce, from the job
+to arq's ``after_job_end``."""
+_ANNOUNCE_EVERY = 25
+"""Outcomes announced in one push while a chunk runs..."""
+_ANNOUNCE_AFTER = 0.25
+"""...or fewer, once the oldest has waited this many seconds."""
+
+
+def chunks_at_once(concurrency: int) -> int:
+    """The jobs a worker runs at once (arq's ``max_jobs``): enough chunks of the default
+    size to keep ``concurrency`` accounts going while one chunk ends and the next
+    starts, and no more, so that the other workers get the rest of the queue."""
+    return max(2, math.ceil(concurrency / DEFAULT_CHUNK_SIZE) + 1)
+
 
 # -- what a job does ---------------------------------------------------------------------
 
@@ -135,13 +156,70 @@ def describe(exc: Exception) -> str:
     return exc.message if isinstance(exc, APIError) else str(exc) or type(exc).__name__
 
 
+class _Announcer:
+    """Pushes a job's outcomes onto the run's list in batches as its accounts finish;
+    the last batch is left for :meth:`finish`, once arq has kept the job's result."""
+
+    def __init__(self, ctx: dict[Any, Any], job: object, keep_result: float) -> None:
+        redis = ctx.get("redis")
+        key = job.get("notify") if isinstance(job, dict) else None
+        self._redis = redis if isinstance(redis, ArqRedis) else None
+        self._key = key if isinstance(key, str) else None
+        self._job_id = ctx.get("job_id")
+        self._ttl = max(1, math.ceil(keep_result))
+        self._unsent: list[dict[str, Any]] = []
+        self._since = 0.0
+        self._last: dict[str, Any] | None = None
+
+    async def add(self, outcome: dict[str, Any]) -> None:
+        # The batch is pushed before the next outcome joins it, so an outcome is always
+        # left for finish(): the run hears of a job's last account once it is kept.
+        unsent = self._unsent
+        if unsent and (
+            len(unsent) >= _ANNOUNCE_EVERY or time.monotonic() - self._since >= _ANNOUNCE_AFTER
+        ):
+            self._unsent = []
+            await self._push({"results": unsent})
+        if not self._unsent:
+            self._since = time.monotonic()
+        self._unsent.append(outcome)
+
+    def last(self, entry: dict[str, Any]) -> None:
+        """Announce ``entry`` (``results`` or a format 1 ``result``) at the end instead
+        of what was not pushed yet."""
+        self._unsent = []
+        self._last = entry
+
+    async def finish(self) -> None:
+        entry = self._last if self._last is not None else {"results": self._unsent}
+        self._unsent, self._last = [], None
+        await self._push(entry)
+
+    async def _push(self, entry: dict[str, Any]) -> None:
+        """Announce ``entry`` to whoever waits for it; when Redis fails, they find the
+        outcomes among arq's results instead."""
+        redis, key = self._redis, self._key
+        if redis is None or key is None or entry.get("results") == []:
+            return
+        data = json.dumps({"job": self._job_id, **entry}, separators=(",", ":"), default=str)
+        with contextlib.suppress(*OUTAGE_ERRORS):
+            # Each push renews the list's lifetime: a run nobody collects leaves nothing
+            # behind, even when its worker died before the job's end.
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.rpush(key, data)
+                pipe.expire(key, self._ttl)
+                await pipe.execute()
+
+
 class _Jobs:
-    """What a worker runs for each job: the call, with the worker's client and secrets."""
+    """What a worker runs for each job: its chunk of accounts, through the fan-out, with
+    the worker's client and secrets."""
 
     def __init__(
         self,
         *,
         secrets: _Secrets,
+        concurrency: int,
         limiter: Limiter | None = None,
         keep_result: float = DEFAULT_KEEP_RESULT,
         message: Callable[[Exception], str] = describe,
@@ -149,9 +227,13 @@ class _Jobs:
         self.client: AsyncThingSpaceClient | None = None
         """Set before the worker starts (by ``on_startup`` in :func:`worker_settings`)."""
         self._secrets = secrets
+        self._concurrency = concurrency
+        self._slots: anyio.CapacityLimiter | None = None
         self._limiter = limiter
         self._keep_result = keep_result
         self._message = message
+        self.queue_name = QUEUE_NAME
+        """The queue the jobs come from (set with the worker's arguments), for spans."""
 
     def function(self, *, timeout: float, keep_result: float, max_tries: int) -> Function:
         return func(
@@ -165,24 +247,44 @@ class _Jobs:
     async def run(self, ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
         """The arq coroutine: ``args`` is the one job payload."""
         job = args[0] if len(args) == 1 and not kwargs else None
+        announcer = _Announcer(ctx, job, self._keep_result)
+        ctx[_ANNOUNCE] = announcer
         try:
-            fields = job_fields(job)
-            outcome = await self._call(fields)
+            fields, accounts = job_fields(job)
+            outcomes = await self._traced_chunk(ctx.get("job_id"), fields, accounts, announcer)
         except Refused as exc:
-            fields = job if isinstance(job, dict) else {}
-            account = fields.get("account")
-            outcome = failure(account, {"type": "JobRefused", "message": str(exc)})
-        ctx[_ANNOUNCE] = (fields.get("notify"), outcome)
-        return outcome
+            result, entry = refusal(job, str(exc))
+            announcer.last(entry)
+            return result
+        return {"outcomes": outcomes}
 
     async def announce(self, ctx: dict[Any, Any]) -> None:
-        """arq's ``after_job_end``: announce the outcome once arq has recorded it, so
-        whoever hears of it and enqueues again finds it kept, never still running."""
-        key, outcome = ctx.pop(_ANNOUNCE, (None, None))
-        if outcome is not None:
-            await self._notify(ctx, key, outcome)
+        """arq's ``after_job_end``: announce the job's last outcomes once arq has
+        recorded its result, so whoever hears of them and enqueues again finds the job
+        kept, never still running."""
+        announcer = ctx.pop(_ANNOUNCE, None)
+        if isinstance(announcer, _Announcer):
+            await announcer.finish()
 
-    async def _call(self, fields: dict[str, str | None]) -> dict[str, Any]:
+    async def _traced_chunk(
+        self,
+        job_id: object,
+        fields: dict[str, str | None],
+        accounts: list[str],
+        announcer: _Announcer,
+    ) -> list[dict[str, Any]]:
+        """:meth:`_chunk`, inside a ``CONSUMER`` span joined to the run's trace when
+        the worker's client reports telemetry."""
+        telemetry = instruments_of(self.client)
+        if telemetry is None or not telemetry.active():
+            return await self._chunk(fields, accounts, announcer)
+        named = job_id if isinstance(job_id, str) else None
+        with telemetry.consuming(self.queue_name, named, fields.get("trace"), len(accounts)):
+            return await self._chunk(fields, accounts, announcer)
+
+    async def _chunk(
+        self, fields: dict[str, str | None], accounts: list[str], announcer: _Announcer
+    ) -> list[dict[str, Any]]:
         client = self.client
         if client is None:
             raise Refused("the worker has no client (it was not started)")
@@ -194,10 +296,24 @@ class _Jobs:
         operation = getattr(getattr(client, str(fields["family"])), str(fields["verb"]), None)
         if operation is None:
             raise Refused(f"{fields['family']} has no {fields['verb']}")
-        arguments = await self._arguments(fields)
-        if self._limiter is not None:
-            await self._limiter.acquire()
-        return await _outcome(str(fields["account"]), operation, arguments, self._message)
+        call = functools.partial(operation, **await self._arguments(fields))
+        if self._slots is None:
+            # Made here, in the worker's event loop; every chunk of this worker shares it.
+            self._slots = anyio.CapacityLimiter(self._concurrency)
+        outcomes: list[dict[str, Any]] = []
+        fan_out = FanOut(
+            accounts,
+            call,
+            concurrency=self._slots,
+            rate_limit=self._limiter,
+            telemetry=instruments_of(client),
+        )
+        async with fan_out as results:
+            async for result in results:
+                outcome = _outcome(result, self._message)
+                outcomes.append(outcome)
+                await announcer.add(outcome)
+        return outcomes
 
     async def _arguments(self, fields: dict[str, str | None]) -> dict[str, object]:
         arguments: dict[str, object] = {
@@ -209,19 +325,6 @@ class _Jobs:
         if fields.get("password"):
             arguments["password"] = await self._secrets.password(str(fields["password"]))
         return arguments
-
-    async def _notify(self, ctx: dict[Any, Any], key: object, outcome: dict[str, Any]) -> None:
-        """Announce ``outcome`` to whoever waits for it; when Redis fails, they find
-        it among arq's results instead."""
-        redis = ctx.get("redis")
-        if not isinstance(key, str) or not isinstance(redis, ArqRedis):
-            return
-        entry = json.dumps({"job": ctx.get("job_id"), "result": outcome}, separators=(",", ":"))
-        with contextlib.suppress(*OUTAGE_ERRORS):
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.rpush(key, entry)
-                pipe.expire(key, max(1, math.ceil(self._keep_result)))
-                await pipe.execute()
 
     async def startup(
         self, ctx: dict[Any, Any], factory: Callable[[], AsyncThingSpaceClient]
@@ -236,26 +339,16 @@ class _Jobs:
             await client.aclose()
 
 
-async def _outcome(
-    account: str,
-    operation: Callable[..., Awaitable[object]],
-    arguments: dict[str, object],
-    message: Callable[[Exception], str],
+def _outcome(
+    result: FanOutResult[str, object], message: Callable[[Exception], str]
 ) -> dict[str, Any]:
-    counter = AttemptCounter()
-    token = current_counter.set(counter)
-    started = time.perf_counter()
-    try:
-        value = await operation(account, **arguments)
-    except Exception as exc:
-        data: dict[str, Any] = {"error": error_data(exc, message(exc))}
+    data: dict[str, Any]
+    if result.error is None:
+        data = {"value": redact(plain_data(result.value))}
     else:
-        data = {"value": redact(plain_data(value))}
-    finally:
-        current_counter.reset(token)
-    elapsed = round(time.perf_counter() - started, 6)
-    return {"account": account, "ok": "value" in data, "attempts": counter.count,
-            "elapsed": elapsed, **data}  # fmt: skip
+        data = {"error": error_data(result.error, message(result.error))}
+    return {"account": result.account, "ok": result.ok, "attempts": result.attempts,
+            "elapsed": round(result.elapsed, 6), **data}  # fmt: skip
 
 
 # -- arq's settings ----------------------------------------------------------------------
@@ -286,14 +379,17 @@ def worker_settings(
         ``on_shutdown``). Give it a :class:`RedisTokenStore` to share credentials.
     :param redis: Where the queue is: a ``redis://`` URL or arq's ``RedisSettings``.
     :param queue_name: The arq queue, as given to :func:`enqueue_fan_out`.
-    :param concurrency: Jobs run at once (arq's ``max_jobs``).
+    :param concurrency: Accounts handled at once, shared by the jobs (chunks) the
+        worker runs at once (arq's ``max_jobs``: two, or more for a concurrency above
+        the default chunk size).
     :param rate_limit: Accounts started per second (a :class:`RedisRateLimiter` to
         share the budget with every worker).
     :param callback_password: The connectivity callback password jobs carry only as a
         digest; a job whose digest does not match fails, saying so.
     :param listener_urls: Listener URLs with userinfo, likewise carried as a digest.
-    :param job_timeout: Seconds a job may run. A job whose worker died runs again once
-        arq's lock on it lapses: ``job_timeout`` plus 10 s after it started.
+    :param job_timeout: Seconds a job (a chunk of accounts) may run. A job whose worker
+        died runs again once arq's lock on it lapses: ``job_timeout`` plus 10 s after it
+        started.
     :param keep_result: Seconds outcomes are kept: until then the same job is not
         enqueued again, and a later run collects the outcome instead of calling.
     :param max_tries: Times a job is started before arq gives up on it.
@@ -301,11 +397,12 @@ def worker_settings(
 
     The dict holds arq ``Worker`` arguments; add more (``health_check_interval``...) or your own
     functions to it (they then get JSON, as these settings use JSON serializers). Its
-    ``after_job_end`` announces each outcome to the run waiting for it: call it from
-    yours if you replace it.
+    ``after_job_end`` announces each job's last outcomes to the run waiting for them:
+    call it from yours if you replace it.
     """
     jobs = _Jobs(
         secrets=_Secrets(callback_password, listener_urls),
+        concurrency=count(concurrency, "concurrency", minimum=1),
         limiter=as_limiter(rate_limit),
         keep_result=seconds(keep_result, "keep_result", positive=True),
     )
@@ -335,12 +432,13 @@ def _worker_arguments(
     job_timeout = seconds(job_timeout, "job_timeout", positive=True)
     keep_result = seconds(keep_result, "keep_result", positive=True)
     max_tries = count(max_tries, "max_tries", minimum=1)
+    jobs.queue_name = queue_name
     return {
         "functions": [
             jobs.function(timeout=job_timeout, keep_result=keep_result, max_tries=max_tries)
         ],
         "queue_name": queue_name,
-        "max_jobs": count(concurrency, "concurrency", minimum=1),
+        "max_jobs": chunks_at_once(count(concurrency, "concurrency", minimum=1)),
         "job_timeout": job_timeout,
         "keep_result": keep_result,
         "max_tries": max_tries,
@@ -348,6 +446,8 @@ def _worker_arguments(
         "job_serializer": serialize,
         "job_deserializer": deserialize,
         "after_job_end": jobs.announce,
+        # A job's result holds the outcomes of its whole chunk: too long for a log line.
+        "log_results": False,
     }
 
 
@@ -379,6 +479,7 @@ async def serve(
     """
     jobs = _Jobs(
         secrets=_Secrets(callback_password, listener_urls),
+        concurrency=count(concurrency, "concurrency", minimum=1),
         limiter=rate_limit,
         keep_result=keep_result,
         message=message,

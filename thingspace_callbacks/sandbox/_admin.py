@@ -3,7 +3,7 @@ credentials, inspect and reset state. They need no credentials and meet no fault
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -17,7 +17,7 @@ from ._faults import Faults, describe_invalid
 from ._state import family_name
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from ._delivery import Delivery
     from ._state import Family, Registration
@@ -37,6 +37,16 @@ class Administered(Protocol):
 
     def reset(self) -> None: ...
 
+    def drift(
+        self,
+        family: Family | str,
+        accounts: Iterable[str],
+        how: Literal["url", "remove", "extra"] = "url",
+        *,
+        service: str | None = None,
+        url: str | None = None,
+    ) -> list[Registration]: ...
+
     def expire_tokens(self) -> None: ...
 
     def expire_sessions(self) -> None: ...
@@ -55,7 +65,8 @@ class Administered(Protocol):
 
 def admin_routes(sandbox: Administered) -> list[BaseRoute]:
     """``POST /sandbox/emit``, ``GET|PUT|DELETE /sandbox/faults``,
-    ``POST /sandbox/expire``, ``GET /sandbox/registrations``, ``POST /sandbox/reset``."""
+    ``POST /sandbox/expire``, ``GET /sandbox/registrations``, ``POST /sandbox/reset``,
+    ``POST /sandbox/drift``."""
 
     async def emit(request: Request) -> Response:
         try:
@@ -132,6 +143,39 @@ def admin_routes(sandbox: Administered) -> list[BaseRoute]:
             ]
         )
 
+    async def drift(request: Request) -> Response:
+        try:
+            data = await json_body(request, code="INVALID_REQUEST")
+            if not isinstance(data, dict):
+                raise BadRequest(400, "INVALID_REQUEST", "expected a JSON object")
+            accounts = data.get("accounts")
+            if not isinstance(accounts, list) or not all(isinstance(a, str) for a in accounts):
+                raise BadRequest(400, "INVALID_REQUEST", "accounts must be a list of strings")
+            how = data.get("how", "url")
+            service, url = data.get("service"), data.get("url")
+            for name, value in (("how", how), ("service", service), ("url", url)):
+                if value is not None and not isinstance(value, str):
+                    raise BadRequest(400, "INVALID_REQUEST", f"{name} must be a string")
+            changed = sandbox.drift(
+                family_name(str(data.get("family", ""))),
+                accounts,
+                how,
+                service=service,
+                url=url,
+            )
+        except BadRequest as exc:
+            return error(exc.status, exc.code, exc.message)
+        except ValueError as exc:
+            return error(400, "INVALID_REQUEST", str(exc))
+        return ok(
+            {
+                "changed": [
+                    {"family": r.family, "account": r.account, "service": r.service}
+                    for r in changed
+                ]
+            }
+        )
+
     async def reset(request: Request) -> Response:
         sandbox.reset()
         return ok({"reset": True})
@@ -144,4 +188,5 @@ def admin_routes(sandbox: Administered) -> list[BaseRoute]:
         Route("/expire", expire, methods=["POST"]),
         Route("/registrations", registrations, methods=["GET"]),
         Route("/reset", reset, methods=["POST"]),
+        Route("/drift", drift, methods=["POST"]),
     ]

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -29,6 +32,9 @@ from ._delivery import Delivery, NoListenerError, build_message, deliver
 from ._faults import IN_PROCESS_EXTENSION, ConnectionDropped, Faults
 from ._server import ThreadedServer
 from ._state import Family, Registration, Registry, family_name
+
+if TYPE_CHECKING:
+    from .._sync import ThingSpaceClient
 
 __all__ = ["IN_PROCESS_BASE_URL", "Sandbox", "SandboxServer"]
 
@@ -201,6 +207,61 @@ class Sandbox:
             if (wanted is None or r.family == wanted) and (account is None or r.account == account)
         ]
 
+    def drift(
+        self,
+        family: Family | str,
+        accounts: Iterable[str],
+        how: Literal["url", "remove", "extra"] = "url",
+        *,
+        service: str | None = None,
+        url: str | None = None,
+    ) -> list[Registration]:
+        """Change some accounts' listeners behind the clients' back, as someone else
+        would, so that a plan sees drift; return the registrations changed, added or
+        removed.
+
+        ``how`` is ``"url"`` (point each listener of ``family`` of each account, only
+        ``service``'s when given, at ``url``, by default its own URL with
+        ``drifted/`` added to the path), ``"remove"`` (remove them) or ``"extra"``
+        (register one more listener, of ``service``, at ``url``, by default
+        ``https://drift.example.com/extra``; FOTA accounts get one only if they have
+        none). Accounts without a matching listener are left as they are.
+        """
+        wanted = family_name(family)
+        registry = self._context.registry
+        if how not in ("url", "remove", "extra"):
+            raise InvalidArgumentError(f"how must be 'url', 'remove' or 'extra', not {how!r}")
+        if how == "extra" and wanted not in ("firmware", "firmware_v3") and not service:
+            raise InvalidArgumentError("an extra listener needs a service")
+        changed: list[Registration] = []
+        for account in accounts:
+            if how == "extra":
+                name = service if wanted not in ("firmware", "firmware_v3") else ""
+                if registry.get(wanted, account, name or "") is not None:
+                    continue
+                changed.append(
+                    registry.put(
+                        Registration(
+                            family=wanted,
+                            account=account,
+                            service=name or "",
+                            url=url or "https://drift.example.com/extra",
+                            created_on=datetime.now(timezone.utc),
+                        )
+                    )
+                )
+                continue
+            for registration in registry.listeners(wanted, account):
+                if service is not None and registration.service != service:
+                    continue
+                if how == "remove":
+                    registry.remove(wanted, account, registration.service)
+                    changed.append(registration)
+                else:
+                    moved = url or _drifted(registration.url)
+                    changed.append(registry.put(replace(registration, url=moved)))
+        return changed
+
     def reset(self) -> None:
         """Forget every registration, token, session, failed login and call count."""
         self._context.registry.clear()
@@ -242,6 +303,17 @@ class Sandbox:
         return AsyncThingSpaceClient(
             base_url=IN_PROCESS_BASE_URL,
             http_client=http_client,
+            **self.client_kwargs(kwargs),
+        )
+
+    def sync_client(self, **kwargs: Any) -> ThingSpaceClient:
+        """A :class:`ThingSpaceClient` bound to this sandbox in process, as
+        :meth:`client` makes an async one; close it (``with``) when done."""
+        from .._sync import ThingSpaceClient
+
+        return ThingSpaceClient._over(  # noqa: SLF001 - the package's own
+            lambda: httpx.AsyncClient(transport=self.transport()),
+            base_url=IN_PROCESS_BASE_URL,
             **self.client_kwargs(kwargs),
         )
 
@@ -324,6 +396,12 @@ class Sandbox:
             ]
 
 
+def _drifted(url: str) -> str:
+    """``url`` with ``drifted/`` put before its path: another listener, same host."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/drifted" + (parts.path or "/")))
+
+
 class SandboxServer(ThreadedServer):
     """A :class:`Sandbox` served by uvicorn on a real socket from a background thread."""
 
@@ -342,6 +420,14 @@ class SandboxServer(ThreadedServer):
         with the sandbox's credentials unless ``kwargs`` bring their own. Close it
         (``async with``) when done."""
         return AsyncThingSpaceClient(base_url=self.base_url, **self.sandbox.client_kwargs(kwargs))
+
+    def sync_client(self, **kwargs: Any) -> ThingSpaceClient:
+        """A :class:`ThingSpaceClient` talking to this server over the socket, with the
+        sandbox's credentials unless ``kwargs`` bring their own. Close it (``with``)
+        when done."""
+        from .._sync import ThingSpaceClient
+
+        return ThingSpaceClient(base_url=self.base_url, **self.sandbox.client_kwargs(kwargs))
 
     def __repr__(self) -> str:
         return f"SandboxServer({self.base_url!r})"

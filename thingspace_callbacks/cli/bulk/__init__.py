@@ -18,11 +18,12 @@ succeeded, does the rest, and then rewrites FILE (a temporary file and ``os.repl
 to hold one line per account, its final outcome.
 
 With ``--queue redis://HOST:PORT/DB`` the accounts become jobs of an arq queue (the
-``redis`` extra), run by ``thingspace-callbacks worker`` processes on any machine, and
-this command waits for their outcomes: the same results file, display, ``--resume``
-rules and exit codes. A job's id is derived from the work and the account, so a run
-enqueued twice (or resumed) adds no job that is queued, running or done; Ctrl-C stops
-the waiting, not the jobs, and ``--resume`` collects them.
+``redis`` extra), ``--chunk-size`` accounts to a job, run by ``thingspace-callbacks
+worker`` processes on any machine, and this command waits for their outcomes: the same
+results file, display, ``--resume`` rules and exit codes. The run records in Redis which
+job each account went to, so a run enqueued twice (or resumed) adds no job for an
+account that is queued, running or done; Ctrl-C stops the waiting, not the jobs, and
+``--resume`` collects them.
 
 Every argument (the plan's values, the queue, the accounts and results files, the
 credentials) is checked before the first request: a bad one exits 2 in one line, with
@@ -54,7 +55,9 @@ from click.core import ParameterSource
 from pydantic import SecretStr
 
 from ... import _families as families
+from ..._constants import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
 from .._common import UsageFailure, json_option, run
+from .._metrics import serves_metrics
 from ._accounts import AccountFile
 from ._display import report
 from ._plan import FAMILIES, Plan
@@ -120,6 +123,7 @@ def _check_writable(path: str, resume: bool) -> None:
 
 
 def _shared_options(command: Callable[..., None]) -> Callable[..., None]:
+    command = serves_metrics("bulk")(command)
     decorators = [
         click.argument("family", type=click.Choice(FAMILIES), metavar="FAMILY"),
         click.argument("accounts", metavar="ACCOUNTS_FILE"),
@@ -169,9 +173,17 @@ def _shared_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--queue",
             metavar="REDIS_URL",
-            help="Enqueue one job per account in this Redis (redis://HOST:PORT/DB) for "
+            help="Enqueue the accounts as jobs in this Redis (redis://HOST:PORT/DB) for "
             "'thingspace-callbacks worker' processes, and wait for their outcomes "
             "(the redis extra).",
+        ),
+        click.option(
+            "--chunk-size",
+            type=click.IntRange(min=1, max=MAX_CHUNK_SIZE),
+            metavar="N",
+            help=f"With --queue: accounts per job (default: {DEFAULT_CHUNK_SIZE}). Bigger "
+            "chunks cost fewer Redis commands per account; smaller ones spread a short run "
+            "more evenly across the workers, and a killed worker leaves less to run again.",
         ),
         click.option(
             "--queue-name",
@@ -203,6 +215,7 @@ def _options(values: dict[str, Any]) -> Options:
         progress=values["progress"],
         queue=values["queue"],
         queue_name=values["queue_name"],
+        chunk_size=values["chunk_size"],
         explicit=explicit,
     )
 
@@ -233,13 +246,14 @@ def bulk() -> None:
     (failed and cancelled ones too), then rewrites FILE atomically to one line per
     account, its final outcome.
 
-    --queue REDIS_URL puts one job per account in Redis for 'thingspace-callbacks
-    worker' processes (anywhere: they share the token and the rate budget) and waits
-    for their outcomes, with the same lines, --resume rules and exit codes. A job's id
-    comes from the work and the account: a run enqueued again adds no job that is
-    queued, running or done (kept outcomes are collected). Ctrl-C stops the waiting,
-    not the jobs: --resume collects them. While Redis is away the command waits, and
-    then queues again the jobs Redis lost. No secret goes to Redis in clear: a
+    --queue REDIS_URL puts the accounts in jobs of --chunk-size accounts in Redis for
+    'thingspace-callbacks worker' processes (anywhere: they share the token and the
+    rate budget) and waits for their outcomes, with the same lines, --resume rules and
+    exit codes. The run records which job each account went to: a run enqueued again
+    adds no job for an account that is queued, running or done (kept outcomes are
+    collected). Ctrl-C stops the waiting, not the jobs: --resume collects them.
+    While Redis is away the command waits, and then queues again the jobs Redis
+    lost. No secret goes to Redis in clear: a
     callback password travels as a digest, and the workers need it themselves.
 
     Exit codes: 0 every account succeeded, 1 some failed, 2 bad usage (a refused

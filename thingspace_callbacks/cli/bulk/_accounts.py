@@ -11,15 +11,12 @@ import sys
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 
+from ..._account_rows import HEADER_NAMES as _HEADER_NAMES
+from ..._account_rows import is_blank as _is_blank
+from ..._account_rows import normal as _normal
 from .._common import UsageFailure
 
 __all__ = ["AccountFile", "Scan"]
-
-
-_HEADER_NAMES = frozenset(
-    {"account", "accounts", "accountname", "aname", "accountnumber", "acc", "accountid"}
-)
-"""First-row cells that mark a header (compared lower-case, without ``_``, ``-``, spaces)."""
 
 
 @dataclass
@@ -142,12 +139,3 @@ class AccountFile:
         index = int(column) - 1 if column is not None else 0
         header = index < len(cells) and cells[index] in _HEADER_NAMES
         return index, header
-
-
-def _is_blank(row: list[str]) -> bool:
-    """Whether a row holds no account: empty, blank, or a ``#`` comment."""
-    return not row or not "".join(row).strip() or row[0].lstrip().startswith("#")
-
-
-def _normal(cell: str) -> str:
-    return cell.strip().lower().replace("_", "").replace("-", "").replace(" ", "")

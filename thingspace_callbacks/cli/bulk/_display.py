@@ -47,8 +47,10 @@ class Outcome:
     aborted: bool = False
     elapsed: float = 0.0
     jobs: dict[str, int] | None = None
-    """With ``--queue``: jobs enqueued, found (queued, running or done already) and
-    queued again (lost by Redis); ``cancelled`` then counts jobs left in the queue."""
+    """With ``--queue``, in accounts: those put in jobs this run added (``enqueued``),
+    those whose job was queued, running or done already (``found``), and those queued
+    again because Redis lost their job (``requeued``); ``cancelled`` then counts the
+    accounts whose jobs were left in the queue."""
 
     @property
     def done(self) -> int:

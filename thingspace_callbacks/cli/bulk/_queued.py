@@ -1,6 +1,7 @@
-"""``bulk --queue``: the accounts become jobs of an arq queue in Redis, run by
-``thingspace-callbacks worker`` processes, and :class:`QueuedBulkRun` enqueues them and
-records their outcomes as they arrive. Needs the ``redis`` extra, imported only here."""
+"""``bulk --queue``: the accounts become jobs of an arq queue in Redis, ``--chunk-size``
+accounts to a job, run by ``thingspace-callbacks worker`` processes, and
+:class:`QueuedBulkRun` enqueues them and records their outcomes as they arrive. Needs
+the ``redis`` extra, imported only here."""
 
 from __future__ import annotations
 
@@ -68,8 +69,12 @@ class QueuedBulkRun(BulkRun):
                 await pool.aclose()
 
     def _queue_options(self) -> dict[str, Any]:
-        name = self.options.queue_name
-        return {} if name is None else {"queue_name": name}
+        options: dict[str, Any] = {}
+        if self.options.queue_name is not None:
+            options["queue_name"] = self.options.queue_name
+        if self.options.chunk_size is not None:
+            options["chunk_size"] = self.options.chunk_size
+        return options
 
     def _record_queued(
         self, sink: ResultSink, display: Display, work: Work, result: QueuedResult
@@ -190,8 +195,9 @@ class _NoteHandler(logging.Handler):
 def check_queue(options: Options) -> None:
     """Refuse what a queued run cannot do, before anything is enqueued."""
     if options.queue is None:
-        if options.queue_name is not None:
-            raise UsageFailure("--queue-name needs --queue")
+        for name in ("queue_name", "chunk_size"):
+            if getattr(options, name) is not None:
+                raise UsageFailure(f"--{name.replace('_', '-')} needs --queue")
         return
     if get_settings().sandbox:
         raise UsageFailure(

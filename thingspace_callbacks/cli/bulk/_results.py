@@ -10,7 +10,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -27,15 +27,15 @@ if TYPE_CHECKING:
     from ..._fanout import FanOutResult
     from ...redis import QueuedResult
 
-__all__ = ["Recorded", "ResultSink", "compact", "queued_line", "result_line"]
+__all__ = ["Recorded", "ResultSink", "compact", "lines", "queued_line", "result_line"]
 
 
-def _lines(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def lines(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """The whole lines of a results file, numbered; lines cut short by a crash (and
     anything else that is not a line of ours) are left out."""
     # Split on "\n" only, as the binary pass of compact() does, so line numbers agree.
-    with open(path, encoding="utf-8", errors="replace", newline="\n") as lines:
-        for number, line in enumerate(lines):
+    with open(path, encoding="utf-8", errors="replace", newline="\n") as stream:
+        for number, line in enumerate(stream):
             try:
                 data = json.loads(line)
             except ValueError:
@@ -57,7 +57,7 @@ class Recorded:
     @classmethod
     def read(cls, path: str) -> Recorded:
         recorded = cls(path)
-        for _, line in _lines(path):
+        for _, line in lines(path):
             recorded.outcomes[line["account"]] = line.get("ok") is True
             work = {key: line.get(key) for key in (*WORK_KEYS, *SECRET_KEYS)}
             recorded.works.setdefault(json.dumps(work, sort_keys=True), work)
@@ -89,10 +89,14 @@ class Recorded:
                 )
 
 
-def compact(path: str) -> None:
-    """Rewrite a results file to one line per account, its last, in file order; torn
-    lines go. Atomic: a temporary file beside it replaces it."""
-    last = {line["account"]: number for number, line in _lines(path)}
+def _account(line: dict[str, Any]) -> object:
+    return line["account"]
+
+
+def compact(path: str, key: Callable[[dict[str, Any]], object] = _account) -> None:
+    """Rewrite a results file to one line per ``key`` (per account), its last, in file
+    order; torn lines go. Atomic: a temporary file beside it replaces it."""
+    last = {key(line): number for number, line in lines(path)}
     keep = set(last.values())
     directory = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=directory)
@@ -140,9 +144,17 @@ class ResultSink:
     """Appends result lines to a file (flushed line by line) or stdout (``-``); a sink
     that continues a file compacts it when it closes, however the run ended."""
 
-    def __init__(self, path: str | None, *, resuming: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | None,
+        *,
+        resuming: bool = False,
+        key: Callable[[dict[str, Any]], object] = _account,
+    ) -> None:
         self.path = path
         self.resuming = resuming and path not in (None, "-")
+        self.key = key
+        """What a compacted file keeps one line of (the account)."""
         self._stream: IO[str] | None = None
 
     def __enter__(self) -> Self:
@@ -164,7 +176,7 @@ class ResultSink:
             return
         self._stream.close()
         if self.resuming and self.path is not None:
-            compact(self.path)
+            compact(self.path, self.key)
 
 
 def _end_with_newline(path: str) -> None:

@@ -41,6 +41,7 @@ class Options:
     progress: bool | None
     queue: str | None = None
     queue_name: str | None = None
+    chunk_size: int | None = None
     explicit: frozenset[str] = frozenset()
     """The options given on the command line rather than left to their default."""
 

@@ -38,6 +38,7 @@ import click
 from ..._constants import RECEIVER_MAX_BODY_SIZE, SIGNATURE_HEADER
 from ..._exports import publish
 from ...receiver import DEFAULT_BODY_TIMEOUT, DEFAULT_HANDLER_TIMEOUT
+from .._metrics import serves_metrics
 from ._receiver import DEFAULT_DEDUPE_CLAIM_TTL, build_receiver, load_object, message_line
 from ._server import (
     DEFAULT_HEADER_TIMEOUT,
@@ -221,6 +222,7 @@ __all__ = [
     default="info",
     show_default=True,
 )
+@serves_metrics("listen")
 def listen(
     host: str,
     port: int,
@@ -263,6 +265,9 @@ def listen(
       --max-connections     connections open [2048], then the longest waiting closed
       --max-header-size     unfinished request line and headers [8 KiB], then 400
       --shutdown-timeout    grace on SIGTERM/SIGINT [10 s], then requests cancelled
+
+    With --metrics-port, the received messages by verdict and the handlers' durations
+    are served for Prometheus (the [prometheus] extra).
 
     Needs the receiver extra: pip install "thingspace-callbacks[receiver]".
     """

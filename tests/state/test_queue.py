@@ -1,0 +1,66 @@
+"""``apply --queue``: the changes run on ``thingspace-callbacks worker`` processes through
+a real ``redis-server``, and the fleet converges, again after drift (a new plan's jobs
+are new jobs, not the kept outcomes of the last apply's)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from thingspace_callbacks.cli import main
+
+from ..redis._queue_support import WorkerProcess, reap
+from ..redis.conftest import RedisServer
+from .conftest import FLEET, SECRET, Served, accounts, write_state
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    executable = shutil.which("redis-server")
+    if executable is None:
+        message = "redis-server is not installed (apt-get install redis-server)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = RedisServer(executable, tmp_path)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        reap()
+        server.stop()
+
+
+def test_apply_on_the_worker_pool_converges(served: Served, tmp_path: Path, redis_url: str) -> None:
+    names = accounts(20)
+    state = write_state(tmp_path, FLEET, names)
+    env = {**os.environ, **served.environment(), "THINGSPACE_CALLBACK_PASSWORD": SECRET}
+    worker = WorkerProcess(tmp_path / "worker.log", env, "--queue", redis_url)
+    worker.wait_ready()
+
+    def cli(*args: str) -> int:
+        result = CliRunner().invoke(main, list(args), env=served.environment())
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+        return result.exit_code
+
+    results = tmp_path / "results.jsonl"
+    assert cli("apply", str(state), "--yes", "--queue", redis_url, "--results", str(results)) == 0
+    assert results.read_text().count("\n") == 60
+    assert SECRET not in results.read_text()
+    assert cli("plan", str(state)) == 0
+    assert {r.password for r in served.sandbox.registrations("connectivity")} == {SECRET}
+
+    served.sandbox.drift("location", names[:5], "url")
+    assert cli("plan", str(state)) == 2
+    again = tmp_path / "again.jsonl"
+    assert cli("apply", str(state), "--yes", "--queue", redis_url, "--results", str(again)) == 0
+    assert again.read_text().count("\n") == 5
+    assert cli("plan", str(state)) == 0
+    assert worker.stop() == 0
