@@ -230,7 +230,7 @@ def measure(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=100_000)
-    parser.add_argument("--concurrency", type=int, default=50, help="jobs at once per worker")
+    parser.add_argument("--concurrency", type=int, default=50, help="accounts at once per worker")
     parser.add_argument("--latency", type=float, default=0.2, help="server delay, seconds")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 3])
     parser.add_argument("--chunk-size", type=int, default=100, help="accounts per job")

@@ -112,11 +112,11 @@ def _fresh_process_credentials() -> Iterator[None]:
     clients of one test must not find the tokens another test's fake server issued
     under the same credentials and root (a logout left lingering is dropped, not
     sent)."""
-    from thingspace_callbacks._auth.process import PROCESS_CREDENTIALS
+    from thingspace_callbacks.testing import reset_shared_credentials
 
-    PROCESS_CREDENTIALS.reset()
+    reset_shared_credentials()
     yield
-    PROCESS_CREDENTIALS.reset()
+    reset_shared_credentials()
 
 
 @pytest.fixture

@@ -352,6 +352,37 @@ class AsyncThingSpaceClient:
 
         return FanOut(accounts, operation, telemetry=self._pipeline.telemetry, **options)
 
+    async def logout(self) -> bool:
+        """End the M2M session these credentials use, through this client's connection
+        pool, even a session other clients or processes share (they log in again, once
+        for all, when ThingSpace refuses it), and forget it in the token store. Prefer
+        it to ``client.auth.logout()``: credentials shared by the process's clients
+        may have made their last request through another client.
+
+        :return: Whether ThingSpace ended a session (``False`` with a fixed
+            ``m2m_token`` or none); failures are logged, not raised.
+        :raises RuntimeError: The client is closed.
+        """
+        if self.is_closed:
+            raise RuntimeError("this AsyncThingSpaceClient is closed; create a new one")
+        return await self.auth.logout(self._pipeline.auth_context)
+
+    async def clear_refusals(self) -> bool:
+        """Clear the refused login and client secret recorded for these credentials at
+        this client's API root, here and in the token store, so that the next request
+        of every process sharing the store asks ThingSpace again (see
+        :meth:`ThingSpaceAuth.clear_refusals`).
+
+        :return: Whether a refusal was recorded (``False`` for an ``auth`` other than a
+            :class:`ThingSpaceAuth`).
+        """
+        from ._auth.thingspace import ThingSpaceAuth
+
+        auth = self.auth
+        if not isinstance(auth, ThingSpaceAuth):
+            return False
+        return await auth.clear_refusals(self.base_url)
+
     async def __aenter__(self) -> Self:
         if self.is_closed:
             raise RuntimeError("this AsyncThingSpaceClient is closed; create a new one")

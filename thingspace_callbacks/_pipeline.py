@@ -187,7 +187,7 @@ class Pipeline:
         if telemetry is None or not telemetry.active():
             return self._request(_Call(self, endpoint, path, params, body, headers, resolved), raw)
         call = _Call(self, endpoint, path, params, body, headers, resolved, telemetry)
-        account = path.get("account") if path else None
+        account = _account_of(path, params) if telemetry.record_accounts else None
         return telemetry.operation(endpoint.name, account, call, self._request(call, raw))
 
     async def _request(self, call: _Call, raw: bool) -> Any:
@@ -349,6 +349,15 @@ class _Call:
             # than by httpx on every request.
             extensions={"timeout": self.options.timeout_extension},
         )
+
+
+def _account_of(path: Mapping[str, str] | None, params: Mapping[str, str] | None) -> str | None:
+    # Where the families put the account: the path, or the query (Device Diagnostics'
+    # accountName, Hyper Precise Location's accountNumber).
+    for source, name in ((path, "account"), (params, "accountName"), (params, "accountNumber")):
+        if source and name in source:
+            return source[name]
+    return None
 
 
 def _result(

@@ -13,6 +13,11 @@ Fixtures (they need the ``[sandbox]`` extra; nothing is imported until one is us
   ``thingspace_sandbox`` in process, for testing synchronous code (Django, Flask,
   Celery); closed after the test.
 
+Every test, whether it uses these fixtures or not, starts and ends with no credentials
+shared by the process's clients (:func:`thingspace_callbacks.testing.reset_shared_credentials`):
+a client of one test never finds the tokens another test's fake server (respx, a
+sandbox) issued under the same credentials and API root.
+
 Configure the sandbox per test with the ``thingspace_sandbox`` marker, whose keyword
 arguments go to ``Sandbox(...)``::
 
@@ -100,6 +105,17 @@ def _arguments(function: Callable[..., object], funcargs: dict[str, object]) -> 
     }
 
 
+@pytest.fixture(autouse=True)
+def _thingspace_fresh_credentials() -> Iterator[None]:
+    """Forget the credentials shared by the process's clients before and after each
+    test (see the module)."""
+    from thingspace_callbacks.testing import reset_shared_credentials
+
+    reset_shared_credentials()
+    yield
+    reset_shared_credentials()
+
+
 @pytest.fixture
 def thingspace_sandbox(request: pytest.FixtureRequest) -> Sandbox:
     """A fresh in-memory fake ThingSpace; options from the ``thingspace_sandbox`` marker."""
@@ -133,10 +149,10 @@ def thingspace_sandbox_server(thingspace_sandbox: Sandbox) -> Iterator[SandboxSe
     a later test's server may get this one's port: the process's shared credentials
     are forgotten when it stops, so no client of a later test meets this sandbox's
     tokens."""
-    from thingspace_callbacks._auth.process import PROCESS_CREDENTIALS
+    from thingspace_callbacks.testing import reset_shared_credentials
 
     try:
         with thingspace_sandbox.serve() as server:
             yield server
     finally:
-        PROCESS_CREDENTIALS.reset()
+        reset_shared_credentials()

@@ -42,8 +42,9 @@ class Telemetry:
         set after the client was built is used.
     :param meter_provider: An OpenTelemetry ``MeterProvider``; default: the global one.
     :param record_accounts: Add the account to operation spans
-        (``thingspace.account``). Off by default: accounts can be sensitive, and
-        tracing backends keep what they are sent.
+        (``thingspace.account``) and keep it in ``url.full``. Off by default
+        (``url.full`` is then the route template, query values ``REDACTED``):
+        accounts can be sensitive, and tracing backends keep what they are sent.
     :param enabled: ``False`` reports nothing, whatever is installed.
     """
 

@@ -178,6 +178,33 @@ def test_a_worker_killed_mid_job_leaves_one_line_per_account(
     assert sandbox.calls("location.register") >= 400 + len(chunk) // 2
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_a_job_out_of_time_leaves_one_ok_line_per_account(
+    tmp_path: Path, redis_server: RedisServer, sandbox: SandboxOnSocket
+) -> None:
+    accounts, names = accounts_file(tmp_path, 12)
+    results = tmp_path / "run.jsonl"
+    env = environment(sandbox.base_url)
+    # Two at once, 0.6 s each: a job of twelve takes 3.6 s at least, more than its 3 s.
+    sandbox.sandbox.faults = Faults(latency=0.6)
+    (worker,) = start_workers(
+        tmp_path, env, 1, "--queue", redis_server.url, "--job-timeout", "3", "-c", "2"
+    )
+    args = register_args(accounts, results, redis_server.url, "--chunk-size", "12")
+    try:
+        code, summary, stderr = BulkProcess(env, *args).finish(timeout=60)
+    finally:
+        worker.stop()
+
+    assert code == 0, stderr
+    assert (summary["succeeded"], summary["failed"], summary["cancelled"]) == (12, 0, 0)
+    one_ok_line_per_account(results, names)
+    # The accounts the job had not done went to a job of their own, at once.
+    assert 0 < summary["jobs"]["requeued"] < 12
+    assert "a job ran out of time" in worker.log
+
+
 def interrupted(env: dict[str, str], args: list[str], results: Path) -> dict[str, Any]:
     """A ``bulk --queue`` run of 1,000 accounts stopped by Ctrl-C after 300 lines, checked:
     its summary."""

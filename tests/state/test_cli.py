@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from click.testing import CliRunner, Result
@@ -263,3 +264,143 @@ def test_an_interrupted_apply_resumed_ends_with_one_line_per_change(
     assert all(line["ok"] for line in recorded)
     served.sandbox.faults = Faults()
     assert cli(served, "plan", str(state)).exit_code == 0
+
+
+TOKEN = "tok-9c1e77d2"
+"""The header secret the diagnostics state takes from ``$HOOK_TOKEN``."""
+
+DIAGNOSTICS = f"""
+accounts = "accounts.txt"
+
+[[listener]]
+family = "diagnostics"
+service = "Diagnostics"
+url = "{HOOK}/diagnostics"
+http_headers = {{ Authorization = "Bearer ${{HOOK_TOKEN}}", X-Tenant = "fleet-1" }}
+
+[[listener]]
+family = "account_name"
+service = "CarrierService"
+url = "{HOOK}/carrier"
+username = "hooks"
+password = "${{HOOK_PASSWORD}}"
+"""
+
+
+def test_a_header_secret_is_in_no_output(served: Served, tmp_path: Path) -> None:
+    names = accounts(2)
+    state = write_state(tmp_path, DIAGNOSTICS, names)
+    env = {"HOOK_TOKEN": TOKEN}
+    seen: list[str] = []
+
+    text = cli(served, "plan", str(state), env=env)
+    assert text.exit_code == 2, text.output
+    assert '"Authorization":"(sensitive)","X-Tenant":"fleet-1"' in text.stdout
+    saved = tmp_path / "plan.json"
+    planned = cli(served, "plan", str(state), "--json", "--out", str(saved), env=env)
+    assert planned.exit_code == 2, planned.output
+    entry = next(json.loads(line) for line in planned.stdout.splitlines() if "diagnostics" in line)
+    assert entry["after"]["httpHeaders"]["Authorization"].startswith("pbkdf2_sha256$")
+    assert entry["after"]["httpHeadersFrom"] == {"Authorization": "Bearer ${HOOK_TOKEN}"}
+    results = tmp_path / "results.jsonl"
+    applied = cli(served, "apply", str(saved), "--results", str(results), env=env)
+    assert applied.exit_code == 0, applied.output
+    (registered,) = served.sandbox.registrations("diagnostics", names[0])
+    assert registered.http_headers == {"Authorization": f"Bearer {TOKEN}", "X-Tenant": "fleet-1"}
+    converged = cli(served, "plan", str(state), env=env)  # the read-back header matches
+    assert converged.exit_code == 0, converged.output
+    seen += [text.output, planned.output, saved.read_text(), applied.output, results.read_text()]
+
+    # Someone else's token on one account: a change, shown without either value.
+    async def register(account: str, token: str, url: str = f"{HOOK}/diagnostics") -> None:
+        async with served.client() as client:
+            await client.diagnostics.register(
+                account,
+                service="Diagnostics",
+                url=url,
+                http_headers={"Authorization": f"Bearer {token}", "X-Tenant": "fleet-1"},
+            )
+
+    anyio.run(register, names[0], "someone-elses-1")
+    drifted = cli(served, "plan", str(state), "--out", str(saved), env=env)
+    assert drifted.exit_code == 2
+    assert f"{names[0]} diagnostics Diagnostics: http_headers (sensitive) change" in drifted.stdout
+    # ... and moved again before the apply: a conflict, and what was found is masked.
+    # (From one token not the state's to another alone would read the same: see the guide.)
+    anyio.run(register, names[0], "someone-elses-2", f"{HOOK}/elsewhere")
+    again = tmp_path / "again.jsonl"
+    conflicted = cli(served, "apply", str(saved), "--results", str(again), env=env)
+    assert conflicted.exit_code == 1
+    (line,) = lines(again)
+    assert line["outcome"] == "conflict"
+    assert line["found"]["httpHeaders"]["Authorization"] == "(sensitive)"
+    seen += [drifted.output, saved.read_text(), conflicted.output, again.read_text()]
+    for output in seen:
+        for secret in (TOKEN, "someone-elses", SECRET):
+            assert secret not in output
+
+
+def test_apply_keeps_stdout_json(served: Served, tmp_path: Path) -> None:
+    names = accounts(2)
+    state = write_state(tmp_path, FLEET, names)
+    streamed = cli(served, "apply", str(state), "--yes", "--results", "-")
+    assert streamed.exit_code == 0, streamed.output
+    *results, summary = [json.loads(line) for line in streamed.stdout.splitlines()]
+    assert [r["outcome"] for r in results] == ["applied"] * 6
+    assert summary["summary"]["applied"] == 6
+    assert "Plan: 6 to add" in streamed.stderr  # the plan, beside the progress
+
+    served.sandbox.drift("firmware", names[:1], "url")
+    as_json = cli(served, "--json", "apply", str(state), "--yes")
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout)["applied"] == 1
+    assert "Plan: 0 to add, 1 to change" in as_json.stderr
+
+    for args in (["--json", "apply", str(state)], ["apply", str(state), "--results", "-"]):
+        args.append("--yes")
+        nothing = cli(served, *args)
+        assert nothing.exit_code == 0, nothing.output
+        shown = json.loads(nothing.stdout)
+        assert shown.get("summary", shown)["applied"] == 0
+        assert "Plan: 0 to add, 0 to change, 0 to remove, 6 unchanged" in nothing.stderr
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "refusal"),
+    [
+        ("prune", ["--max-prune-share", "0.25"], "removes 2 of the 4 listeners read"),
+        ("passwords", ["--queue", "redis://127.0.0.1:9/0"], "2 different listener passwords"),
+    ],
+)
+def test_apply_refuses_before_asking(
+    served: Served,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    setup: str,
+    args: list[str],
+    refusal: str,
+) -> None:
+    monkeypatch.setattr("thingspace_callbacks.cli.state._run._interactive", lambda: True)
+    names = accounts(2)
+    state = write_state(tmp_path, FLEET, names)
+    if setup == "prune":
+        assert cli(served, "apply", str(state), "--yes").exit_code == 0
+        served.sandbox.drift("location", names, "extra", service="DeviceLocation")
+    else:
+        write_state(
+            tmp_path,
+            FLEET + f'\n[[listener]]\nfamily = "connectivity"\nservice = "DeviceUsage"\n'
+            f'url = "{HOOK}/usage"\nusername = "hooks"\npassword = "${{USAGE_PASSWORD}}"\n',
+            names,
+        )
+    before = len(served.sandbox.registrations())
+    refused = cli(served, "apply", str(state), *args, stdin="y\n", env={"USAGE_PASSWORD": "u-1"})
+    assert refused.exit_code == 2, refused.output
+    assert "changes? [y/N]" not in refused.stdout + refused.stderr  # never asked
+    assert refusal in refused.stderr
+    if setup == "passwords":
+        # Each listener is named, with where its password comes from.
+        assert "connectivity CarrierService of 0000000001-00001 and 1 more" in refused.stderr
+        assert "(password ${USAGE_PASSWORD})" in refused.stderr
+        assert "u-1" not in refused.output
+    assert len(served.sandbox.registrations()) == before

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from thingspace_callbacks import InvalidArgumentError
 from thingspace_callbacks._families import family
-from thingspace_callbacks.state import NOT_RETURNED, SENSITIVE, PlanEntry, Snapshot
+from thingspace_callbacks.state import (
+    NOT_RETURNED,
+    SENSITIVE,
+    Plan,
+    PlanEntry,
+    PlanFileError,
+    Snapshot,
+)
+from thingspace_callbacks.state._apply import check_prune
 from thingspace_callbacks.state._entries import diff
 
 A = "0000000001-00001"
@@ -93,3 +102,22 @@ def test_passwords(seen_password: str | None, resend: bool, kind: str) -> None:
 def test_entries_round_trip_through_json() -> None:
     for entry in diff(A, CONNECTIVITY, {"CarrierService": WITH_PASSWORD}, [], prune=False):
         assert PlanEntry.from_data(entry.data()) == entry
+
+
+@pytest.mark.parametrize("share", ["NaN", "Infinity", "-0.5", "1.5", '"half"', "null", "true"])
+def test_a_loaded_plans_prune_share_is_checked(share: str) -> None:
+    # NaN compares False with everything: "n > NaN * held" would let any prune through.
+    entry = PlanEntry(A, "location", "Location", "remove", OLD)
+    text = Plan(entries=(entry,), state_digest="sha256:0").to_json()
+    text = text.replace('"maxPruneShare":0.5', f'"maxPruneShare":{share}')
+    with pytest.raises(PlanFileError, match="maxPruneShare must be a number between 0 and 1"):
+        Plan.from_json(text)
+    kept = Plan.from_json(text.replace(f'"maxPruneShare":{share}', '"maxPruneShare":1'))
+    assert kept.max_prune_share == 1.0
+
+
+def test_a_plan_whose_prune_share_is_nan_is_refused_on_apply() -> None:
+    entry = PlanEntry(A, "location", "Location", "remove", OLD)
+    made = Plan(entries=(entry,), state_digest="sha256:0", max_prune_share=float("nan"))
+    with pytest.raises(InvalidArgumentError, match="max_prune_share"):
+        check_prune(made, allow_large_prune=False)

@@ -130,6 +130,31 @@ async def test_a_listener_changed_between_plan_and_apply_is_a_conflict(
     assert (names[1], "Location") not in served.urls("location")
 
 
+async def test_without_recheck_the_plan_is_trusted(
+    served: Served, client: AsyncThingSpaceClient, tmp_path: Path
+) -> None:
+    state = fleet(tmp_path)
+    await converged(served, client, state)
+    names = accounts(FLEET_SIZE)
+    served.sandbox.drift("location", names[:2], "url")
+    made = await plan(client, state)
+    served.sandbox.drift("location", [names[0]], "url", url="https://someone.example/else")
+    reads = served.sandbox.calls["location.list"]
+    assert reads > 0  # the plan's reads are counted
+
+    report = await apply(client, made, recheck=False)
+
+    # One request per change, no re-read: the later move is overwritten, as
+    # terraform apply would.
+    assert served.sandbox.calls["location.list"] == reads
+    assert [(r.entry.account, r.outcome) for r in report.results] == [
+        (names[0], "applied"),
+        (names[1], "applied"),
+    ]
+    assert served.urls("location")[(names[0], "Location")] == f"{HOOK}/location"
+    assert (await plan(client, state)).exit_code == 0
+
+
 async def test_a_failed_read_is_unreadable_never_added_or_pruned(
     served: Served, client: AsyncThingSpaceClient, tmp_path: Path
 ) -> None:

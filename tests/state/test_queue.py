@@ -8,11 +8,16 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 from click.testing import CliRunner
 
 from thingspace_callbacks.cli import main
+from thingspace_callbacks.redis import queue_pool
+from thingspace_callbacks.state import State, apply_queued, plan
+from thingspace_callbacks.state._observed import read as read_listeners
 
 from ..redis._queue_support import WorkerProcess, reap
 from ..redis.conftest import RedisServer
@@ -63,4 +68,38 @@ def test_apply_on_the_worker_pool_converges(served: Served, tmp_path: Path, redi
     assert cli("apply", str(state), "--yes", "--queue", redis_url, "--results", str(again)) == 0
     assert again.read_text().count("\n") == 5
     assert cli("plan", str(state)) == 0
+    assert worker.stop() == 0
+
+
+async def test_a_change_is_queued_as_soon_as_its_reread_passes(
+    served: Served, tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = accounts(6)
+    state = State.load(str(write_state(tmp_path, FLEET, names)), environ={"HOOK_PASSWORD": SECRET})
+    env = {**os.environ, **served.environment(), "THINGSPACE_CALLBACK_PASSWORD": SECRET}
+    worker = WorkerProcess(tmp_path / "worker.log", env, "--queue", redis_url)
+    worker.wait_ready()
+    # The last account's re-read waits for a first outcome from the workers: an apply
+    # that re-read every account before enqueueing anything would never get one.
+    first_outcome = anyio.Event()
+    reread = read_listeners
+
+    async def read(client: Any, facts: Any, account: str) -> Any:
+        if account == names[-1]:
+            await first_outcome.wait()
+        return await reread(client, facts, account)
+
+    monkeypatch.setattr("thingspace_callbacks.state._queued.read", read)
+    async with served.client() as client:
+        made = await plan(client, state)
+        pool = await queue_pool(redis_url)
+        try:
+            with anyio.fail_after(60):
+                report = await apply_queued(
+                    client, made, pool, on_result=lambda _: first_outcome.set(), concurrency=2
+                )
+        finally:
+            await pool.aclose()
+        assert report.counts["applied"] == 18, report.failed
+        assert (await plan(client, state)).exit_code == 0
     assert worker.stop() == 0

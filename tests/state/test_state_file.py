@@ -4,6 +4,7 @@ files, and every refusal naming the file and the place, before any request."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -218,3 +219,111 @@ def test_a_state_built_in_code(tmp_path: Path) -> None:
         State(listeners=(Listener("weather", f"{HOOK}/w"),), accounts=("0000000001-00001",))
     with pytest.raises(StateFileError, match="names no accounts"):
         State(listeners=(Listener("firmware", f"{HOOK}/f"),))
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: State(
+            listeners=(Listener("firmware", f"{HOOK}/f"),),
+            accounts="0000000001-00001",  # type: ignore[arg-type]
+        ),
+        lambda: Listener("firmware", f"{HOOK}/f", accounts="0000000001-00001"),  # type: ignore[arg-type]
+        lambda: State(
+            listeners=(Listener("location", f"{HOOK}/l", service="Location"),),
+            accounts=("0000000001-00001",),
+            prune="location",  # type: ignore[arg-type]
+        ),
+    ],
+    ids=["state accounts", "listener accounts", "prune"],
+)
+def test_a_string_is_not_taken_for_a_list(build: Any) -> None:
+    # tuple("0000000001-00001") would be sixteen accounts "0", "1", "-"...
+    with pytest.raises(StateFileError, match="not one string"):
+        build()
+
+
+def test_an_overlap_among_many_listeners_names_both_places() -> None:
+    names = accounts(3000)
+    own = [
+        Listener("location", f"{HOOK}/{n}", service="Location", accounts=(n,), place=f"own {n}")
+        for n in names
+    ]
+    # One listener per account, and a top-level one of another service: no overlap.
+    top = Listener("location", f"{HOOK}/dl", service="DeviceLocation", place="top")
+    state = State(listeners=(*own, top), accounts=tuple(names))
+    assert state.desired(names[-1])["location"]["Location"].url == f"{HOOK}/{names[-1]}"
+
+    clash = Listener(
+        "location", f"{HOOK}/other", service="Location", accounts=(names[1500],), place="late"
+    )
+    with pytest.raises(StateFileError) as caught:
+        State(listeners=(*own, clash), accounts=())
+    assert f"account '{names[1500]}'" in str(caught.value)
+    assert f"own {names[1500]} and late" in str(caught.value)
+
+    # A top-level listener declared after the per-account ones still meets them.
+    late_top = Listener("location", f"{HOOK}/all", service="Location", place="late top")
+    with pytest.raises(StateFileError) as caught:
+        State(listeners=(*own, late_top), accounts=(names[7],))
+    assert f"own {names[7]} and late top" in str(caught.value)
+
+    diagnostics = [
+        Listener("diagnostics", f"{HOOK}/d", service="A", accounts=(names[0],), place="A"),
+        Listener("diagnostics", f"{HOOK}/d", service="B", place="B"),
+    ]
+    with pytest.raises(StateFileError, match="diagnostics answers one listener per account"):
+        State(listeners=tuple(diagnostics), accounts=(names[0],))
+    # The same listener declared many times counts once.
+    twice = State(listeners=(*own, *own), accounts=())
+    assert len(twice.desired(names[0])["location"]) == 1
+
+
+TOKEN = "tok-9c1e77d2"
+"""A header secret the state files take from ``$HOOK_TOKEN``."""
+
+DIAGNOSTICS = f"""
+accounts = ["0000000001-00001"]
+
+[[listener]]
+family = "diagnostics"
+service = "Diagnostics"
+url = "{HOOK}/diagnostics"
+http_headers = {{ Authorization = "Bearer ${{HOOK_TOKEN}}", X-Tenant = "fleet-1" }}
+"""
+
+
+def test_a_header_from_the_environment_is_a_secret(tmp_path: Path) -> None:
+    state = load(tmp_path, DIAGNOSTICS, HOOK_TOKEN=TOKEN)
+    listener = state.listeners[0]
+    assert listener.secret_headers == frozenset({"Authorization"})
+    assert listener.http_headers_from == {"Authorization": "Bearer ${HOOK_TOKEN}"}
+    # The digest counts the template, not the value: the same for another token.
+    other = load(tmp_path, DIAGNOSTICS, HOOK_TOKEN="another")
+    assert state.digest() == other.digest()
+    assert TOKEN not in repr(state)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ('{ X-Api-Key = "in-clear" }', "http_headers.X-Api-Key holds a credential"),
+        ('{ Authorization = "Bearer in-clear" }', "must come from the environment"),
+    ],
+)
+def test_a_credential_header_in_clear_is_refused(
+    tmp_path: Path, headers: str, expected: str
+) -> None:
+    text = DIAGNOSTICS.replace(
+        'http_headers = { Authorization = "Bearer ${HOOK_TOKEN}", X-Tenant = "fleet-1" }',
+        f"http_headers = {headers}",
+    )
+    assert expected in refusal(tmp_path, text)
+
+
+def test_a_variable_in_a_url_is_refused(tmp_path: Path) -> None:
+    text = DIAGNOSTICS.replace("/diagnostics", "/diagnostics?token=${HOOK_TOKEN}")
+    message = refusal(tmp_path, text, HOOK_TOKEN=TOKEN)
+    assert "url must not take ${VARIABLE}" in message
+    assert "(url), listener 1" in message
+    assert TOKEN not in message

@@ -9,10 +9,18 @@ import time
 
 import pytest
 
-from thingspace_callbacks import FanOutCancelledError, InvalidArgumentError, ThingSpaceClient
+from thingspace_callbacks import (
+    AsyncThingSpaceClient,
+    FanOutCancelledError,
+    InvalidArgumentError,
+    ThingSpaceClient,
+)
 from thingspace_callbacks.sandbox import SandboxServer
 
+from .._telemetry import Recorded, recorded
 from .conftest import HOOK
+
+__all__ = ["recorded"]
 
 pytestmark = pytest.mark.integration
 
@@ -96,3 +104,54 @@ def test_bad_options_raise_before_anything_runs(client: ThingSpaceClient) -> Non
         client.fan_out(ACCOUNTS, client.location.list, concurrency=0)
     with pytest.raises(InvalidArgumentError, match="single string"):
         client.fan_out("0000123456-00001", client.location.list)
+
+
+def test_an_async_operation_is_refused_before_anything_runs(
+    client: ThingSpaceClient, server: SandboxServer
+) -> None:
+    async_client = AsyncThingSpaceClient(base_url=server.base_url)
+
+    class Operation:
+        async def __call__(self, account: str) -> None: ...
+
+    async def operation(account: str) -> None: ...
+
+    for wrong in (
+        async_client.location.list,
+        functools.partial(async_client.location.register, service="Location", url=HOOK),
+        operation,
+        Operation(),
+    ):
+        with pytest.raises(InvalidArgumentError, match="coroutine function"):
+            client.fan_out(ACCOUNTS, wrong)
+    assert server.sandbox.calls["location.list"] == 0
+
+
+def test_a_progress_callback_that_is_not_callable_is_refused(
+    client: ThingSpaceClient, server: SandboxServer
+) -> None:
+    with pytest.raises(InvalidArgumentError, match="on_progress"):
+        client.fan_out(ACCOUNTS, client.location.list, on_progress="print")  # type: ignore[arg-type]
+    assert server.sandbox.calls["location.list"] == 0
+
+
+def test_the_run_is_reported_through_the_clients_telemetry(
+    server: SandboxServer, recorded: Recorded
+) -> None:
+    with ThingSpaceClient(
+        base_url=server.base_url,
+        telemetry=recorded.telemetry,
+        **server.sandbox.credential_kwargs(),
+    ) as client:
+        report = client.fan_out(ACCOUNTS[:3], client.location.list).collect()
+
+    assert report.ok
+    (fan_out,) = recorded.named("thingspace fan_out")
+    assert fan_out.attributes is not None
+    assert fan_out.attributes["thingspace.fanout.succeeded"] == 3
+    calls = recorded.named("thingspace location.list")
+    assert len(calls) == 3
+    assert {call.parent.span_id for call in calls if call.parent} == {fan_out.context.span_id}
+    assert recorded.points("thingspace.fanout.accounts") == [
+        ({"thingspace.outcome": "succeeded"}, 3)
+    ]

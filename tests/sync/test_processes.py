@@ -18,10 +18,11 @@ from typing import Any
 import anyio
 import pytest
 
-from thingspace_callbacks import EventLoopThreadError, ThingSpaceClient
+from thingspace_callbacks import AsyncThingSpaceClient, EventLoopThreadError, ThingSpaceClient
 from thingspace_callbacks._auth.process import PROCESS_CREDENTIALS
 from thingspace_callbacks._sync import _loop
-from thingspace_callbacks.sandbox import SandboxServer
+from thingspace_callbacks._sync._client import _Root
+from thingspace_callbacks.sandbox import Faults, SandboxServer
 
 from .._servers import serve
 from .conftest import ACCOUNT
@@ -98,10 +99,94 @@ def test_a_client_closed_before_fork_stays_closed_in_the_child(server: SandboxSe
     assert server.sandbox.calls["location.list"] == 1
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork() with threads running
+def test_threads_making_the_first_calls_in_a_child_share_one_client(
+    client: ThingSpaceClient, server: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.location.list(ACCOUNT)
+    build = _Root._build
+
+    def slow_build(root: _Root) -> Any:
+        time.sleep(0.2)  # both threads are past the check before either has built
+        return build(root)
+
+    def child() -> int:
+        monkeypatch.setattr(_Root, "_build", slow_build)
+        PROCESS_CREDENTIALS.linger = 0  # the last close logs out at once
+        start = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def first_call() -> None:
+            start.wait()
+            try:
+                client.location.list(ACCOUNT)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=first_call) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(CHILD_TIMEOUT)
+        assert errors == []
+        client.close()
+        # One client was built and closed: nothing of the child's credentials is left.
+        assert len(PROCESS_CREDENTIALS) == 0
+        return 0
+
+    assert _in_child(child) == 0
+    assert server.sandbox.calls["logout"] == 1  # the child's; the parent's is open
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork() with threads running
+def test_an_unclosed_client_collected_in_a_child_warns_without_building_a_client(
+    server: SandboxServer,
+) -> None:
+    held = [ThingSpaceClient(base_url=server.base_url, **server.sandbox.credential_kwargs())]
+    held[0].location.list(ACCOUNT)
+
+    def child() -> int:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            held.clear()
+            gc.collect()
+        assert [w.category for w in caught] == [ResourceWarning]
+        assert server.base_url in str(caught[0].message)
+        assert len(PROCESS_CREDENTIALS) == 0  # no client was built to say so
+        return 0
+
+    try:
+        assert _in_child(child) == 0
+    finally:
+        held[0].close()
+    assert server.sandbox.calls["login"] == 1
+
+
 async def test_a_call_from_a_thread_running_its_own_loop_works(client: ThingSpaceClient) -> None:
     # As in a notebook: the thread is blocked for the call, and nothing deadlocks.
     asyncio.get_running_loop()
     assert client.location.list(ACCOUNT) == []
+
+
+async def test_a_call_from_a_loop_whose_client_leads_the_token_request_does_not_deadlock(
+    server: SandboxServer,
+) -> None:
+    # An async client on this loop asks for the token (slow), then the same thread
+    # blocks in a sync call: the loop, hence the async client's request, stalls until
+    # the sync call returns, so the sync call must not wait for that request.
+    server.sandbox.faults = Faults(include_auth=True, latency=0.3)
+    credentials = server.sandbox.credential_kwargs()
+    async with AsyncThingSpaceClient(base_url=server.base_url, **credentials) as leader:
+        leading = asyncio.create_task(leader.location.list(ACCOUNT))
+        give_up = time.monotonic() + CHILD_TIMEOUT
+        while server.sandbox.calls["token"] == 0:  # the async client leads the flight
+            assert time.monotonic() < give_up
+            await asyncio.sleep(0.01)
+        with ThingSpaceClient(base_url=server.base_url, **credentials) as client:
+            assert client.auth is leader.auth
+            # A deadlock would last forever: the deadline turns it into a failure.
+            assert client.location.list(ACCOUNT, deadline=CHILD_TIMEOUT) == []
+        assert await leading == []
 
 
 def test_a_call_from_the_sdks_loop_thread_raises_at_once(client: ThingSpaceClient) -> None:

@@ -4,6 +4,7 @@ conventions, on both transports; and never a secret."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -66,9 +67,7 @@ class Served:
             client_secret=CLIENT_SECRET,
             username="traced-user",
             password=PASSWORD,
-            retry_policy=FAST_RETRIES,
-            telemetry=recorded.telemetry,
-            **options,
+            **{"retry_policy": FAST_RETRIES, "telemetry": recorded.telemetry, **options},
         )
         return client
 
@@ -122,7 +121,7 @@ async def test_a_retried_call_is_one_operation_span_over_two_client_spans(
         "http.request.method": "GET",
         "server.address": "127.0.0.1",
         "server.port": served.port,
-        "url.full": f"{served.base_url}/loc/v1/callbacks/{ACCOUNT}",
+        "url.full": f"{served.base_url}/loc/v1/callbacks/{{account}}",
         "url.template": template,
         "http.response.status_code": 503,
         "network.protocol.version": "1.1",
@@ -212,6 +211,32 @@ async def test_credentials_are_spans_and_an_expired_session_is_a_replay(
         },
         2,
     ) in recorded.points("thingspace.client.credentials")
+
+
+async def test_accounts_are_recorded_only_when_asked(served: Served, recorded: Recorded) -> None:
+    async with served.client(recorded) as client:
+        await client.diagnostics.register(
+            ACCOUNT, service="DeviceDiagnostics", url="https://hooks.example.com/d"
+        )
+        await client.diagnostics.get(ACCOUNT)
+    quiet = recorded.everything()
+    opted_in = Recorded()
+    opted_in_telemetry = dataclasses.replace(opted_in.telemetry, record_accounts=True)
+    async with served.client(opted_in, telemetry=opted_in_telemetry) as client:
+        await client.diagnostics.get(ACCOUNT)
+
+    assert ACCOUNT not in quiet
+    (read,) = [s for s in recorded.spans if s.name.startswith("GET")]
+    assert read.attributes is not None
+    assert str(read.attributes["url.full"]).endswith(
+        "/diagnostics/v1/callbacks?accountName=REDACTED"
+    )
+    (operation,) = opted_in.named("thingspace diagnostics.get")
+    assert operation.attributes is not None
+    assert operation.attributes["thingspace.account"] == ACCOUNT
+    (exchange,) = [s for s in opted_in.spans if s.name.startswith("GET")]
+    assert exchange.attributes is not None
+    assert ACCOUNT in str(exchange.attributes["url.full"])
 
 
 async def test_retries_are_counted_by_reason(served: Served, recorded: Recorded) -> None:

@@ -4,6 +4,8 @@ text format, scraped over HTTP from a real process, and the counters move."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -69,3 +71,22 @@ def test_listen_serves_its_received_messages_by_verdict(tmp_path: Path) -> None:
     assert sample(after, "thingspace_receiver_handler_duration_seconds_count") == 1
     assert "forged-Hh4" not in after
     assert msg.PASSWORD not in after
+
+
+def test_metrics_port_refuses_a_process_whose_meter_provider_is_set(tmp_path: Path) -> None:
+    # What opentelemetry-instrument does before the command runs.
+    program = (
+        "from opentelemetry import metrics\n"
+        "from opentelemetry.sdk.metrics import MeterProvider\n"
+        "metrics.set_meter_provider(MeterProvider())\n"
+        "import sys\n"
+        "from thingspace_callbacks.cli import main\n"
+        "sys.argv = ['thingspace-callbacks', 'listen', '--port', '0', '--metrics-port', '0']\n"
+        "sys.exit(main())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert done.returncode == 1, done.stderr
+    assert "already has an OpenTelemetry meter provider" in done.stderr

@@ -95,3 +95,16 @@ async def test_a_duplicate_is_answered_without_running_the_handler_again(
     ]
     assert verdicts == ["accepted", "duplicate"]
     assert len(recorded.named("thingspace handler CarrierService")) == 1
+
+
+async def test_a_path_without_a_route_never_names_the_span(
+    http: tuple[httpx.AsyncClient, list[str]], recorded: Recorded
+) -> None:
+    client, _ = http
+    secret_path = "/hooks/s3cret-path-Qw7"
+    await client.post(secret_path, content=msg.encode(msg.m2m()))
+    await client.request("BREW", "/CarrierService")
+
+    names = [span.name for span in recorded.spans if span.kind == SpanKind.SERVER]
+    assert names == ["POST", "_OTHER /CarrierService"]
+    assert "s3cret-path-Qw7" not in recorded.everything()

@@ -5,7 +5,8 @@ or thread) and no ``token_store`` of their own share one :class:`Auth`, so one t
 request and one M2M login serve them all, and a client made per request costs neither.
 The registry counts the clients using each entry: when the last one closes, the session
 stays open :data:`SHARED_SESSION_LINGER` seconds for the next client, and is then
-logged out from the process's background event loop. A client whose ``http_client``
+logged out from the process's background event loop; or at the interpreter's exit,
+when that comes first (:meth:`ProcessCredentials.flush`). A client whose ``http_client``
 was given shares only with clients given the same one (another HTTP client may reach
 another server under the same root), and its last close logs out at once, through that
 client, as a client with its own store always did.
@@ -17,10 +18,11 @@ and the child logs in once for itself.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
+import concurrent.futures.thread  # its exit hook, before ours (see the end)
 import hashlib
 import hmac
-import logging
 import os
 import secrets
 import threading
@@ -31,7 +33,6 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
-from .._constants import LOGGER_NAME
 from .base import Auth, AuthContext
 
 __all__ = [
@@ -42,15 +43,14 @@ __all__ = [
     "process_key",
 ]
 
-log = logging.getLogger(LOGGER_NAME + ".auth")
-
 SHARED_SESSION_LINGER = 60.0
 """Seconds the credentials of the process stay open after the last client using them
 closes, so that the next client reuses their token and session; then the session is
 logged out."""
 
 RETIRE_TIMEOUT = 10.0
-"""Seconds a lingering session's logout may take at most."""
+"""Seconds a lingering session's logout may take at most (and all of them together,
+at the interpreter's exit)."""
 
 _KEY = secrets.token_bytes(32)
 """Keys the digests of :func:`process_key`: a digest that leaked from this process's
@@ -132,6 +132,11 @@ class ProcessCredentials:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[_Key, _Entry] = {}
+        self._retirements: set[concurrent.futures.Future[None]] = set()
+        """The logouts scheduled and not finished, for :meth:`flush` to wait for."""
+        # Apart from _lock, which is held where a future is made or cancelled (and
+        # cancelling runs the future's callbacks at once).
+        self._retirements_lock = threading.Lock()
         self.linger = SHARED_SESSION_LINGER
         """Seconds an entry no client uses stays open (for tests to shorten)."""
 
@@ -158,7 +163,7 @@ class ProcessCredentials:
                 del self._entries[entry.key]
                 return True
             entry.context = context
-            entry.retiring = _schedule(self._retire_later(entry, self.linger))
+            entry.retiring = self._schedule(self._retire_later(entry, self.linger))
             return False
 
     def drop_out(self, entry: _Entry) -> None:
@@ -169,12 +174,50 @@ class ProcessCredentials:
             if entry.users <= 0 and self._entries.get(entry.key) is entry:
                 del self._entries[entry.key]
 
+    def flush(self, timeout: float = RETIRE_TIMEOUT) -> None:
+        """Log out now every session left open for the next client, rather than after
+        the linger, and wait for those logouts (and those under way) at most
+        ``timeout`` seconds. Run at the interpreter's exit (when the main thread
+        ends, and again at ``atexit``), while the process's event loop thread (a
+        daemon) still runs: a script's session is logged out as it would be by a
+        client of its own, not left to lapse. Sessions a client still uses are left
+        alone."""
+        with self._lock:
+            waiting = [entry for entry in self._entries.values() if entry.retiring is not None]
+            for entry in waiting:
+                del self._entries[entry.key]
+                retiring, entry.retiring = entry.retiring, None
+                assert retiring is not None
+                # A delayed logout past its sleep finds its entry gone, and stops.
+                retiring.cancel()
+        with self._retirements_lock:
+            pending = list(self._retirements)
+        pending += [self._schedule(self._retire(entry)) for entry in waiting]
+        concurrent.futures.wait(pending, timeout=timeout)
+
+    def _schedule(self, coroutine: Any) -> concurrent.futures.Future[None]:
+        from .._sync._loop import submit
+
+        future: concurrent.futures.Future[None] = submit(coroutine)
+        with self._retirements_lock:
+            self._retirements.add(future)
+        future.add_done_callback(self._retirement_done)
+        return future
+
+    def _retirement_done(self, future: concurrent.futures.Future[None]) -> None:
+        with self._retirements_lock:
+            self._retirements.discard(future)
+
     async def _retire_later(self, entry: _Entry, delay: float) -> None:
         await anyio.sleep(delay)
         with self._lock:
             if entry.users > 0 or self._entries.get(entry.key) is not entry:
                 return
             del self._entries[entry.key]
+        await self._retire(entry)
+
+    @staticmethod
+    async def _retire(entry: _Entry) -> None:
         last = entry.context
         assert last is not None  # set before this was scheduled
         # The pool of the client that closed last is closed (and bound to its loop).
@@ -190,6 +233,7 @@ class ProcessCredentials:
                 http_client=http,
                 timeout=last.timeout,
                 user_agent=last.user_agent,
+                telemetry=last.telemetry,
             )
             with anyio.move_on_after(RETIRE_TIMEOUT):
                 await entry.auth.aclose(context)
@@ -208,17 +252,19 @@ class ProcessCredentials:
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def pending_logouts(self) -> int:
+        """How many logouts are scheduled (after the linger, or under way)."""
+        with self._retirements_lock:
+            return len(self._retirements)
+
     def after_fork_in_child(self) -> None:
         """Start empty in a forked child (see the module)."""
         # The lock may have been held by a thread that does not exist in the child.
         self._lock = threading.Lock()
         self._entries = {}
-
-
-def _schedule(coroutine: Any) -> concurrent.futures.Future[None]:
-    from .._sync._loop import submit
-
-    return submit(coroutine)
+        self._retirements = set()
+        self._retirements_lock = threading.Lock()
 
 
 PROCESS_CREDENTIALS = ProcessCredentials()
@@ -226,3 +272,11 @@ PROCESS_CREDENTIALS = ProcessCredentials()
 
 if hasattr(os, "register_at_fork"):  # not on Windows
     os.register_at_fork(after_in_child=PROCESS_CREDENTIALS.after_fork_in_child)
+# When the main thread ends, before the hooks of concurrent.futures.thread (registered
+# the same way at its import, above, so theirs run after ours): after them, the loop's
+# executor refuses work, and a logout to a host name cannot resolve it. atexit's hook
+# catches a client closed later, by a thread that outlived the main one.
+_before_threads_stop = getattr(threading, "_register_atexit", None)
+if _before_threads_stop is not None:
+    _before_threads_stop(PROCESS_CREDENTIALS.flush)
+atexit.register(PROCESS_CREDENTIALS.flush)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 import httpx
@@ -10,7 +11,7 @@ from pydantic import SecretStr
 from .._checks import secret, text
 from .._constants import M2M_LOGIN_PATH, M2M_LOGOUT_PATH
 from .._error_body import error_fields
-from .._errors import APIError, AuthenticationError
+from .._errors import APIError, AuthenticationError, InvalidArgumentError
 from .base import AuthContext
 from .endpoint import auth_failure, json_object, post_credentials
 from .refusals import RefusalWords, refuses_credentials
@@ -75,7 +76,9 @@ class M2MSession(RenewingCredential):
         self._logout_on_close = logout_on_close
         self._opened: Token | None = None
         self._context: AuthContext | None = None
-        """The context of the last request, for :meth:`logout`."""
+        """The context of the last request, for :meth:`logout` without one, and the
+        thread it was made in (see :meth:`_last_context`)."""
+        self._context_thread: int | None = None
 
     @property
     def arguments(self) -> Mapping[str, object]:
@@ -84,7 +87,7 @@ class M2MSession(RenewingCredential):
     async def token(self, context: AuthContext) -> Token:
         """The session token; handing it out counts as a use, which keeps the session
         alive as it does on ThingSpace's side."""
-        self._context = context
+        self._context, self._context_thread = context, threading.get_ident()
         token = await super().token(context)
         now = self._clock()
         self._schedule(now + self._idle_timeout, now)
@@ -161,9 +164,14 @@ class M2MSession(RenewingCredential):
     async def logout(self, context: AuthContext | None) -> bool:
         """Log out the session in use, or else the one the token store holds, even when
         other processes share it (they log in again when ThingSpace refuses it), and
-        forget it in the store. ``context`` defaults to that of the last request.
-        Returns whether ThingSpace ended a session; failures are logged, not raised."""
-        context = context or self._context
+        forget it in the store. ``context`` defaults to that of the last request (see
+        :meth:`_last_context`). Returns whether ThingSpace ended a session (``False``
+        before any request, without ``context``); failures are logged, not raised.
+
+        :raises InvalidArgumentError: No ``context``, and the last request's is
+            unusable here.
+        """
+        context = context or self._last_context()
         if context is None:
             return False
         token = self._current
@@ -174,6 +182,23 @@ class M2MSession(RenewingCredential):
         if token is None:
             return False
         return await self._logout(context, token)
+
+    def _last_context(self) -> AuthContext | None:
+        """The last request's context, when this thread may send through it. With
+        credentials shared by several clients, the last request may be another
+        client's: its connection pool closed since, or bound to another thread's event
+        loop. ``client.logout()`` passes the caller's own."""
+        context = self._context
+        if context is None:
+            return None
+        if context.http_client.is_closed or self._context_thread != threading.get_ident():
+            raise InvalidArgumentError(
+                "the connection pool of these credentials' last request is closed or "
+                "belongs to another event loop (credentials shared by several clients "
+                "may have made it through another client); log out through your "
+                "client instead: await client.logout()"
+            )
+        return context
 
     async def _logout(self, context: AuthContext, token: Token) -> bool:
         self._drop_token()

@@ -4,13 +4,14 @@ outcome, even tasks of other event loops in other threads."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Generic, TypeVar
 
 import anyio
 
-__all__ = ["SingleFlight"]
+__all__ = ["SingleFlight", "blocking"]
 
 _T = TypeVar("_T")
 
@@ -19,6 +20,25 @@ CROSS_LOOP_POLL_MAX = 0.05
 """Seconds between looks at a flight led from another thread's event loop: the first
 wait, doubling up to the last. An event of one loop cannot wake another loop's task,
 and such overlaps are rare (two loops renewing the same credentials at once)."""
+
+_blocked: set[int] = set()
+"""The threads waiting, in :func:`blocking`, for work on another thread's loop."""
+
+
+@contextmanager
+def blocking() -> Iterator[None]:
+    """Marks the calling thread as blocked until the block ends: its event loop, if it
+    runs one, does not advance meanwhile (a :class:`ThingSpaceClient` call waiting for
+    the SDK's loop, from a notebook's loop). A flight led on that loop cannot finish
+    before the block ends, so a waiter of another loop does the work itself rather
+    than wait for it, which might be forever: the blocked thread may be waiting for
+    that very waiter."""
+    thread = threading.get_ident()
+    _blocked.add(thread)
+    try:
+        yield
+    finally:
+        _blocked.discard(thread)
 
 
 class _Flight(Generic[_T]):
@@ -35,14 +55,19 @@ class _Flight(Generic[_T]):
         self.error: Exception | None = None
         self.traceback: TracebackType | None = None
 
-    async def wait(self) -> None:
+    async def wait(self) -> bool:
+        """Wait for the flight to finish; ``False`` at once when its leader's thread is
+        blocked (see :func:`blocking`), as the flight may then never finish."""
         if self.thread == threading.get_ident():
             await self.done.wait()
-            return
+            return True
         delay = CROSS_LOOP_POLL_FIRST
         while not self.finished.is_set():
+            if self.thread in _blocked:
+                return False
             await anyio.sleep(delay)
             delay = min(delay * 2, CROSS_LOOP_POLL_MAX)
+        return True
 
     def finish(self) -> None:
         self.finished.set()
@@ -58,7 +83,9 @@ class SingleFlight(Generic[_T]):
     the others wait for it from theirs.
 
     When the task doing the work is cancelled, the waiters are not: one of them starts
-    the work again. Once a call has finished, the next caller starts a new one.
+    the work again. Once a call has finished, the next caller starts a new one. A
+    caller of another thread whose leader's thread is blocked (:func:`blocking`) does
+    the work itself, beside the leader's call.
     """
 
     __slots__ = ("_flight", "_lock")
@@ -82,7 +109,10 @@ class SingleFlight(Generic[_T]):
                     flight = self._flight = _Flight()
             if leading:
                 return await self._lead(flight, work)
-            await flight.wait()
+            if not await flight.wait():
+                # The leader's loop is stalled, maybe by a thread waiting for us: a
+                # second token request or login costs less than a deadlock.
+                return await work()
             if flight.result is not None:
                 return flight.result[0]
             if flight.error is not None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
@@ -71,13 +73,33 @@ class _Root:
 
     def current(self) -> AsyncThingSpaceClient:
         if self.generation != generation():
-            # A forked child: the parent's client holds the parent's connections and
-            # credentials; drop it unclosed (closing would touch them) and build anew.
-            # One closed before the fork stays: it refuses calls before any I/O.
-            if not self.client.is_closed:
-                self.client = self._build()
-            self.generation = generation()
+            # Threads making their first calls at once build one client between them:
+            # each build leases the process's credentials, and a lease dropped is
+            # never released.
+            with _rebuilding:
+                if self.generation != generation():
+                    # A forked child: the parent's client holds the parent's connections
+                    # and credentials; drop it unclosed (closing would touch them) and
+                    # build anew. One closed before the fork stays: it refuses calls
+                    # before any I/O.
+                    if not self.client.is_closed:
+                        self.client = self._build()
+                    self.generation = generation()
         return self.client
+
+
+_rebuilding = threading.Lock()
+"""Held while a forked child rebuilds a client (see :meth:`_Root.current`)."""
+
+
+def _after_fork_in_child() -> None:
+    global _rebuilding
+    # A thread of the parent may have held it; it does not exist here.
+    _rebuilding = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class ThingSpaceClient:
@@ -339,13 +361,34 @@ class ThingSpaceClient:
         calling it); each call runs in a worker thread, at most ``concurrency`` at once.
         Leaving the block, or closing the iterator, stops the run and cancels the calls
         in flight. Options (``concurrency``, ``rate_limit``, ``fail_fast``,
-        ``on_progress``, ``total``) are those of :class:`FanOutOptions`; bad ones raise
-        :class:`InvalidArgumentError` here. To wait for every result instead, in input
+        ``on_progress``, ``total``) are those of :class:`FanOutOptions`; bad ones, and
+        an async ``operation`` (an :class:`AsyncThingSpaceClient` method), raise
+        :class:`InvalidArgumentError` here. The run is reported through the client's
+        ``telemetry``, as the async client's is. To wait for every result instead, in input
         order: ``report = client.fan_out(accounts, register).collect()``.
         """
+        from .._telemetry import instruments_of
         from .fanout import SyncFanOut
 
-        return SyncFanOut(accounts, operation, options)
+        return SyncFanOut(accounts, operation, options, telemetry=instruments_of(self._async))
+
+    def logout(self) -> bool:
+        """End the M2M session these credentials use, through this client, even one
+        other clients or processes share (see :meth:`AsyncThingSpaceClient.logout`).
+
+        :return: Whether ThingSpace ended a session; failures are logged, not raised.
+        :raises RuntimeError: The client is closed.
+        """
+        return call(self._async.logout())
+
+    def clear_refusals(self) -> bool:
+        """Clear the refused login and client secret recorded for these credentials at
+        this client's API root, here and in the token store (see
+        :meth:`AsyncThingSpaceClient.clear_refusals`).
+
+        :return: Whether a refusal was recorded.
+        """
+        return call(self._async.clear_refusals())
 
     def __enter__(self) -> Self:
         if self.is_closed:
@@ -372,8 +415,10 @@ class ThingSpaceClient:
         if getattr(self, "_copies", True) or not hasattr(self, "_client"):
             return
         if not self._client.is_closed:
+            # Not repr(self): its auth would build a client in a forked child.
             warnings.warn(
-                f"unclosed {self!r}; close it, or use `with ThingSpaceClient() as client:`",
+                f"unclosed ThingSpaceClient(base_url={self.base_url!r}); close it, or use "
+                "`with ThingSpaceClient() as client:`",
                 ResourceWarning,
                 stacklevel=2,
                 source=self,

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 
+from .._auth.single_flight import blocking
 from .._errors import ThingSpaceError
 from .._exports import publish
 
@@ -103,7 +104,10 @@ def call(awaitable: Awaitable[_T]) -> _T:
             "callback it runs), where it would wait for itself; use "
             "AsyncThingSpaceClient and await the call there"
         )
-    return wait(asyncio.run_coroutine_threadsafe(coroutine, owner.loop))
+    # A loop this thread runs (a notebook's) stalls until the call returns: flights of
+    # credentials led there must not hold up the call (see blocking).
+    with blocking():
+        return wait(asyncio.run_coroutine_threadsafe(coroutine, owner.loop))
 
 
 async def _wrap(awaitable: Awaitable[_T]) -> _T:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import inspect
 import math
 from collections.abc import Callable, Iterable
 from types import TracebackType
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 
+from .._errors import InvalidArgumentError
 from .._exports import publish
 from .._fanout import FanOut, FanOutProgress, FanOutReport, FanOutResult
 from ._loop import call, submit
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from .._fanout import FanOutOptions
+    from .._telemetry._otel import Instruments
 
 __all__ = ["SyncFanOut"]
 
@@ -48,6 +51,10 @@ class SyncFanOut(Generic[_A, _T]):
     flight are cancelled (an operation already running in its thread finishes its
     current request; its result is dropped). ``on_progress`` is called in the
     iterating thread, so it may use the client.
+
+    An ``operation`` that is a coroutine function (an :class:`AsyncThingSpaceClient`
+    method, or a ``functools.partial`` of one) raises :class:`InvalidArgumentError`
+    here: each call would return a coroutine that nothing awaits.
     """
 
     def __init__(
@@ -55,10 +62,22 @@ class SyncFanOut(Generic[_A, _T]):
         accounts: Iterable[_A],
         operation: Callable[[_A], _T],
         options: FanOutOptions,
+        telemetry: Instruments | None = None,
     ) -> None:
-        self._on_progress = options.pop("on_progress", None)
+        on_progress = options.pop("on_progress", None)
+        if on_progress is not None and not callable(on_progress):
+            raise InvalidArgumentError("'on_progress' must be a callable or None")
+        if _is_async(operation):
+            raise InvalidArgumentError(
+                f"'operation' must be a plain function, not the coroutine function "
+                f"{_name(operation)}: pass a ThingSpaceClient's method (not an "
+                "AsyncThingSpaceClient's), or use AsyncThingSpaceClient.fan_out"
+            )
+        self._on_progress = on_progress
         # Checked and built here, so bad options raise before anything runs.
-        self._fan_out: FanOut[_A, _T] = FanOut(accounts, _in_thread(operation), **options)
+        self._fan_out: FanOut[_A, _T] = FanOut(
+            accounts, _in_thread(operation), telemetry=telemetry, **options
+        )
         # Bound to the loop on first use (Python 3.10+), by the run's task; one result
         # waits at most, so the run goes no faster than the iteration.
         self._queue: asyncio.Queue[FanOutResult[_A, _T] | _End] = asyncio.Queue(maxsize=1)
@@ -161,6 +180,23 @@ class _InThread(Generic[_A, _T]):
             limiter=self._limiter,
             abandon_on_cancel=True,
         )
+
+
+def _is_async(operation: object) -> bool:
+    # inspect sees through functools.partial and bound methods; an object whose
+    # __call__ is a coroutine function is one too.
+    return inspect.iscoroutinefunction(operation) or (
+        callable(operation)
+        and not inspect.isroutine(operation)
+        and not isinstance(operation, functools.partial)
+        and inspect.iscoroutinefunction(type(operation).__call__)
+    )
+
+
+def _name(operation: object) -> str:
+    while isinstance(operation, functools.partial):
+        operation = operation.func
+    return getattr(operation, "__qualname__", type(operation).__name__)
 
 
 def _in_thread(operation: Callable[[_A], _T]) -> Callable[[_A], Any]:

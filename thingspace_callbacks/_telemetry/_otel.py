@@ -48,6 +48,11 @@ _SCHEMA_URL = "https://opentelemetry.io/schemas/1.26.0"
 _DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
 """The buckets the HTTP semantic conventions advise for request durations, in seconds."""
 _UNSET_TRACING = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+_HTTP_METHODS = frozenset(
+    {"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"}
+)
+"""Methods named as they are; any other is ``_OTHER`` (the semantic conventions' bound
+on what a sender can make the span's name)."""
 _NOTICEABLE_WAIT = 0.001
 """Rate-limiter waits shorter than this (seconds) are not reported."""
 
@@ -86,13 +91,16 @@ def error_type(exc: BaseException) -> str:
 class _Server:
     """What the spans of every request to one API root share."""
 
-    __slots__ = ("address", "port", "prefix")
+    __slots__ = ("address", "origin", "port", "prefix")
 
     def __init__(self, base_url: str) -> None:
         parts = urlsplit(base_url)
         self.address = parts.hostname or ""
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.prefix = parts.path.rstrip("/")
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        self.origin = f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+        """``scheme://host[:port]``, never with userinfo."""
 
 
 class Instruments:
@@ -227,7 +235,11 @@ class Instruments:
         }
         attributes: Attributes = {
             **measured,
-            "url.full": redact_url(str(request.url)),
+            "url.full": (
+                redact_url(str(request.url))
+                if self.record_accounts
+                else server.origin + template + _redacted_query(request.url)
+            ),
             "url.template": template,
         }
         if resend:
@@ -406,15 +418,24 @@ class Instruments:
     # -- receiver ---------------------------------------------------------------------
 
     async def delivery(
-        self, method: str, path: str, running: Awaitable[tuple[int, str, Attributes] | None]
+        self,
+        method: str,
+        route: str | None,
+        running: Awaitable[tuple[int, str, Attributes] | None],
     ) -> None:
         """Await ``running``, the receiver answering one request, inside a SERVER span;
         it returns the status code, the verdict and attributes to add (or ``None``
-        when the sender hung up before it was answered)."""
+        when the sender hung up before it was answered). ``route`` is the registered
+        path the request arrived on, ``None`` for any other: the span is then named for
+        the method alone and records no path."""
+        method = method if method in _HTTP_METHODS else "_OTHER"
+        attributes: Attributes = {"http.request.method": method}
+        if route is not None:
+            attributes["http.route"] = attributes["url.path"] = route
         with self.tracer.start_as_current_span(
-            f"{method} {path}",
+            method if route is None else f"{method} {route}",
             kind=SpanKind.SERVER,
-            attributes={"http.request.method": method, "url.path": path, "http.route": path},
+            attributes=attributes,
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
@@ -465,6 +486,15 @@ class Instruments:
                 raise
             finally:
                 self.handler_duration.record(time.perf_counter() - started, attributes)
+
+
+def _redacted_query(url: httpx.URL) -> str:
+    # Accounts travel in paths and in query strings (accountName=...): without
+    # record_accounts the path is the template and every query value is redacted, as the
+    # semantic conventions redact sensitive query values.
+    if not url.query:
+        return ""
+    return "?" + "&".join(f"{name}=REDACTED" for name, _ in url.params.multi_items())
 
 
 def _protocol_version(response: httpx.Response) -> str:

@@ -105,9 +105,15 @@ def serve_metrics(command: str, host: str, port: int | None) -> MetricsEndpoint 
         from opentelemetry.sdk.metrics import MeterProvider
         from prometheus_client import start_http_server
     except ModuleNotFoundError as exc:
-        raise MissingExtra.of(
-            f"{command} --metrics-port", exc, "prometheus"
-        ) from None
+        raise MissingExtra.of(f"{command} --metrics-port", exc, "prometheus") from None
+    if isinstance(metrics.get_meter_provider(), MeterProvider):
+        # The global provider is set once per process: a second one would be ignored,
+        # with an endpoint that serves none of the SDK's metrics.
+        raise click.ClickException(
+            "--metrics-port: this process already has an OpenTelemetry meter provider "
+            "(set up by opentelemetry-instrument?); export the metrics through it "
+            "(OTEL_METRICS_EXPORTER=prometheus serves them too) or drop --metrics-port"
+        )
     metrics.set_meter_provider(MeterProvider(metric_readers=[PrometheusMetricReader()]))
     try:
         server, thread = start_http_server(port, addr=host)

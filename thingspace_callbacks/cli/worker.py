@@ -259,7 +259,8 @@ def _configure_logging(verbose: bool) -> None:
     default=20,
     show_default=True,
     help="Accounts handled at once by this worker, shared by the jobs (chunks of "
-    "accounts, bulk --chunk-size) it runs at once.",
+    "accounts, bulk --chunk-size) it runs at once: it takes another job whenever they "
+    "leave some free, whatever the chunk size.",
 )
 @click.option(
     "--rate-limit",
@@ -281,8 +282,9 @@ def _configure_logging(verbose: bool) -> None:
     metavar="SECONDS",
     default=DEFAULT_JOB_TIMEOUT,
     show_default=True,
-    help="Time a job (a chunk of accounts) may take; a job whose worker died runs again, "
-    "all of it, this long plus 10 s after it started.",
+    help="Time a job (a chunk of accounts) may take: at 90% of it the job ends with the "
+    "accounts it did, and bulk queues the others again. A job whose worker died runs "
+    "again, all of it, this long plus 10 s after it started.",
 )
 @click.option(
     "--keep-results",

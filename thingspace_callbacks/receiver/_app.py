@@ -343,11 +343,12 @@ class Receiver:
             return
         instruments = self._instruments
         if instruments is not None and instruments.active():
-            path = route_path(scope)
-            route = self._match(path)
+            # Only a registered route names the span: any other path is the sender's
+            # choice (unbounded, and a webhook path may be meant to stay private).
+            route = self._routes.get(normalise_path(route_path(scope)))
             await instruments.delivery(
                 scope["method"],
-                route.path if route is not None and route.service is not None else path,
+                None if route is None else route.path,
                 self._answer_traced(scope, receive, send),
             )
             return

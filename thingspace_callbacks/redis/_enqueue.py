@@ -157,6 +157,9 @@ class QueuedFanOut:
         """How many accounts of each job waited for have no outcome yet."""
         self._ready: deque[QueuedResult] = deque()
         self._adding = 0
+        self._enqueuing: set[str] = set()
+        """The jobs waited for whose enqueueing has not returned: not lost, only not
+        in Redis yet."""
         self._outage = Outage(
             redis_address(redis), "waiting for it; jobs it lost are queued again once it is back"
         )
@@ -168,7 +171,8 @@ class QueuedFanOut:
         self.existing = 0
         """Accounts whose job was already queued, running, or done (kept outcome)."""
         self.requeued = 0
-        """Accounts queued again because Redis had lost their job."""
+        """Accounts queued again because Redis had lost their job, or because their job
+        ended without them (it ran out of time)."""
         instruments = instruments_for(telemetry)
         self._trace = (
             instruments.published(queue_name, operation)
@@ -258,6 +262,10 @@ class QueuedFanOut:
                     self._deliver(job_id, result_of(job_id, account, outcome))
         except (ValueError, KeyError, TypeError, AttributeError):
             return  # not ours
+        if data.get("partial") is True and job_id in self._jobs:
+            # The job ran out of time and is kept without some of its accounts: the
+            # sweep queues them again now rather than once the run has been idle.
+            self._sweep_now = True
 
     def _deliver(self, job_id: str, result: QueuedResult) -> None:
         """Hand out ``result`` if its account waits for that job: not for an account
@@ -395,22 +403,35 @@ class QueuedFanOut:
             for chunk in chunks
             if chunk
         }
+        await self._enqueue_jobs(jobs, lost=lost)
+
+    async def _enqueue_jobs(self, jobs: dict[str, list[str]], *, lost: bool = False) -> None:
+        """:meth:`_enqueue_chunks` of jobs named already."""
+        jobs = {job_id: accounts for job_id, accounts in jobs.items() if accounts}
         if not jobs:
             return
         for job_id, chunk in jobs.items():
             self._wait_for(job_id, chunk)
+        self._enqueuing.update(jobs)
         index = {
             account: job_id[len(self._prefix) :]
             for job_id, chunk in jobs.items()
             for account in chunk
         }
         key = self._index_key
-        await self._command(lambda redis: _record(redis, key, index))
+        try:
+            await self._command(lambda redis: _record(redis, key, index))
+        except BaseException:
+            self._enqueuing.difference_update(jobs)
+            raise
         limit = anyio.Semaphore(_ENQUEUE_AT_ONCE)
 
         async def one(job_id: str, accounts: list[str]) -> None:
-            async with limit:
-                added = await self._enqueue_job(job_id, accounts)
+            try:
+                async with limit:
+                    added = await self._enqueue_job(job_id, accounts)
+            finally:
+                self._enqueuing.discard(job_id)
             if added and lost:
                 self.requeued += len(accounts)
             elif added:
@@ -455,24 +476,31 @@ class QueuedFanOut:
 
     async def _sweep(self) -> None:
         """Deliver the kept outcomes nobody announced (a run that stopped after taking
-        them, a job arq gave up on) and queue again the jobs Redis lost."""
+        them, a job arq gave up on), run again the accounts a kept result lacks (its job
+        ran out of time), and queue again the jobs Redis lost. Jobs still being
+        enqueued are left alone: they are not in Redis yet."""
         self._sweep_now = False
         self._idle_checks += 1
         again: list[list[str]] = []
-        lost = 0
-        for chunk in _batches(list(self._jobs)):
+        replaced: dict[str, str] = {}
+        lost: dict[str, list[str]] = {}
+        for chunk in _batches([job for job in self._jobs if job not in self._enqueuing]):
             for job_id, outcomes in (await self._kept(chunk)).items():
                 # A kept result without an account's outcome is no result of ours for
-                # it: run the account again.
+                # it: run the account again, in a job replacing this one.
                 if self._deliver_job(job_id, outcomes):
-                    again.append(self._forget(job_id))
-            waited = [job_id for job_id in chunk if job_id in self._jobs]
+                    missing = self._forget(job_id)
+                    replaced.update(dict.fromkeys(missing, job_id))
+                    again.append(missing)
+            waited = [j for j in chunk if j in self._jobs and j not in self._enqueuing]
             for job_id in await self._missing(waited):
-                again.append(self._forget(job_id))
-                lost += 1
+                # Under the id the run recorded for it: that of a job replacing kept
+                # failures is not the one its accounts alone would give.
+                lost[job_id] = self._forget(job_id)
         if lost:
-            log.warning("%d jobs were lost by Redis: queueing them again", lost)
-        await self._enqueue_chunks(again, lost=True)
+            log.warning("%d jobs were lost by Redis: queueing them again", len(lost))
+        await self._enqueue_chunks(again, replaced=replaced, lost=True)
+        await self._enqueue_jobs(lost, lost=True)
 
     async def _missing(self, job_ids: list[str]) -> list[str]:
         """The jobs of ``job_ids`` that are neither queued nor running nor done."""

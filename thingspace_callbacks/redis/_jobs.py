@@ -12,7 +12,9 @@ share nothing else.
 - Each account's outcome is a JSON object (``account``, ``ok``, ``attempts``,
   ``elapsed``, then ``value`` or ``error``), which the enqueuing side reads back as a
   :class:`QueuedResult`. A job's result is ``{"outcomes": [...]}``, one per account;
-  the worker announces them in batches as ``{"job": ID, "results": [...]}``.
+  the worker announces them in batches as ``{"job": ID, "results": [...]}``, the last
+  with ``"partial": true`` when the job ran out of time before some of its accounts
+  (left out of its result: its run queues them again).
 - The format has a version (:data:`JOB_VERSION`); a worker refuses a job of another
   (``JobRefused``, saying so) rather than misreading it.
 

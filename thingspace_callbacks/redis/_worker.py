@@ -10,7 +10,10 @@ client) with its own client, given the secrets the job carries only as digests (
 :mod:`._jobs`). As the accounts finish it pushes their outcomes, in batches, onto a list
 named for the run, where the enqueuing side pops them; the last batch goes once arq has
 kept the job's result, which holds every account's outcome and is where a later run
-(after Ctrl-C, after a crash) finds the outcomes nobody collected. A job whose worker
+(after Ctrl-C, after a crash) finds the outcomes nobody collected. A chunk still running
+at 90% of the job timeout stops there: its result holds the accounts it did, and the
+run queues the others again (arq neither keeps nor retries a job that timed out). A
+worker takes a job whenever its chunks leave some of its slots free. A job whose worker
 died runs again, all of it, once arq's lock on it lapses (the job timeout plus 10 s):
 its accounts are announced again, and the enqueuing side keeps the first outcome of
 each. Registration sets *the* listener of an account and service, so running it twice
@@ -44,12 +47,13 @@ from .._ratelimit import Limiter, as_limiter
 from .._redact import redact, redact_url
 from .._telemetry import instruments_of
 from ..models._base import plain_data
-from ._connection import RETRY_INTERVAL, redis_address
+from ._connection import RETRY_INTERVAL, log, redis_address
 from ._jobs import (
     DEFAULT_CHUNK_SIZE,
     FUNCTION_NAME,
     QUEUE_NAME,
     Refused,
+    checked_chunk_size,
     deserialize,
     has_userinfo,
     job_fields,
@@ -95,11 +99,18 @@ _ANNOUNCE_AFTER = 0.25
 """...or fewer, once the oldest has waited this many seconds."""
 
 
-def chunks_at_once(concurrency: int) -> int:
-    """The jobs a worker runs at once (arq's ``max_jobs``): enough chunks of the default
-    size to keep ``concurrency`` accounts going while one chunk ends and the next
-    starts, and no more, so that the other workers get the rest of the queue."""
-    return max(2, math.ceil(concurrency / DEFAULT_CHUNK_SIZE) + 1)
+_DEADLINE_SHARE = 0.9
+"""The share of the job timeout a chunk's fan-out may take: what it has not finished by
+then is left out of the job's result, which arq keeps (a job that timed out is neither
+kept nor retried), and the run queues those accounts again."""
+
+
+def chunks_at_once(concurrency: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> int:
+    """The jobs an arq worker of :func:`worker_settings` runs at once (arq's
+    ``max_jobs``): enough chunks of ``chunk_size`` accounts to keep ``concurrency``
+    accounts going while one chunk ends and the next starts, and no more, so that the
+    other workers get the rest of the queue."""
+    return max(2, math.ceil(concurrency / chunk_size) + 1)
 
 
 # -- what a job does ---------------------------------------------------------------------
@@ -157,8 +168,10 @@ def describe(exc: Exception) -> str:
 
 
 class _Announcer:
-    """Pushes a job's outcomes onto the run's list in batches as its accounts finish;
-    the last batch is left for :meth:`finish`, once arq has kept the job's result."""
+    """Pushes a job's outcomes onto the run's list in batches as its accounts finish:
+    every :data:`_ANNOUNCE_EVERY`, or those :data:`_ANNOUNCE_AFTER` seconds old
+    (:meth:`flushing`). The newest is always held back, and the last batch left for
+    :meth:`finish`, once arq has kept the job's result."""
 
     def __init__(self, ctx: dict[Any, Any], job: object, keep_result: float) -> None:
         redis = ctx.get("redis")
@@ -170,6 +183,8 @@ class _Announcer:
         self._unsent: list[dict[str, Any]] = []
         self._since = 0.0
         self._last: dict[str, Any] | None = None
+        self._partial = False
+        self._more: anyio.Event | None = None
 
     async def add(self, outcome: dict[str, Any]) -> None:
         # The batch is pushed before the next outcome joins it, so an outcome is always
@@ -183,6 +198,25 @@ class _Announcer:
         if not self._unsent:
             self._since = time.monotonic()
         self._unsent.append(outcome)
+        if len(self._unsent) > 1 and self._more is not None:
+            self._more.set()
+
+    async def flushing(self) -> None:
+        """Push the outcomes not pushed, but the newest, once the oldest has waited
+        :data:`_ANNOUNCE_AFTER` seconds, without waiting for another to finish (a
+        chunk whose accounts finish slowly still shows its progress); until cancelled."""
+        while True:
+            if len(self._unsent) < 2:
+                self._more = anyio.Event()
+                await self._more.wait()
+                continue
+            wait = self._since + _ANNOUNCE_AFTER - time.monotonic()
+            if wait > 0:
+                await anyio.sleep(wait)
+                continue
+            batch, self._unsent = self._unsent[:-1], self._unsent[-1:]
+            self._since = time.monotonic()
+            await self._push({"results": batch})
 
     def last(self, entry: dict[str, Any]) -> None:
         """Announce ``entry`` (``results`` or a format 1 ``result``) at the end instead
@@ -190,8 +224,15 @@ class _Announcer:
         self._unsent = []
         self._last = entry
 
+    def partial(self) -> None:
+        """Say at the end that the job's result lacks some of its accounts, so that its
+        run queues them again at once."""
+        self._partial = True
+
     async def finish(self) -> None:
         entry = self._last if self._last is not None else {"results": self._unsent}
+        if self._partial:
+            entry = {**entry, "partial": True}
         self._unsent, self._last = [], None
         await self._push(entry)
 
@@ -199,7 +240,7 @@ class _Announcer:
         """Announce ``entry`` to whoever waits for it; when Redis fails, they find the
         outcomes among arq's results instead."""
         redis, key = self._redis, self._key
-        if redis is None or key is None or entry.get("results") == []:
+        if redis is None or key is None or (entry.get("results") == [] and len(entry) == 1):
             return
         data = json.dumps({"job": self._job_id, **entry}, separators=(",", ":"), default=str)
         with contextlib.suppress(*OUTAGE_ERRORS):
@@ -227,13 +268,39 @@ class _Jobs:
         self.client: AsyncThingSpaceClient | None = None
         """Set before the worker starts (by ``on_startup`` in :func:`worker_settings`)."""
         self._secrets = secrets
-        self._concurrency = concurrency
+        self.concurrency = concurrency
+        """Accounts handled at once, by all the chunks the worker runs."""
         self._slots: anyio.CapacityLimiter | None = None
         self._limiter = limiter
         self._keep_result = keep_result
         self._message = message
         self.queue_name = QUEUE_NAME
         """The queue the jobs come from (set with the worker's arguments), for spans."""
+        self.deadline = DEFAULT_JOB_TIMEOUT * _DEADLINE_SHARE
+        """Seconds a chunk's fan-out may run (set with the worker's arguments)."""
+        self._unfinished = 0
+        """Accounts of the chunks running here that have no outcome yet."""
+        self._starting: set[str] = set()
+        """Jobs taken from the queue whose chunk has not started yet."""
+        self._begun: set[str] = set()
+        """Jobs whose chunk has started (or been refused) and not ended."""
+        self._chunk_size = DEFAULT_CHUNK_SIZE
+        """The size of the last chunk started: what a job taken is expected to carry."""
+
+    def wants_more(self) -> bool:
+        """Whether the worker has slots the chunks it runs (or is starting) leave
+        free: :class:`_Worker` takes jobs only then, so that a small chunk size does
+        not keep the worker below its concurrency, nor a big one take chunks other
+        workers could be running."""
+        expected = self._unfinished + len(self._starting) * self._chunk_size
+        return expected < self.concurrency
+
+    def taken(self, job_id: str, task: asyncio.Task[Any]) -> None:
+        """Count ``job_id``, taken from the queue, as starting until its chunk starts
+        (or its task ends without one: not a job of ours, or unreadable)."""
+        if job_id not in self._begun:  # its task may have run already
+            self._starting.add(job_id)
+            task.add_done_callback(lambda _: self._starting.discard(job_id))
 
     def function(self, *, timeout: float, keep_result: float, max_tries: int) -> Function:
         return func(
@@ -249,14 +316,36 @@ class _Jobs:
         job = args[0] if len(args) == 1 and not kwargs else None
         announcer = _Announcer(ctx, job, self._keep_result)
         ctx[_ANNOUNCE] = announcer
+        job_id = ctx.get("job_id")
+        name = str(job_id)
+        self._starting.discard(name)
+        self._begun.add(name)
+        try:
+            return await self._run(ctx, job, announcer)
+        finally:
+            self._begun.discard(name)
+
+    async def _run(self, ctx: dict[Any, Any], job: object, announcer: _Announcer) -> dict[str, Any]:
+        job_id = ctx.get("job_id")
         try:
             fields, accounts = job_fields(job)
-            outcomes = await self._traced_chunk(ctx.get("job_id"), fields, accounts, announcer)
         except Refused as exc:
-            result, entry = refusal(job, str(exc))
-            announcer.last(entry)
-            return result
+            return self._refuse(job, exc, announcer)
+        self._chunk_size = len(accounts)
+        self._unfinished += len(accounts)
+        outcomes: list[dict[str, Any]] = []
+        try:
+            await self._traced_chunk(job_id, fields, accounts, announcer, outcomes)
+        except Refused as exc:
+            return self._refuse(job, exc, announcer)
+        finally:
+            self._unfinished -= len(accounts) - len(outcomes)
         return {"outcomes": outcomes}
+
+    def _refuse(self, job: object, exc: Refused, announcer: _Announcer) -> dict[str, Any]:
+        result, entry = refusal(job, str(exc))
+        announcer.last(entry)
+        return result
 
     async def announce(self, ctx: dict[Any, Any]) -> None:
         """arq's ``after_job_end``: announce the job's last outcomes once arq has
@@ -272,19 +361,28 @@ class _Jobs:
         fields: dict[str, str | None],
         accounts: list[str],
         announcer: _Announcer,
-    ) -> list[dict[str, Any]]:
+        outcomes: list[dict[str, Any]],
+    ) -> None:
         """:meth:`_chunk`, inside a ``CONSUMER`` span joined to the run's trace when
         the worker's client reports telemetry."""
         telemetry = instruments_of(self.client)
         if telemetry is None or not telemetry.active():
-            return await self._chunk(fields, accounts, announcer)
+            await self._chunk(fields, accounts, announcer, outcomes)
+            return
         named = job_id if isinstance(job_id, str) else None
         with telemetry.consuming(self.queue_name, named, fields.get("trace"), len(accounts)):
-            return await self._chunk(fields, accounts, announcer)
+            await self._chunk(fields, accounts, announcer, outcomes)
 
     async def _chunk(
-        self, fields: dict[str, str | None], accounts: list[str], announcer: _Announcer
-    ) -> list[dict[str, Any]]:
+        self,
+        fields: dict[str, str | None],
+        accounts: list[str],
+        announcer: _Announcer,
+        outcomes: list[dict[str, Any]],
+    ) -> None:
+        """Run ``accounts`` through the fan-out, adding their outcomes to ``outcomes``
+        as they finish. Those not finished by :attr:`deadline` are left out: the job
+        ends in time for arq to keep what it did, and the run queues the rest again."""
         client = self.client
         if client is None:
             raise Refused("the worker has no client (it was not started)")
@@ -299,8 +397,7 @@ class _Jobs:
         call = functools.partial(operation, **await self._arguments(fields))
         if self._slots is None:
             # Made here, in the worker's event loop; every chunk of this worker shares it.
-            self._slots = anyio.CapacityLimiter(self._concurrency)
-        outcomes: list[dict[str, Any]] = []
+            self._slots = anyio.CapacityLimiter(self.concurrency)
         fan_out = FanOut(
             accounts,
             call,
@@ -308,12 +405,34 @@ class _Jobs:
             rate_limit=self._limiter,
             telemetry=instruments_of(client),
         )
-        async with fan_out as results:
-            async for result in results:
-                outcome = _outcome(result, self._message)
-                outcomes.append(outcome)
-                await announcer.add(outcome)
-        return outcomes
+        with anyio.move_on_after(self.deadline) as scope:
+            async with anyio.create_task_group() as timer, fan_out as results:
+                timer.start_soon(announcer.flushing)
+                async for result in results:
+                    await self._finished(result, announcer, outcomes)
+                timer.cancel_scope.cancel()
+        if scope.cancelled_caught:
+            # Calls that ended as the deadline came, not yet handed out, still count.
+            for result in fan_out.remaining():
+                if not result.cancelled:
+                    await self._finished(result, announcer, outcomes)
+            announcer.partial()
+            log.warning(
+                "a job ran out of time (%d of its %d accounts done): its run queues the rest again",
+                len(outcomes),
+                len(accounts),
+            )
+
+    async def _finished(
+        self,
+        result: FanOutResult[str, object],
+        announcer: _Announcer,
+        outcomes: list[dict[str, Any]],
+    ) -> None:
+        outcome = _outcome(result, self._message)
+        outcomes.append(outcome)
+        self._unfinished -= 1
+        await announcer.add(outcome)
 
     async def _arguments(self, fields: dict[str, str | None]) -> dict[str, object]:
         arguments: dict[str, object] = {
@@ -367,6 +486,7 @@ def worker_settings(
     keep_result: float = DEFAULT_KEEP_RESULT,
     max_tries: int = DEFAULT_MAX_TRIES,
     poll_delay: float = DEFAULT_POLL_DELAY,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> dict[str, Any]:
     """arq worker settings that run the jobs of :func:`enqueue_fan_out`; run them with
     ``arq yourmodule.WorkerSettings``::
@@ -380,20 +500,25 @@ def worker_settings(
     :param redis: Where the queue is: a ``redis://`` URL or arq's ``RedisSettings``.
     :param queue_name: The arq queue, as given to :func:`enqueue_fan_out`.
     :param concurrency: Accounts handled at once, shared by the jobs (chunks) the
-        worker runs at once (arq's ``max_jobs``: two, or more for a concurrency above
-        the default chunk size).
+        worker runs at once (arq's ``max_jobs``: :func:`chunks_at_once` of it and
+        ``chunk_size``).
     :param rate_limit: Accounts started per second (a :class:`RedisRateLimiter` to
         share the budget with every worker).
     :param callback_password: The connectivity callback password jobs carry only as a
         digest; a job whose digest does not match fails, saying so.
     :param listener_urls: Listener URLs with userinfo, likewise carried as a digest.
-    :param job_timeout: Seconds a job (a chunk of accounts) may run. A job whose worker
-        died runs again once arq's lock on it lapses: ``job_timeout`` plus 10 s after it
-        started.
+    :param job_timeout: Seconds a job (a chunk of accounts) may run. Its fan-out stops
+        at 90% of it: the accounts not done by then are left out of its result, and its
+        run queues them again in a job of their own. A job whose worker died runs again
+        once arq's lock on it lapses: ``job_timeout`` plus 10 s after it started.
     :param keep_result: Seconds outcomes are kept: until then the same job is not
         enqueued again, and a later run collects the outcome instead of calling.
     :param max_tries: Times a job is started before arq gives up on it.
     :param poll_delay: Seconds between looks at the queue: arq starts jobs only then.
+    :param chunk_size: The accounts per job the runs enqueue (their ``chunk_size``),
+        from which arq's ``max_jobs`` is set: arq's worker cannot adapt it to the jobs
+        it gets. ``thingspace-callbacks worker`` (:func:`serve`) needs no such hint: it
+        takes a job whenever its running chunks leave slots free.
 
     The dict holds arq ``Worker`` arguments; add more (``health_check_interval``...) or your own
     functions to it (they then get JSON, as these settings use JSON serializers). Its
@@ -410,9 +535,12 @@ def worker_settings(
     async def on_startup(ctx: dict[Any, Any]) -> None:
         await jobs.startup(ctx, client)
 
+    max_jobs = chunks_at_once(
+        count(concurrency, "concurrency", minimum=1), checked_chunk_size(chunk_size)
+    )
     return {
         **_worker_arguments(
-            jobs, queue_name, concurrency, job_timeout, keep_result, max_tries, poll_delay
+            jobs, queue_name, job_timeout, keep_result, max_tries, poll_delay, max_jobs
         ),
         "redis_settings": RedisSettings.from_dsn(redis) if isinstance(redis, str) else redis,
         "on_startup": on_startup,
@@ -423,22 +551,23 @@ def worker_settings(
 def _worker_arguments(
     jobs: _Jobs,
     queue_name: str,
-    concurrency: int,
     job_timeout: float,
     keep_result: float,
     max_tries: int,
     poll_delay: float,
+    max_jobs: int,
 ) -> dict[str, Any]:
     job_timeout = seconds(job_timeout, "job_timeout", positive=True)
     keep_result = seconds(keep_result, "keep_result", positive=True)
     max_tries = count(max_tries, "max_tries", minimum=1)
     jobs.queue_name = queue_name
+    jobs.deadline = job_timeout * _DEADLINE_SHARE
     return {
         "functions": [
             jobs.function(timeout=job_timeout, keep_result=keep_result, max_tries=max_tries)
         ],
         "queue_name": queue_name,
-        "max_jobs": chunks_at_once(count(concurrency, "concurrency", minimum=1)),
+        "max_jobs": max_jobs,
         "job_timeout": job_timeout,
         "keep_result": keep_result,
         "max_tries": max_tries,
@@ -485,8 +614,10 @@ async def serve(
         message=message,
     )
     jobs.client = client
+    # A job needs a slot at least: the worker takes jobs while its slots are free
+    # (_Worker.start_jobs), up to one per slot.
     arguments = _worker_arguments(
-        jobs, queue_name, concurrency, job_timeout, keep_result, max_tries, poll_delay
+        jobs, queue_name, job_timeout, keep_result, max_tries, poll_delay, jobs.concurrency
     )
     asyncio.get_running_loop().set_exception_handler(_quiet_outages)
     outage = Outage(
@@ -503,7 +634,7 @@ async def serve(
         if on_ready is not None:
             on_ready()
         try:
-            await _work(_Worker(**arguments, redis_pool=pool, handle_signals=False))
+            await _work(_Worker(jobs, **arguments, redis_pool=pool, handle_signals=False))
         except OUTAGE_ERRORS as exc:
             outage.failed(exc)
         await anyio.sleep(RETRY_INTERVAL)
@@ -529,16 +660,40 @@ async def _pool(redis: RedisSettings, queue_name: str) -> ArqRedis:
 
 
 class _Worker(Worker):
-    """arq's worker, which also knows the jobs' ends it is still recording.
+    """arq's worker, which takes a job only while its chunks leave slots free, and
+    knows the jobs' ends it is still recording.
 
     A job cancelled while arq records its end leaves that recording running on its own
     (arq shields it). Closing the pool under it would leave the job locked in Redis
     until arq's lock lapses (the job timeout plus 10 s), so :func:`_stop` waits for them.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, jobs: _Jobs, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.recording: set[asyncio.Task[Any]] = set()
+        self._jobs = jobs
+
+    async def _poll_iteration(self) -> None:
+        # Reading the queue while the running chunks fill the slots would be a Redis
+        # command per poll for nothing.
+        picking = self.allow_pick_jobs
+        self.allow_pick_jobs = picking and self._jobs.wants_more()
+        try:
+            await super()._poll_iteration()
+        finally:
+            self.allow_pick_jobs = picking
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        # One at a time, to count each job taken before deciding on the next.
+        for job_id in job_ids:
+            if not self._jobs.wants_more():
+                return
+            name = job_id.decode()
+            before = self.tasks.get(name)
+            await super().start_jobs([job_id])
+            task = self.tasks.get(name)
+            if task is not None and task is not before:
+                self._jobs.taken(name, task)
 
     async def finish_job(self, *args: Any, **kwargs: Any) -> None:
         # arq calls this inside asyncio.shield, so it always runs in a task of its own.

@@ -26,7 +26,7 @@ from .._telemetry import Run, instruments_of, traced_run
 from ._entries import CHANGES, PlanEntry
 from ._errors import PlanFileError, PruneRefusedError, StateFileError
 from ._load import expand
-from ._observed import Snapshot, observed, read
+from ._observed import Expected, Snapshot, observed, read
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -35,7 +35,16 @@ if TYPE_CHECKING:
     from .._fanout import FanOut, FanOutOptions, FanOutResult
     from ._plan import Plan
 
-__all__ = ["ApplyReport", "ApplyResult", "Applier", "Outcome", "apply", "resolve_secrets"]
+__all__ = [
+    "ApplyReport",
+    "ApplyResult",
+    "Applier",
+    "Outcome",
+    "apply",
+    "check_plan",
+    "expected_of",
+    "resolve_secrets",
+]
 
 Outcome = Literal["applied", "already", "conflict", "failed", "cancelled"]
 """What became of one entry: ``applied`` (the call succeeded), ``already`` (the
@@ -112,7 +121,11 @@ class ApplyReport:
 
 
 def check_prune(plan: Plan, allow_large_prune: bool) -> None:
-    """Refuse a plan whose prunes are too large, unless allowed."""
+    """Refuse a plan whose prunes are too large, unless allowed (and one whose
+    ``max_prune_share`` is not a share: NaN would let every prune through)."""
+    from ._plan import prune_share
+
+    prune_share(plan.max_prune_share)
     reasons = plan.large_prunes()
     if reasons and not allow_large_prune:
         raise PruneRefusedError(reasons)
@@ -129,9 +142,10 @@ def check_base_url(plan: Plan, base_url: str) -> None:
 def resolve_secrets(
     plan: Plan, entries: Iterable[PlanEntry], environ: Mapping[str, str] | None = None
 ) -> dict[str, SecretStr]:
-    """The secret of each password digest the entries send: kept by the plan, or read
-    again from the environment (``passwordFrom``) and checked against the digest.
-    Takes one PBKDF2 per secret read again.
+    """The secret of each digest the entries send (passwords, secret headers): kept
+    by the plan, or read again from the environment (``passwordFrom``,
+    ``httpHeadersFrom``) and checked against the digest. Takes one PBKDF2 per secret
+    read again.
 
     :raises PlanFileError: a variable is not set, or no longer holds the secret the
         plan was made with.
@@ -140,28 +154,80 @@ def resolve_secrets(
     found: dict[str, SecretStr] = {}
     for entry in entries:
         after = entry.after
-        if after is None or after.password is None or after.password in found:
+        if after is None:
             continue
-        kept = plan.secrets.get(after.password)
-        if kept is not None:
-            found[after.password] = kept
+        wanted: list[tuple[str, str, str | None]] = []
+        if after.password is not None:
+            wanted.append(("the password", after.password, after.password_from))
+        templates = dict(after.http_headers_from or ())
+        headers = dict(after.http_headers or ())
+        for name in sorted(after.secret_headers):
+            wanted.append((f"the http_headers.{name} value", headers[name], templates.get(name)))
+        for what, recorded, template in wanted:
+            if recorded in found:
+                continue
+            kept = plan.secrets.get(recorded)
+            if kept is not None:
+                found[recorded] = kept
+                continue
+            where = f"{entry.family} {entry.service or 'listener'} of {entry.account}"
+            if template is None:
+                raise PlanFileError(
+                    f"{what} of {where} was not given from the environment: "
+                    "apply the plan that plan() returned, or plan again"
+                )
+            try:
+                value = expand(template, environ, path="the plan", place=where)
+            except StateFileError as exc:
+                raise PlanFileError(str(exc)) from None
+            if not matches(value, recorded):
+                raise PlanFileError(
+                    f"{template} no longer holds {what} the plan was made with ({where}): "
+                    "plan again"
+                )
+            found[recorded] = SecretStr(value)
+    return found
+
+
+def check_plan(
+    plan: Plan,
+    entries: Iterable[PlanEntry],
+    base_url: str,
+    *,
+    allow_large_prune: bool,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, SecretStr]:
+    """Every check an apply makes before any request (the prunes, the API root, the
+    secrets), in that order; the secrets :func:`resolve_secrets` found.
+
+    :raises PruneRefusedError: a prune too large, unless allowed.
+    :raises PlanFileError: a plan read from another API root, or whose secrets are
+        not the environment's.
+    """
+    check_prune(plan, allow_large_prune)
+    check_base_url(plan, base_url)
+    return resolve_secrets(plan, entries, environ)
+
+
+def expected_of(
+    entries: Iterable[PlanEntry], secrets: Mapping[str, SecretStr]
+) -> dict[str, Expected]:
+    """Service to what the re-read of each entry's listener is compared with."""
+    found: dict[str, Expected] = {}
+    for entry in entries:
+        after = entry.after
+        if after is None:
             continue
-        where = f"{entry.family} {entry.service or 'listener'} of {entry.account}"
-        if after.password_from is None:
-            raise PlanFileError(
-                f"the password of {where} was not given from the environment: "
-                "apply the plan that plan() returned, or plan again"
-            )
-        try:
-            value = expand(after.password_from, environ, path="the plan", place=where)
-        except StateFileError as exc:
-            raise PlanFileError(str(exc)) from None
-        if not matches(value, after.password):
-            raise PlanFileError(
-                f"{after.password_from} no longer holds the password the plan was made with "
-                f"({where}): plan again"
-            )
-        found[after.password] = SecretStr(value)
+        headers = dict(after.http_headers or ())
+        found[entry.service or ""] = Expected(
+            password=secrets.get(after.password or ""),
+            password_digest=after.password,
+            headers={
+                name: (secrets[headers[name]], headers[name])
+                for name in after.secret_headers
+                if headers[name] in secrets
+            },
+        )
     return found
 
 
@@ -220,7 +286,15 @@ def call_arguments(
     if "password" in keywords:
         arguments["password"] = secrets[after.password] if after.password else None
     if "http_headers" in keywords:
-        arguments["http_headers"] = dict(after.http_headers) if after.http_headers else None
+        secret = after.secret_headers
+        arguments["http_headers"] = (
+            {
+                name: secrets[value].get_secret_value() if name in secret else value
+                for name, value in after.http_headers
+            }
+            if after.http_headers
+            else None
+        )
     if entry.kind == "change" and "update" in facts.verbs:
         # FOTA points its one listener elsewhere with update; a register would be
         # refused over an existing one by some servers.
@@ -249,6 +323,10 @@ class Applier:
         earlier apply (``--resume``).
     :param environ: Where a loaded plan's secrets are read again (default:
         ``os.environ``).
+    :param recheck: Read each account's listeners again before changing them
+        (default). ``False`` trusts the plan's reads, as ``terraform apply`` does: one
+        request per change instead of two, but a change made since the plan is
+        overwritten, not a conflict (the window is from the plan to the apply).
     """
 
     def __init__(
@@ -259,6 +337,7 @@ class Applier:
         allow_large_prune: bool = False,
         skip: Iterable[tuple[str, str, str | None]] = (),
         environ: Mapping[str, str] | None = None,
+        recheck: bool = True,
         **options: Unpack[FanOutOptions],
     ) -> None:
         check_prune(plan, allow_large_prune)
@@ -266,6 +345,7 @@ class Applier:
         self._client = client
         self._plan = plan
         self._environ = environ
+        self._recheck = recheck
         self._groups = groups(plan.entries, skip)
         self.total = sum(len(entries) for _, _, entries in self._groups)
         """How many entries this apply does."""
@@ -362,30 +442,25 @@ class Applier:
     async def _apply(self, group: Group) -> list[ApplyResult]:
         account, name, entries = group
         facts = family(name)
-        wanted = {
-            entry.service or "": (
-                self._secrets.get(entry.after.password or ""),
-                entry.after.password,
-            )
-            for entry in entries
-            if entry.after is not None
-        }
-        try:
-            current = dict(
-                observed(facts, model, wanted) for model in await read(self._client, facts, account)
-            )
-        except ThingSpaceError as exc:
-            reason = f"the listeners could not be read again: {_reason(exc)}"
-            return [ApplyResult(entry, "failed", reason) for entry in entries]
+        current: dict[str, Snapshot] | None = None
+        if self._recheck:
+            wanted = expected_of(entries, self._secrets)
+            try:
+                models = await read(self._client, facts, account)
+            except ThingSpaceError as exc:
+                reason = f"the listeners could not be read again: {_reason(exc)}"
+                return [ApplyResult(entry, "failed", reason) for entry in entries]
+            current = dict(observed(facts, model, wanted) for model in models)
         resource = getattr(self._client, facts.name)
         results = []
         for entry in entries:
-            now = current.get(entry.service or "")
-            outcome, why = verdict(entry, now)
-            if outcome is not None:
-                found = now if outcome == "conflict" else None
-                results.append(ApplyResult(entry, outcome, why, found))
-                continue
+            if current is not None:
+                now = current.get(entry.service or "")
+                outcome, why = verdict(entry, now)
+                if outcome is not None:
+                    found = now if outcome == "conflict" else None
+                    results.append(ApplyResult(entry, outcome, why, found))
+                    continue
             verb, arguments = call_arguments(entry, self._secrets)
             started = time.perf_counter()
             try:
@@ -419,16 +494,23 @@ async def apply(
     allow_large_prune: bool = False,
     skip: Iterable[tuple[str, str, str | None]] = (),
     environ: Mapping[str, str] | None = None,
+    recheck: bool = True,
     on_result: Callable[[ApplyResult], object] | None = None,
     **options: Unpack[FanOutOptions],
 ) -> ApplyReport:
     """Apply ``plan`` with ``client`` and return every entry's result (see
-    :class:`Applier` for how, and what is checked first).
+    :class:`Applier` for how, what is checked first, and ``recheck``).
 
     :param on_result: Called with each result as it arrives.
     """
     applier = Applier(
-        client, plan, allow_large_prune=allow_large_prune, skip=skip, environ=environ, **options
+        client,
+        plan,
+        allow_large_prune=allow_large_prune,
+        skip=skip,
+        environ=environ,
+        recheck=recheck,
+        **options,
     )
     results = []
     async with applier:

@@ -147,6 +147,16 @@ def _listener(
             continue
         if not isinstance(value, str):
             raise StateFileError(f"{name} must be a string", path=path, place=place)
+        if name == "url" and _VARIABLE.search(value):
+            # A URL is shown in every plan, saved plan and results line: a token in it
+            # would be too. Secrets go where they are kept as digests.
+            raise StateFileError(
+                "url must not take ${VARIABLE}: a URL is shown in every plan and results "
+                "line. Pass a secret as a header (diagnostics http_headers) or the "
+                "password (connectivity), or write the URL out",
+                path=path,
+                place=keys.place(place, name),
+            )
         values[name] = expand(value, environ, path=path, place=keys.place(place, name))
     if "url" not in values:
         raise StateFileError("url is required", path=path, place=place)
@@ -158,6 +168,11 @@ def _listener(
             str(k): expand(v, environ, path=path, place=keys.place(place, "http_headers"))
             for k, v in headers.items()
         }
+        # A value from the environment is a secret (a token, most likely): kept as a
+        # digest, and read again from its template when a saved plan is applied.
+        templates = {str(k): v for k, v in headers.items() if _VARIABLE.search(v)}
+        if templates:
+            values["http_headers_from"] = templates
     password_from = None
     if "password" in values:
         template = table["password"]

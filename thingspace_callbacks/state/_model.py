@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from .._errors import InvalidArgumentError
 from .._exports import publish
 from .._families import FAMILIES, Family, family
+from .._redact import is_sensitive_key
 from .._validation import callback_url, checked_account, header_value, identifier, path_segment
 from ._errors import StateFileError
 
@@ -69,11 +70,18 @@ class Listener:
     ones (``firmware``, ``firmware_v3``: one listener per account). ``username``,
     ``password`` (``connectivity``) and ``http_headers`` (``diagnostics``) are the
     family's ``register`` keywords. ``accounts`` makes it apply to those accounts
-    instead of the state's.
+    instead of the state's (a list or tuple: a string is refused).
+
+    A header is a secret, kept and shown like the password, when its name says it is
+    a credential (``Authorization``, ``X-Api-Key``...) or its value came from
+    ``${VAR}`` (:attr:`secret_headers`).
 
     :param password_from: The ``${VAR}`` template the password was expanded from,
         which a saved plan keeps to read it again from the environment when it is
         applied; set by :meth:`State.load`.
+    :param http_headers_from: The ``${VAR}`` template of each header value expanded
+        from one (``{"Authorization": "Bearer ${TOKEN}"}``), kept as
+        ``password_from`` is; set by :meth:`State.load`.
     :param place: Where it was declared (``"line 12, listener 3"``), for messages.
     """
 
@@ -85,16 +93,49 @@ class Listener:
     http_headers: Mapping[str, str] | None = field(default=None, hash=False)
     accounts: tuple[str, ...] | None = field(default=None, hash=False)
     password_from: str | None = None
+    http_headers_from: Mapping[str, str] | None = field(default=None, hash=False)
     place: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.password, str):
             object.__setattr__(self, "password", SecretStr(self.password))
+        if isinstance(self.accounts, str):
+            # tuple("0000000001-00001") would be sixteen one-character accounts.
+            raise StateFileError(
+                f"accounts must be a list of accounts, not one string: "
+                f"accounts=({self.accounts!r},)",
+                place=self.place or None,
+            )
         if self.accounts is not None and not isinstance(self.accounts, tuple):
             object.__setattr__(self, "accounts", tuple(self.accounts))
         if self.http_headers is not None:
             object.__setattr__(self, "http_headers", MappingProxyType(dict(self.http_headers)))
+        if self.http_headers_from is not None:
+            object.__setattr__(
+                self, "http_headers_from", MappingProxyType(dict(self.http_headers_from))
+            )
         object.__setattr__(self, "family", family_of(self.family, place=self.place).name)
+
+    def __repr__(self) -> str:
+        # The generated repr would show secret header values; the password it leaves out.
+        shown = []
+        for item in fields(self):
+            if not item.repr:
+                continue
+            value = getattr(self, item.name)
+            if item.name == "http_headers" and value is not None:
+                secret = self.secret_headers
+                value = {k: "**********" if k in secret else v for k, v in value.items()}
+            elif isinstance(value, MappingProxyType):
+                value = dict(value)
+            shown.append(f"{item.name}={value!r}")
+        return f"Listener({', '.join(shown)})"
+
+    @property
+    def secret_headers(self) -> frozenset[str]:
+        """The names of the headers whose values are secrets: a credential's name, or
+        a value from ``${VAR}``. Plans show them only as salted digests."""
+        return secret_header_names(self.http_headers or {}, self.http_headers_from)
 
     @property
     def facts(self) -> Family:
@@ -151,24 +192,45 @@ class Listener:
             raise refuse("url must not carry credentials (user:password@): they would be shown")
         if self.password is not None and self.password_from is None and path is not None:
             raise refuse('password must come from the environment: password = "${VARIABLE}"')
+        templates = self.http_headers_from or {}
         for name, value in (self.http_headers or {}).items():
             if not isinstance(value, str):
                 raise refuse(f"http_headers.{name} must be a string")
+            if is_sensitive_key(name) and name not in templates and path is not None:
+                raise refuse(
+                    f"http_headers.{name} holds a credential: it must come from the "
+                    f'environment: {name} = "${{VARIABLE}}"'
+                )
+
+
+SECRET_UNKNOWN = "(sensitive)"
+"""What a state's digest counts a secret as when neither its template nor a digest
+of it is known."""
 
 
 def _secret(value: SecretStr | None) -> str | None:
     return None if value is None else value.get_secret_value()
 
 
+def secret_header_names(
+    headers: Iterable[str], templates: Mapping[str, str] | None
+) -> frozenset[str]:
+    """Which of ``headers`` are secrets: a credential's name, or one of ``templates``
+    (the values that came from ``${VAR}``)."""
+    return frozenset(
+        name for name in headers if is_sensitive_key(name) or name in (templates or {})
+    )
+
+
 @dataclass(frozen=True)
 class State:
     """The listeners a fleet's accounts should have.
 
-    ``listeners`` apply to ``accounts`` unless they name their own. ``prune`` names the
-    families whose listeners that no declared listener matches are removed (the
-    client's attribute names). Built, it is checked whole (:class:`StateFileError`):
-    every family, service, URL and account, and no (account, family, service)
-    declared twice with different values.
+    ``listeners`` apply to ``accounts`` (a list or tuple: one string is refused)
+    unless they name their own. ``prune`` names the families whose listeners that no
+    declared listener matches are removed (the client's attribute names). Built, it
+    is checked whole (:class:`StateFileError`): every family, service, URL and
+    account, and no (account, family, service) declared twice with different values.
 
     :param path: The state file it was read from (:meth:`load`), for messages.
     """
@@ -183,6 +245,21 @@ class State:
     _everyone: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # A string is iterable: tuple("0000000001-00001") would plan sixteen
+        # one-character accounts, frozenset("location") eight families.
+        if isinstance(self.accounts, str):
+            raise StateFileError(
+                f"accounts must be a list of accounts, not one string: "
+                f"accounts=({self.accounts!r},)",
+                path=self.path,
+            )
+        if isinstance(self.prune, str):
+            raise StateFileError(
+                f"prune must be a set of families, not one string: "
+                f"prune=frozenset({{{self.prune!r}}})",
+                path=self.path,
+                place="[prune]",
+            )
         object.__setattr__(self, "listeners", tuple(self.listeners))
         object.__setattr__(self, "accounts", tuple(self.accounts))
         prune = frozenset(
@@ -217,12 +294,14 @@ class State:
         own: dict[str, list[Listener]] = {}
         order: dict[str, None] = dict.fromkeys(self.accounts)
         kept: list[Listener] = []
+        # Equal listeners hash alike (the password aside): one lookup each, not a
+        # scan of every listener kept so far.
+        alike: dict[Listener, list[Listener]] = {}
         for listener in self.listeners:
-            if any(
-                listener is not other and listener == other and listener.same_values(other)
-                for other in kept
-            ):
+            twins = alike.setdefault(listener, [])
+            if any(listener.same_values(other) for other in twins):
                 continue  # the same listener declared twice: once is enough
+            twins.append(listener)
             kept.append(listener)
         for listener in kept:
             if listener.accounts is None:
@@ -238,7 +317,7 @@ class State:
                 for account in listener.accounts:
                     _check_account(account, path, listener.place or "accounts")
                     order.setdefault(account)
-        _check_overlaps(kept, everyone, path)
+        _check_overlaps(kept, self.accounts, everyone, path)
         for listener in kept:
             if listener.accounts is None:
                 top[listener.family][listener.service] = listener
@@ -281,14 +360,30 @@ class State:
             for name in self.families(account):
                 yield account, name
 
-    def digest(self, secret_digests: Mapping[int, str] | None = None) -> str:
-        """A SHA-256 of what the state asks for (secrets by where they come from, or
-        by the digests given for them), identifying the state a plan came from."""
+    def digest(
+        self,
+        secret_digests: Mapping[int, str] | None = None,
+        header_digests: Mapping[int, Mapping[str, str]] | None = None,
+    ) -> str:
+        """A SHA-256 of what the state asks for, identifying the state a plan came
+        from. Secrets (passwords, :attr:`Listener.secret_headers`) count by where they
+        come from (``${VAR}``), else by the salted digests given for them: never by
+        their values, which an unsalted hash would let anyone try guesses against.
+
+        :param secret_digests: The digest of each listener's password, by ``id()``.
+        :param header_digests: The digests of each listener's secret headers (name to
+            digest), by the listener's ``id()``.
+        """
         listeners = []
         for listener in self.listeners:
             password = None
             if listener.password is not None:
                 password = listener.password_from or (secret_digests or {}).get(id(listener))
+            headers = dict(listener.http_headers or {})
+            templates = listener.http_headers_from or {}
+            digests = (header_digests or {}).get(id(listener), {})
+            for name in listener.secret_headers:
+                headers[name] = templates.get(name) or digests.get(name, SECRET_UNKNOWN)
             listeners.append(
                 {
                     "family": listener.family,
@@ -296,7 +391,7 @@ class State:
                     "url": listener.url,
                     "username": listener.username,
                     "password": password,
-                    "httpHeaders": dict(listener.http_headers or {}),
+                    "httpHeaders": headers,
                     "accounts": list(listener.accounts) if listener.accounts is not None else None,
                 }
             )
@@ -318,46 +413,59 @@ def _check_account(account: object, path: str | None, place: str) -> None:
         ) from None
 
 
-def _check_overlaps(listeners: Iterable[Listener], everyone: set[str], path: str | None) -> None:
+def _check_overlaps(
+    listeners: list[Listener], accounts: tuple[str, ...], everyone: set[str], path: str | None
+) -> None:
     """Refuse two listeners that ask different things of one account: the same
     (family, service) with different values, or two Diagnostics services (its read
-    answers one listener per account, so a plan could not see the second)."""
-    by_family: dict[str, list[Listener]] = {}
+    answers one listener per account, so a plan could not see the second).
+
+    One pass, each listener's accounts looked up in an index of what is claimed by
+    (family, service, account) (by (family, account) for Diagnostics), so a state of
+    many per-account listeners costs what its accounts do."""
+    # The listeners of the state's accounts claim every one of them: kept apart by
+    # (family, service), not written out per account.
+    top: dict[tuple[str, str], Listener] = {}
+    own: dict[tuple[str, str, str], Listener] = {}
     for listener in listeners:
-        by_family.setdefault(listener.family, []).append(listener)
-    for name, group in by_family.items():
-        for i, first in enumerate(group):
-            for second in group[i + 1 :]:
-                same_service = first.service == second.service
-                if same_service and first.same_values(second):
-                    continue
-                if not same_service and name != "diagnostics":
-                    continue
-                shared = _shared_account(first, second, everyone)
-                if shared is None:
-                    continue
-                places = f"{first.place or 'one listener'} and {second.place or 'another'}"
-                if same_service:
-                    what = f"{name} {first.service or 'listener'}".rstrip()
-                    message = (
-                        f"{what} of account {shared!r} is declared twice with different "
-                        f"values ({places})"
-                    )
-                else:
-                    message = (
-                        f"diagnostics answers one listener per account, but account {shared!r} "
-                        f"is given services {first.service!r} and {second.service!r} ({places})"
-                    )
-                raise StateFileError(message, path=path)
+        slot = "" if listener.family == "diagnostics" else listener.service
+        if listener.accounts is None:
+            if not everyone:
+                continue
+            first = top.setdefault((listener.family, slot), listener)
+            if first is not listener:
+                _refuse_overlap(first, listener, accounts[0], path)
+            continue
+        claimed = top.get((listener.family, slot)) if everyone else None
+        for account in listener.accounts:
+            if claimed is not None and account in everyone:
+                _refuse_overlap(claimed, listener, account, path)
+            first = own.setdefault((listener.family, slot, account), listener)
+            if first is not listener:
+                _refuse_overlap(first, listener, account, path)
+    # A listener of the state's accounts declared after one of its own accounts.
+    for (name, slot, account), first in own.items():
+        claimed = top.get((name, slot))
+        if claimed is not None and account in everyone:
+            _refuse_overlap(first, claimed, account, path)
 
 
-def _shared_account(first: Listener, second: Listener, everyone: set[str]) -> str | None:
-    one = everyone if first.accounts is None else set(first.accounts)
-    other = everyone if second.accounts is None else second.accounts
-    for account in other:
-        if account in one:
-            return account
-    return None
+def _refuse_overlap(first: Listener, second: Listener, shared: str, path: str | None) -> None:
+    """Raise, naming both places, when ``first`` and ``second`` ask different things of
+    ``shared``; return when they ask the same."""
+    same_service = first.service == second.service
+    if same_service and first.same_values(second):
+        return
+    places = f"{first.place or 'one listener'} and {second.place or 'another'}"
+    if same_service:
+        what = f"{first.family} {first.service or 'listener'}".rstrip()
+        message = f"{what} of account {shared!r} is declared twice with different values ({places})"
+    else:
+        message = (
+            f"diagnostics answers one listener per account, but account {shared!r} "
+            f"is given services {first.service!r} and {second.service!r} ({places})"
+        )
+    raise StateFileError(message, path=path)
 
 
 publish(globals(), ["Listener", "State"], module="thingspace_callbacks.state")

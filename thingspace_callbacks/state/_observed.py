@@ -6,24 +6,34 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from .._digest import parse_digest
 from .._errors import APIStatusError
 from .._exports import publish
 from .._families import Family
-from .._redact import redact_url
+from .._redact import is_sensitive_key, redact_url
 
 if TYPE_CHECKING:
     from .._client import AsyncThingSpaceClient
     from ._model import Listener
 
-__all__ = ["NOT_RETURNED", "SENSITIVE", "Snapshot", "desired_snapshot", "observed", "read"]
+__all__ = [
+    "NOT_RETURNED",
+    "SENSITIVE",
+    "Expected",
+    "Snapshot",
+    "desired_snapshot",
+    "observed",
+    "read",
+]
 
 SENSITIVE = "(sensitive)"
-"""A read-back password that is not the one the state asks for (never shown)."""
+"""A read-back password or secret header that is not the one the state asks for
+(never shown)."""
 NOT_RETURNED = "(not returned)"
 """ThingSpace's read did not say what the password is: it cannot be compared."""
 
@@ -35,7 +45,8 @@ class Snapshot:
     A password is never held: the state's is its salted digest (``after``); one read
     back (``before``) is that same digest when it matches, :data:`SENSITIVE` when it
     does not, :data:`NOT_RETURNED` when the read did not say, ``None`` when there is
-    none. A URL's userinfo is masked.
+    none. A secret header's value (a credential's name, or a value from ``${VAR}``)
+    is held the same way. A URL's userinfo is masked.
     """
 
     url: str | None
@@ -45,6 +56,22 @@ class Snapshot:
     password_from: str | None = None
     """The ``${VAR}`` template of the state's password (``after`` only), with which a
     saved plan reads it again when applied."""
+    http_headers_from: tuple[tuple[str, str], ...] | None = None
+    """The ``${VAR}`` template of each header value that came from one (``after``
+    only), as :attr:`password_from`."""
+
+    @property
+    def secret_headers(self) -> frozenset[str]:
+        """The names of the headers held as digests (or :data:`SENSITIVE`)."""
+        templates = dict(self.http_headers_from or ())
+        return frozenset(
+            name
+            for name, value in self.http_headers or ()
+            if name in templates
+            or is_sensitive_key(name)
+            or value == SENSITIVE
+            or parse_digest(value) is not None
+        )
 
     def data(self, facts: Family) -> dict[str, Any]:
         """The JSON object of the snapshot: the fields the family's ``register`` takes."""
@@ -58,12 +85,15 @@ class Snapshot:
                 data["passwordFrom"] = self.password_from
         if "http_headers" in keywords:
             data["httpHeaders"] = dict(self.http_headers) if self.http_headers else None
+            if self.http_headers_from:
+                data["httpHeadersFrom"] = dict(self.http_headers_from)
         return data
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Snapshot:
         """The snapshot of :meth:`data`'s object."""
         headers = data.get("httpHeaders")
+        templates = data.get("httpHeadersFrom")
         return cls(
             url=_text(data.get("url")),
             username=_text(data.get("username")),
@@ -72,6 +102,9 @@ class Snapshot:
             if isinstance(headers, dict) and headers
             else None,
             password_from=_text(data.get("passwordFrom")),
+            http_headers_from=tuple(sorted((str(k), str(v)) for k, v in templates.items()))
+            if isinstance(templates, dict) and templates
+            else None,
         )
 
     def same_as(self, other: Snapshot) -> bool:
@@ -88,15 +121,35 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def desired_snapshot(listener: Listener, password_digest: str | None) -> Snapshot:
-    """The snapshot of what ``listener`` asks for, its password as ``password_digest``."""
-    headers = listener.http_headers
+@dataclass(frozen=True)
+class Expected:
+    """The secrets the state gives one listener, to compare a read's with: each value
+    (in memory only) and its digest, which a read-back value that matches is shown as."""
+
+    password: SecretStr | None = None
+    password_digest: str | None = None
+    headers: Mapping[str, tuple[SecretStr, str]] = field(default_factory=dict)
+    """Secret header name to its value and digest."""
+
+
+def desired_snapshot(
+    listener: Listener,
+    password_digest: str | None,
+    header_digests: Mapping[str, str] | None = None,
+) -> Snapshot:
+    """The snapshot of what ``listener`` asks for, its password as ``password_digest``
+    and each secret header as its digest in ``header_digests``."""
+    headers = dict(listener.http_headers or {})
+    for name in listener.secret_headers:
+        headers[name] = (header_digests or {}).get(name, SENSITIVE)
+    templates = listener.http_headers_from
     return Snapshot(
         url=redact_url(listener.url),
         username=listener.username,
         password=password_digest if listener.password is not None else None,
         http_headers=tuple(sorted(headers.items())) if headers else None,
         password_from=listener.password_from if listener.password is not None else None,
+        http_headers_from=tuple(sorted(templates.items())) if templates else None,
     )
 
 
@@ -131,28 +184,30 @@ def none_registered(facts: Family, error: APIStatusError) -> bool:
     return not facts.takes_service and error.status_code in (400, 404) and "no callback" in message
 
 
-def observed(
-    facts: Family,
-    model: Any,
-    wanted: Mapping[str, tuple[SecretStr | None, str | None]],
-) -> tuple[str, Snapshot]:
-    """The service of a listener read back and its snapshot; its password compared
-    with the one ``wanted`` (service to the state's password and its digest) asks
-    for."""
+def observed(facts: Family, model: Any, wanted: Mapping[str, Expected]) -> tuple[str, Snapshot]:
+    """The service of a listener read back and its snapshot; its secrets compared
+    with those ``wanted`` (service to what the state gives that listener) asks for."""
     service = ""
     if facts.takes_service:
         name = getattr(model, "service_name", None) or getattr(model, "name", None)
         service = str(getattr(name, "value", name) or "")
     url = getattr(model, "url", None) or getattr(model, "endpoint", None)
     keywords = facts.register_keywords
+    expected = wanted.get(service) or Expected()
     username = getattr(model, "username", None) or None if "username" in keywords else None
     password: str | None = None
     if "password" in keywords:
-        password = _password(getattr(model, "password", None), wanted.get(service))
+        password = _password(getattr(model, "password", None), expected)
     headers: tuple[tuple[str, str], ...] | None = None
     if "http_headers" in keywords:
         found = getattr(model, "http_headers", None) or {}
-        headers = tuple(sorted((str(k), str(v)) for k, v in found.items())) or None
+        # A header the state keeps secret for any service is masked on every listener
+        # read back (one of another service may hold an older value of it).
+        secret = {name for other in wanted.values() for name in other.headers}
+        headers = (
+            tuple(sorted((str(k), _header(str(k), v, expected, secret)) for k, v in found.items()))
+            or None
+        )
     snapshot = Snapshot(
         url=redact_url(url) if isinstance(url, str) else None,
         username=username,
@@ -162,19 +217,32 @@ def observed(
     return service, snapshot
 
 
-def _password(value: object, wanted: tuple[SecretStr | None, str | None] | None) -> str | None:
+def _password(value: object, expected: Expected) -> str | None:
     if value is None:
         return NOT_RETURNED
     text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
     if not text:
         return None
-    if wanted is not None:
-        secret, digest = wanted
-        if secret is not None and hmac.compare_digest(
-            secret.get_secret_value().encode(), text.encode()
-        ):
-            return digest
+    if expected.password is not None and _same(expected.password, text):
+        return expected.password_digest
     return SENSITIVE
+
+
+def _header(name: str, value: object, expected: Expected, secret: set[str]) -> str:
+    """A header read back as a snapshot holds it: a secret one as the state's digest
+    when it matches, else :data:`SENSITIVE`; another as it is."""
+    text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+    wanted = expected.headers.get(name)
+    if wanted is not None:
+        return wanted[1] if _same(wanted[0], text) else SENSITIVE
+    if name in secret or is_sensitive_key(name) or parse_digest(text) is not None:
+        return SENSITIVE
+    return text
+
+
+def _same(secret: SecretStr, text: str) -> bool:
+    """Constant time: how much of a secret matched must not show in the timing."""
+    return hmac.compare_digest(secret.get_secret_value().encode(), text.encode())
 
 
 publish(globals(), ["Snapshot"], module="thingspace_callbacks.state")

@@ -26,7 +26,7 @@ from .._redact import redact_url
 from .._telemetry import instruments_of, traced_run
 from ._entries import CHANGES, KINDS, PlanEntry, diff
 from ._errors import PlanFileError
-from ._observed import Snapshot, desired_snapshot, observed, read
+from ._observed import Expected, Snapshot, desired_snapshot, observed, read
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -192,9 +192,17 @@ class Plan:
             raise PlanFileError("not a saved plan: no entries")
         try:
             parsed = tuple(PlanEntry.from_data(item) for item in entries)
-            share = float(data.get("maxPruneShare", DEFAULT_MAX_PRUNE_SHARE))
         except (ValueError, TypeError, LookupError) as exc:
             raise PlanFileError(f"a saved plan's entry cannot be read: {exc}") from None
+        raw_share = data.get("maxPruneShare", DEFAULT_MAX_PRUNE_SHARE)
+        try:
+            share = prune_share(raw_share)
+        except InvalidArgumentError:
+            # NaN would pass every comparison as False: no prune would be too large.
+            raise PlanFileError(
+                f"not a saved plan: its maxPruneShare must be a number between 0 and 1, "
+                f"got {raw_share!r}"
+            ) from None
         base_url = data.get("baseUrl")
         return cls(
             entries=parsed,
@@ -222,21 +230,72 @@ class Plan:
             raise PlanFileError(f"{path}: {exc}") from None
 
 
+def prune_share(value: object) -> float:
+    """``value`` as a share between 0 and 1.
+
+    :raises InvalidArgumentError: it is not one (NaN included).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InvalidArgumentError(f"'max_prune_share' must be between 0 and 1, got {value!r}")
+    try:
+        share = float(value)
+    except ValueError:
+        share = float("nan")
+    if not 0.0 <= share <= 1.0:
+        raise InvalidArgumentError(f"'max_prune_share' must be between 0 and 1, got {value!r}")
+    return share
+
+
+@dataclass
+class Digests:
+    """The salted digests of a state's secrets, and the secrets by digest (in memory
+    only)."""
+
+    passwords: dict[int, str] = field(default_factory=dict)
+    """Each listener's password digest, by the listener's ``id()``."""
+    headers: dict[int, dict[str, str]] = field(default_factory=dict)
+    """Each listener's secret headers' digests, by the listener's ``id()``."""
+    secrets: dict[str, SecretStr] = field(default_factory=dict)
+
+    def expected(self, listener: Listener) -> Expected:
+        """What a read of ``listener`` is compared with."""
+        key = id(listener)
+        headers = listener.http_headers or {}
+        return Expected(
+            password=listener.password,
+            password_digest=self.passwords.get(key),
+            headers={
+                name: (SecretStr(headers[name]), found)
+                for name, found in self.headers.get(key, {}).items()
+            },
+        )
+
+
 class _Planning:
     """One plan being made: the state's snapshots and digests, and the entries found."""
 
-    def __init__(self, state: State, digests: Mapping[int, str], resend: bool) -> None:
+    def __init__(self, state: State, digests: Digests, resend: bool) -> None:
         self.state = state
         self.resend = resend
         self.digests = digests
         self._snapshots: dict[int, Snapshot] = {}
+        self._expected: dict[int, Expected] = {}
         self.entries: list[tuple[int, PlanEntry]] = []
 
     def snapshot(self, listener: Listener) -> Snapshot:
         found = self._snapshots.get(id(listener))
         if found is None:
-            found = desired_snapshot(listener, self.digests.get(id(listener)))
-            self._snapshots[id(listener)] = found
+            key = id(listener)
+            found = desired_snapshot(
+                listener, self.digests.passwords.get(key), self.digests.headers.get(key)
+            )
+            self._snapshots[key] = found
+        return found
+
+    def expected(self, listener: Listener) -> Expected:
+        found = self._expected.get(id(listener))
+        if found is None:
+            found = self._expected[id(listener)] = self.digests.expected(listener)
         return found
 
     def wanted(self, account: str, name: str) -> dict[str, Listener]:
@@ -265,21 +324,26 @@ def _reason(error: BaseException | None) -> str:
     return f"{type(error).__name__}: {error}" if error is not None else "unknown"
 
 
-async def secret_digests(state: State, salt: str) -> tuple[dict[int, str], dict[str, SecretStr]]:
-    """The digest of each listener's password (one PBKDF2 per distinct password, in a
-    worker thread), and the passwords by digest."""
+async def secret_digests(state: State, salt: str) -> Digests:
+    """The digest of each listener's password and secret header (one PBKDF2 per
+    distinct value, in a worker thread), and the secrets by digest."""
     by_value: dict[str, str] = {}
-    digests: dict[int, str] = {}
-    kept: dict[str, SecretStr] = {}
-    for listener in state.listeners:
-        if listener.password is None:
-            continue
-        value = listener.password.get_secret_value()
+    found = Digests()
+
+    async def digest_of(value: str) -> str:
         if value not in by_value:
             by_value[value] = await anyio.to_thread.run_sync(digest, value, salt)
-        digests[id(listener)] = by_value[value]
-        kept[by_value[value]] = listener.password
-    return digests, kept
+            found.secrets[by_value[value]] = SecretStr(value)
+        return by_value[value]
+
+    for listener in state.listeners:
+        if listener.password is not None:
+            value = listener.password.get_secret_value()
+            found.passwords[id(listener)] = await digest_of(value)
+        headers = listener.http_headers or {}
+        for name in sorted(listener.secret_headers):
+            found.headers.setdefault(id(listener), {})[name] = await digest_of(headers[name])
+    return found
 
 
 async def plan(
@@ -302,23 +366,18 @@ async def plan(
         changed, so that an apply sends it again (a password it returns is compared).
     :param max_prune_share: See :attr:`Plan.max_prune_share`.
     """
-    share = float(max_prune_share)
-    if not 0.0 <= share <= 1.0:
-        raise InvalidArgumentError(
-            f"'max_prune_share' must be between 0 and 1, got {max_prune_share!r}"
-        )
+    share = prune_share(max_prune_share)
     if "total" not in options:
         options["total"] = count(sum(1 for _ in state.reads()), "total")
     salt = secrets.token_hex(16)
-    digests, kept = await secret_digests(state, salt)
+    digests = await secret_digests(state, salt)
     planning = _Planning(state, digests, resend_secrets)
 
     async def read_one(pair: tuple[str, str]) -> list[tuple[str, Snapshot]]:
         account, name = pair
         facts = family(name)
         wanted = {
-            s: (listener.password, digests.get(id(listener)))
-            for s, listener in planning.wanted(account, name).items()
+            s: planning.expected(listener) for s, listener in planning.wanted(account, name).items()
         }
         return [observed(facts, model, wanted) for model in await read(client, facts, account)]
 
@@ -330,12 +389,12 @@ async def plan(
         planning.entries.sort(key=_order)
         made = Plan(
             entries=tuple(entry for _, entry in planning.entries),
-            state_digest=state.digest(digests),
+            state_digest=state.digest(digests.passwords, digests.headers),
             base_url=redact_url(client.base_url),
             salt=salt,
             created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             max_prune_share=share,
-            secrets=kept,
+            secrets=digests.secrets,
         )
         run.counts = dict(made.counts)
     return made

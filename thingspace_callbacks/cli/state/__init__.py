@@ -76,6 +76,13 @@ def plan(state_file: str, out: str | None, **values: Any) -> None:
     "entries done or in conflict, then rewrites FILE to one line per entry.",
 )
 @click.option(
+    "--no-recheck",
+    is_flag=True,
+    help="Trust the plan's reads: change each listener without reading it again (one "
+    "request per change, not two; as terraform apply). A change made since the plan is "
+    "overwritten, not reported as a conflict.",
+)
+@click.option(
     "--queue",
     metavar="REDIS_URL",
     help="Do the changes on 'thingspace-callbacks worker' processes through this Redis "
@@ -99,12 +106,19 @@ def apply(source: str, **values: Any) -> None:
     Before each change the account's listeners of that family are read again: one
     that is no longer what the plan saw is a conflict, reported and left alone. A
     prune that removes more than --max-prune-share of a family's listeners, or every
-    listener of a family of an account, needs --allow-large-prune.
+    listener of a family of an account, needs --allow-large-prune. --no-recheck
+    skips the re-read and trusts the plan (faster; a change made since the plan is
+    overwritten).
 
-    --queue REDIS_URL re-reads here, then enqueues the changes (one run per operation
-    and arguments) for the workers, which need the listener password themselves
-    (worker --callback-password). A change made between the re-read and a worker's
-    call is not seen. Ctrl-C stops the waiting, not the jobs; --resume collects them.
+    --queue REDIS_URL re-reads here and enqueues each change as its re-read passes
+    (one run per operation and arguments) for the workers, which need the listener
+    password themselves (worker --callback-password): changes that send more than one
+    password are refused. A change made between the re-read and a worker's call is
+    not seen, and an account's adds are not sure to come before its removes. Ctrl-C
+    stops the waiting, not the jobs; --resume collects them.
+
+    With --results - stdout holds the results lines then one {"summary": ...} line,
+    with --json the summary; the plan goes to stderr.
 
     \b
     Exit codes: 0 every entry done, 1 some failed, conflicted or were unreadable,

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ...state import SENSITIVE
+
 if TYPE_CHECKING:
     from ...state import Plan, PlanEntry, Snapshot
 
@@ -31,9 +33,11 @@ def summary_line(plan: Plan) -> str:
     )
 
 
-def print_plan(plan: Plan, *, as_json: bool) -> None:
-    """Print ``plan`` on stdout: one JSON object per entry then a summary object, or
-    the entries grouped by kind (unchanged ones only counted) and the counts."""
+def print_plan(plan: Plan, *, as_json: bool, err: bool = False) -> None:
+    """Print ``plan`` on stdout (stderr when ``err``): one JSON object per entry then
+    a summary object, or the entries grouped by kind (unchanged ones only counted)
+    and the counts. Secrets show as ``(sensitive)`` in the text, as salted digests in
+    the JSON."""
     if as_json:
         for entry in plan.entries:
             click.echo(json.dumps(entry.data(), separators=(",", ":")))
@@ -44,11 +48,11 @@ def print_plan(plan: Plan, *, as_json: bool) -> None:
         entries = [entry for entry in plan.entries if entry.kind == kind]
         if not entries:
             continue
-        click.echo(f"{heading} ({len(entries)}):")
+        click.echo(f"{heading} ({len(entries)}):", err=err)
         for entry in entries:
-            click.echo(f"  {mark} {_describe(entry)}")
-        click.echo()
-    click.echo(summary_line(plan))
+            click.echo(f"  {mark} {_describe(entry)}", err=err)
+        click.echo(err=err)
+    click.echo(summary_line(plan), err=err)
     for reason in plan.large_prunes():
         click.echo(f"Large prune (needs --allow-large-prune): {reason}", err=True)
 
@@ -70,12 +74,20 @@ def _change(name: str, before: Snapshot, after: Snapshot) -> str:
     if name == "password":
         return "password (sensitive) changes"
     if name == "http_headers":
-        return f"http_headers {_headers(before)} -> {_headers(after)}"
+        was, will = _headers(before), _headers(after)
+        if was == will:  # only secret values differ
+            return "http_headers (sensitive) change"
+        return f"http_headers {was} -> {will}"
     return f"{name} {getattr(before, name)} -> {getattr(after, name)}"
 
 
 def _headers(snapshot: Snapshot) -> str:
-    return json.dumps(dict(snapshot.http_headers or ()), separators=(",", ":"))
+    """The headers as JSON, each secret one's value as ``(sensitive)``."""
+    secret = snapshot.secret_headers
+    shown = {
+        name: SENSITIVE if name in secret else value for name, value in snapshot.http_headers or ()
+    }
+    return json.dumps(shown, separators=(",", ":"))
 
 
 def _values(snapshot: Snapshot | None) -> str:

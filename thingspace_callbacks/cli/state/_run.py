@@ -190,13 +190,20 @@ def run_apply(source: str, values: dict[str, Any]) -> None:
             else:
                 assert state is not None
                 made = await _plan(client, state, values)
-                print_plan(made, as_json=False)
+                # stdout is the results' or the JSON summary's: the plan goes to stderr.
+                print_plan(made, as_json=False, err=_pure_stdout(values))
                 if not made.pending:
                     applied.plan = made
                     return
+                # Whatever would refuse the apply refuses it before anyone is asked.
+                await _check(client, made, recorded, values)
                 if not values["yes"]:
                     applied.confirmed = await anyio.to_thread.run_sync(
-                        functools.partial(click.confirm, f"Apply {len(made.changes)} changes?")
+                        functools.partial(
+                            click.confirm,
+                            f"Apply {len(made.changes)} changes?",
+                            err=_pure_stdout(values),
+                        )
                     )
                     if not applied.confirmed:
                         return
@@ -210,6 +217,47 @@ def run_apply(source: str, values: dict[str, Any]) -> None:
     _report(applied, values)
 
 
+def _pure_stdout(values: dict[str, Any]) -> bool:
+    """Whether stdout takes JSON only: ``--json``, or the results (``--results -``)."""
+    return bool(get_settings().json or values["results"] == "-")
+
+
+def _check_resume(made: Plan, recorded: _Recorded | None, values: dict[str, Any]) -> None:
+    if recorded is not None and recorded.states - {made.state_digest}:
+        raise UsageFailure(
+            f"{values['results']!r} records an apply of another state: --resume would skip "
+            "work that was not done. Nothing was done; use another --results file"
+        )
+
+
+async def _check(
+    client: AsyncThingSpaceClient,
+    made: Plan,
+    recorded: _Recorded | None,
+    values: dict[str, Any],
+) -> None:
+    """Every refusal of the apply ahead, before asking: the results file's state, the
+    prunes, the API root, the secrets, what the queue cannot carry."""
+    from ...state._apply import check_plan, groups
+
+    _check_resume(made, recorded, values)
+    skip = recorded.done if recorded is not None else set()
+    changes = [entry for _, _, entries in groups(made.entries, skip) for entry in entries]
+    if values["queue"] is not None:
+        from ...state._queued import check_queueable
+
+        check_queueable(changes)
+    await anyio.to_thread.run_sync(
+        functools.partial(
+            check_plan,
+            made,
+            changes,
+            client.base_url,
+            allow_large_prune=values["allow_large_prune"],
+        )
+    )
+
+
 async def _apply(
     client: AsyncThingSpaceClient,
     made: Plan,
@@ -217,11 +265,7 @@ async def _apply(
     values: dict[str, Any],
     applied: _Applied,
 ) -> None:
-    if recorded is not None and recorded.states - {made.state_digest}:
-        raise UsageFailure(
-            f"{values['results']!r} records an apply of another state: --resume would skip "
-            "work that was not done. Nothing was done; use another --results file"
-        )
+    _check_resume(made, recorded, values)
     skip = recorded.done if recorded is not None else set()
     extra = {"stateDigest": made.state_digest, "baseUrl": made.data()["baseUrl"]}
     outcome = applied.outcome
@@ -248,6 +292,7 @@ async def _apply(
         made,
         allow_large_prune=values["allow_large_prune"],
         skip=skip,
+        recheck=not values["no_recheck"],
         **fan_out_options(values),
     )
     await applier.prepare()
@@ -327,6 +372,7 @@ async def _apply_queued(
                         allow_large_prune=values["allow_large_prune"],
                         skip=skip,
                         queue_name=values["queue_name"],
+                        recheck=not values["no_recheck"],
                         on_result=functools.partial(record, sink, display),
                         **fan_out_options(values),
                     )
@@ -378,10 +424,16 @@ def _report(applied: _Applied, values: dict[str, Any]) -> None:
         "elapsed": round(outcome.elapsed, 3),
         "results": values["results"],
     }
-    if made is not None and not made.pending and not outcome.interrupted:
+    nothing = made is not None and not made.pending and not outcome.interrupted
+    if values["results"] == "-":
+        # The results' lines are on stdout: the summary is one more, as bulk's.
+        click.echo(json.dumps({"summary": summary}, separators=(",", ":")))
+    elif nothing and not get_settings().json:
         click.echo("Nothing to do.")
+    else:
+        output(summary, title="apply")
+    if nothing:
         raise SystemExit(1 if unreadable else 0)
-    output(summary, title="apply")
     if outcome.interrupted:
         hint = " (rerun with --resume to finish)" if values["results"] not in (None, "-") else ""
         click.echo(f"Interrupted: {outcome.done} entries done{hint}", err=True)
