@@ -241,7 +241,7 @@ class Refusals:
         else:
             advice = (
                 "no process sharing the token store tries them meanwhile; fix the "
-                "credentials, or clear the refusal (await client.auth.clear_refusals(), "
+                "credentials, or clear the refusal (await client.clear_refusals(), "
                 "or thingspace-callbacks auth reset)"
             )
         message = (

@@ -213,7 +213,7 @@ class SharedTokenStore(TokenStore):
       found (the one ThingSpace refused, or none). When another process saved first,
       they use its token instead.
     - Closing a client never logs out a session kept in a shared store, since other
-      processes use it; ``await client.auth.logout()`` does so explicitly.
+      processes use it; ``await client.logout()`` does so explicitly.
     - A refused login or client secret is saved with :meth:`save_refusal` before the
       lock is released; the processes waiting for the lock read it with
       :meth:`load_refusal` and raise it instead of trying (when the store implements

@@ -64,8 +64,8 @@ class RedisTokenStore(ClosingResource, SharedTokenStore):
       processes wait for the token it saves, reading it with a short growing backoff.
     - Saves are compare-and-swap (one Lua script): a process replaces only the token it
       found; when another renewed first, it uses that one.
-    - Closing a client never logs out the shared session; ``await
-      client.auth.logout()`` does.
+    - Closing a client never logs out the shared session; ``await client.logout()``
+      does.
     - A refused login or client secret is kept under ``{prefix}refusal:...`` (the
       kind, the API root, the client id or user name, and a salted PBKDF2 digest of
       the credentials) until the ``refusal_ttl`` of ``ThingSpaceAuth`` has passed: no
