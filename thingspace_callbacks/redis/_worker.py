@@ -90,6 +90,10 @@ DEFAULT_POLL_DELAY = 0.05
 that delay."""
 
 
+_PUSH_TIMEOUT = 5.0
+"""Seconds an announcement may take once begun, cancelled or not (Redis not
+answering)."""
+
 _ANNOUNCE = "thingspace_callbacks.announce"
 """The job context's entry holding the job's last outcomes to announce, from the job
 to arq's ``after_job_end``."""
@@ -243,7 +247,12 @@ class _Announcer:
         if redis is None or key is None or (entry.get("results") == [] and len(entry) == 1):
             return
         data = json.dumps({"job": self._job_id, **entry}, separators=(",", ":"), default=str)
-        with contextlib.suppress(*OUTAGE_ERRORS):
+        # Shielded, within a bound: cancelled halfway (the chunk's end stops the
+        # flushing task, a job's time runs out), anyio would cancel the pipeline's own
+        # clean-up too, and its connection would never go back to the pool; and the
+        # batch, already taken from the unsent outcomes, would be announced by nobody.
+        limit = anyio.current_time() + _PUSH_TIMEOUT
+        with contextlib.suppress(*OUTAGE_ERRORS), anyio.CancelScope(shield=True, deadline=limit):
             # Each push renews the list's lifetime: a run nobody collects leaves nothing
             # behind, even when its worker died before the job's end.
             async with redis.pipeline(transaction=False) as pipe:
