@@ -58,6 +58,12 @@ from ... import _families as families
 from ..._constants import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
 from .._common import UsageFailure, json_option, run
 from .._metrics import serves_metrics
+from .._run_options import (
+    concurrency_option,
+    progress_option,
+    queue_name_option,
+    rate_limit_option,
+)
 from ._accounts import AccountFile
 from ._display import report
 from ._plan import FAMILIES, Plan
@@ -133,20 +139,8 @@ def _shared_options(command: Callable[..., None]) -> Callable[..., None]:
             help="The accounts column of a CSV file: a header name or a 1-based number "
             "(default: the first column).",
         ),
-        click.option(
-            "--concurrency",
-            "-c",
-            type=click.IntRange(min=1),
-            default=20,
-            show_default=True,
-            help="Accounts handled at once.",
-        ),
-        click.option(
-            "--rate-limit",
-            type=click.FloatRange(min=0, min_open=True),
-            metavar="PER_SECOND",
-            help="Start at most this many accounts per second.",
-        ),
+        concurrency_option("Accounts handled"),
+        rate_limit_option("accounts"),
         click.option(
             "--results",
             metavar="FILE",
@@ -165,11 +159,7 @@ def _shared_options(command: Callable[..., None]) -> Callable[..., None]:
             is_flag=True,
             help="Stop at the first failed account (those in flight are cancelled).",
         ),
-        click.option(
-            "--progress/--no-progress",
-            default=None,
-            help="Show a live progress bar on stderr (default: when it is a terminal).",
-        ),
+        progress_option,
         click.option(
             "--queue",
             metavar="REDIS_URL",
@@ -185,11 +175,7 @@ def _shared_options(command: Callable[..., None]) -> Callable[..., None]:
             "chunks cost fewer Redis commands per account; smaller ones spread a short run "
             "more evenly across the workers, and a killed worker leaves less to run again.",
         ),
-        click.option(
-            "--queue-name",
-            metavar="NAME",
-            help="With --queue: the arq queue the workers read (default: thingspace:queue).",
-        ),
+        queue_name_option,
         json_option,
     ]
     for decorator in reversed(decorators):

@@ -21,6 +21,7 @@ import click
 
 from .._common import json_option
 from .._metrics import serves_metrics
+from .._run_options import queue_name_option
 from ._options import ExitOneOnUsage, planning_options
 
 __all__ = ["apply", "plan"]
@@ -88,11 +89,7 @@ def plan(state_file: str, out: str | None, **values: Any) -> None:
     help="Do the changes on 'thingspace-callbacks worker' processes through this Redis "
     "(redis://HOST:PORT/DB; the redis extra); this process re-reads and waits.",
 )
-@click.option(
-    "--queue-name",
-    metavar="NAME",
-    help="With --queue: the arq queue the workers read (default: thingspace:queue).",
-)
+@queue_name_option
 @json_option
 @serves_metrics("apply")
 def apply(source: str, **values: Any) -> None:

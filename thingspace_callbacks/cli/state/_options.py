@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from .._common import APIFailure
+from .._run_options import concurrency_option, progress_option, rate_limit_option
 
 __all__ = ["ExitOneOnUsage", "planning_options", "refused"]
 
@@ -36,25 +37,9 @@ def refused(message: str) -> APIFailure:
 def planning_options(command: Callable[..., None]) -> Callable[..., None]:
     """The options of reading every account: as ``bulk``'s."""
     decorators = [
-        click.option(
-            "--concurrency",
-            "-c",
-            type=click.IntRange(min=1),
-            default=20,
-            show_default=True,
-            help="Accounts read (and changed) at once.",
-        ),
-        click.option(
-            "--rate-limit",
-            type=click.FloatRange(min=0, min_open=True),
-            metavar="PER_SECOND",
-            help="Start at most this many reads (and changes) per second.",
-        ),
-        click.option(
-            "--progress/--no-progress",
-            default=None,
-            help="Show a live progress bar on stderr (default: when it is a terminal).",
-        ),
+        concurrency_option("Accounts read (and changed)"),
+        rate_limit_option("reads (and changes)"),
+        progress_option,
         click.option(
             "--resend-secrets",
             is_flag=True,
