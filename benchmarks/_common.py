@@ -4,6 +4,9 @@ clients they are compared with, and figure formatting."""
 from __future__ import annotations
 
 import platform
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -59,3 +62,22 @@ def machine() -> str:
         f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}, httpx {httpx.__version__}"
     )
+
+
+def instructions(module: str, *arguments: str) -> int:
+    """The CPU instructions (user space, counted by valgrind's callgrind) of one
+    ``python -m MODULE ARGUMENTS...`` process, start-up included."""
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        "-m",
+        module,
+        *arguments,
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stderr
+    found = re.search(r"Collected : (\d+)", output)
+    if found is None:
+        raise RuntimeError(f"valgrind printed no count:\n{output[-2000:]}")
+    return int(found.group(1))

@@ -22,10 +22,7 @@ from __future__ import annotations
 
 import argparse
 import functools
-import re
 import shutil
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import anyio
@@ -33,7 +30,15 @@ import anyio
 from thingspace_callbacks import AsyncThingSpaceClient, ThingSpaceAuth
 from thingspace_callbacks._transport import fast_transport_available
 
-from ._common import LISTENER_URL, TOKEN, accounts, bare_client, bare_register, machine
+from ._common import (
+    LISTENER_URL,
+    TOKEN,
+    accounts,
+    bare_client,
+    bare_register,
+    instructions,
+    machine,
+)
 from ._server import serve_in_subprocess
 from .bench_fanout import bare_run, sdk_run
 
@@ -70,24 +75,9 @@ async def _calls(kind: str, api_root: str, fast: bool, count: int) -> None:
 
 def _count(kind: str, api_root: str, transport: str, calls: int) -> int:
     """Instructions of one process making ``calls`` calls (plus start-up)."""
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        "-m",
-        "benchmarks.bench_instructions",
-        "--run",
-        kind,
-        api_root,
-        transport,
-        str(calls),
-    ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stderr
-    found = re.search(r"Collected : (\d+)", output)
-    if found is None:
-        raise RuntimeError(f"valgrind printed no count:\n{output[-2000:]}")
-    return int(found.group(1))
+    return instructions(
+        "benchmarks.bench_instructions", "--run", kind, api_root, transport, str(calls)
+    )
 
 
 def main() -> None:

@@ -28,14 +28,12 @@ Targets: ``API, no SDK`` within 2% of ``without the API``, ``SDK, batch`` within
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from ._common import machine
+from ._common import instructions, machine
 from ._server import serve_in_subprocess
 
 VARIANTS = (
@@ -157,23 +155,7 @@ def _install_sdk() -> None:
 
 
 def _count(variant: str, api_root: str, calls: int) -> int:
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        "-m",
-        "benchmarks.bench_telemetry",
-        "--run",
-        variant,
-        api_root,
-        str(calls),
-    ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stderr
-    found = re.search(r"Collected : (\d+)", output)
-    if found is None:
-        raise RuntimeError(f"valgrind printed no count:\n{output[-2000:]}")
-    return int(found.group(1))
+    return instructions("benchmarks.bench_telemetry", "--run", variant, api_root, str(calls))
 
 
 def main() -> None:
