@@ -5,7 +5,6 @@ are new jobs, not the kept outcomes of the last apply's)."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,27 +19,21 @@ from thingspace_callbacks.state import State, apply_queued, plan
 from thingspace_callbacks.state._observed import read as read_listeners
 
 from ..redis._queue_support import WorkerProcess, reap
-from ..redis.conftest import RedisServer
+from ..redis.conftest import RedisServer, redis_server
 from .conftest import FLEET, SECRET, Served, accounts, write_state
 
 pytestmark = pytest.mark.integration
 
+__all__ = ["redis_server"]  # the fixture, used by name
+
 
 @pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    executable = shutil.which("redis-server")
-    if executable is None:
-        message = "redis-server is not installed (apt-get install redis-server)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    server = RedisServer(executable, tmp_path)
-    server.start()
+def redis_url(redis_server: RedisServer) -> Iterator[str]:
+    """The redis tests' own ``redis-server``; the workers a test started end with it."""
     try:
-        yield server.url
+        yield redis_server.url
     finally:
         reap()
-        server.stop()
 
 
 def test_apply_on_the_worker_pool_converges(served: Served, tmp_path: Path, redis_url: str) -> None:
