@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from thingspace_callbacks.redis import queue_pool
-from thingspace_callbacks.redis._worker import _Announcer
+from thingspace_callbacks.redis._announce import Announcer
 
 from .conftest import RedisServer
 
@@ -26,7 +26,7 @@ async def test_an_announcement_cancelled_halfway_is_made_and_frees_its_connectio
     pool = await queue_pool(redis_server.url)
     other = await queue_pool(redis_server.url)
     try:
-        announcer = _Announcer({"redis": pool, "job_id": "job-1"}, {"notify": KEY}, 60)
+        announcer = Announcer({"redis": pool, "job_id": "job-1"}, {"notify": KEY}, 60)
         # Redis holds every write for 300 ms: the push is in flight when cancelled.
         await other.client_pause(300, all=False)
         with anyio.move_on_after(0.05):

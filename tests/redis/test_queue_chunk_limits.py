@@ -22,8 +22,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from thingspace_callbacks import AsyncThingSpaceClient
 from thingspace_callbacks.redis import QueuedFanOut, queue_pool, worker_settings
+from thingspace_callbacks.redis._announce import Announcer
 from thingspace_callbacks.redis._jobs import FUNCTION_NAME, QUEUE_NAME, deserialize, serialize
-from thingspace_callbacks.redis._worker import _Announcer, serve
+from thingspace_callbacks.redis._serve import serve
 from thingspace_callbacks.sandbox import Faults
 
 from ._fleet import CREDENTIALS
@@ -268,7 +269,7 @@ async def test_outcomes_are_announced_a_quarter_second_on_without_another(
     pool: ArqRedis,
 ) -> None:
     key = "thingspace:queue:done:timer"
-    announcer = _Announcer({"redis": pool, "job_id": "job"}, {"notify": key}, 60)
+    announcer = Announcer({"redis": pool, "job_id": "job"}, {"notify": key}, 60)
     first, second = ({"account": name, "ok": True} for name in accounts(2))
 
     async with anyio.create_task_group() as timer:

@@ -21,7 +21,7 @@ from thingspace_callbacks import AsyncThingSpaceClient
 from thingspace_callbacks._errors import InvalidArgumentError
 from thingspace_callbacks.redis import QueuedFanOut, enqueue_fan_out, queue_pool
 from thingspace_callbacks.redis._jobs import FUNCTION_NAME, QUEUE_NAME, deserialize, serialize
-from thingspace_callbacks.redis._worker import serve
+from thingspace_callbacks.redis._serve import serve
 
 from ._fleet import CREDENTIALS
 from ._queue_support import HOOK

@@ -10,7 +10,7 @@ from opentelemetry.trace import SpanKind
 
 from thingspace_callbacks import AsyncThingSpaceClient
 from thingspace_callbacks.redis import enqueue_fan_out, queue_pool
-from thingspace_callbacks.redis._worker import serve
+from thingspace_callbacks.redis._serve import serve
 
 from .._telemetry import Recorded, recorded
 from ._fleet import CREDENTIALS

@@ -15,7 +15,7 @@ from arq.worker import Worker
 
 from thingspace_callbacks import AsyncThingSpaceClient
 from thingspace_callbacks.redis import enqueue_fan_out, queue_pool
-from thingspace_callbacks.redis._worker import serve
+from thingspace_callbacks.redis._serve import serve
 
 from ._fleet import CREDENTIALS
 from .conftest import RedisServer, SandboxOnSocket

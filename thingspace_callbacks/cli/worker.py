@@ -166,7 +166,7 @@ def _message(settings: Settings, exc: Exception) -> str:
 async def _serve(options: _Options, redis: RedisSettings) -> None:
     from ..redis import RedisRateLimiter, RedisTokenStore
     from ..redis._connection import redis_address
-    from ..redis._worker import serve
+    from ..redis._serve import serve
 
     settings = get_settings()
     store = RedisTokenStore(options.queue, encryption_key=options.token_key)

@@ -22,11 +22,12 @@ from .._extras import requires_extra
 
 with requires_extra(__name__, "redis", ("redis", "arq", "cryptography")):
     from ._dedupe import RedisDedupeStore
-    from ._enqueue import QueuedFanOut, enqueue_fan_out, queue_pool
+    from ._enqueue import enqueue_fan_out, queue_pool
     from ._jobs import QueuedResult
+    from ._queued import QueuedFanOut
     from ._ratelimit import RedisRateLimiter
+    from ._settings import worker_settings
     from ._store import RedisTokenStore
-    from ._worker import worker_settings
 
 __all__ = (
     "QueuedFanOut",
