@@ -105,7 +105,10 @@ async def test_a_worker_reaches_its_concurrency_with_chunks_of_one(
     names = accounts(24)
     async with client_for(sandbox) as client:
         await client.location.list(names[0])  # logged in before the calls counted
-        sandbox.sandbox.faults = Faults(latency=0.5)
+        # Each call lasts long enough for the worker to take its eighth chunk while the
+        # first is still in flight, however loaded the machine (a job is taken a poll
+        # and a few Redis round trips after the one before).
+        sandbox.sandbox.faults = Faults(latency=1.5)
         async with anyio.create_task_group() as workers:
             settings = RedisSettings.from_dsn(redis_server.url)
             workers.start_soon(lambda: serve(client, settings, concurrency=8))
