@@ -3,8 +3,12 @@ queued jobs, bulk results lines)."""
 
 from __future__ import annotations
 
+import hashlib
+from typing import Any
+
 import pytest
 
+from thingspace_callbacks import _digest
 from thingspace_callbacks._digest import digest, matches, parse_digest, pbkdf2_sha256
 
 
@@ -13,6 +17,41 @@ def test_pbkdf2_is_the_standard_one() -> None:
     expected = "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
     assert pbkdf2_sha256("passwd", "salt", 1) == expected
     assert pbkdf2_sha256(b"passwd", b"salt", 1) == expected
+
+
+def test_a_process_computes_each_digest_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    computed: list[tuple[Any, ...]] = []
+    original = hashlib.pbkdf2_hmac
+
+    def counting(*args: Any) -> bytes:
+        computed.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", counting)
+    monkeypatch.setattr(_digest, "_computed", type(_digest._computed)())
+    first = pbkdf2_sha256("fleet-pass-1", "salt-a", 1_000)
+    assert pbkdf2_sha256("fleet-pass-1", "salt-a", 1_000) == first
+    assert pbkdf2_sha256(b"fleet-pass-1", b"salt-a", 1_000) == first
+    assert len(computed) == 1
+    # Another secret, salt or number of rounds is another digest, computed.
+    others = {
+        pbkdf2_sha256("fleet-pass-2", "salt-a", 1_000),
+        pbkdf2_sha256("fleet-pass-1", "salt-b", 1_000),
+        pbkdf2_sha256("fleet-pass-1", "salt-a", 1_001),
+        # The boundary between salt and secret is part of the key.
+        pbkdf2_sha256("ass-1", "salt-afleet-p", 1_000),
+    }
+    assert len(computed) == 5
+    assert first not in others
+    assert len(others) == 4
+    # Bounded: the oldest digests make room, and are computed again if asked.
+    for n in range(_digest._COMPUTED_SIZE):
+        pbkdf2_sha256(f"secret-{n}", "salt", 1)
+    assert len(_digest._computed) == _digest._COMPUTED_SIZE
+    assert pbkdf2_sha256("fleet-pass-1", "salt-a", 1_000) == first
+    assert len(computed) == 5 + _digest._COMPUTED_SIZE + 1
+    # The secret is nowhere among the keys.
+    assert not any(b"fleet-pass" in key for key in _digest._computed)
 
 
 def test_a_digest_says_how_it_was_made_and_checks_only_its_secret() -> None:

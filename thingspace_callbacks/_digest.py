@@ -4,7 +4,10 @@ login's record in the token store, a queued job's listener password or URL in Re
 
 PBKDF2-HMAC-SHA256, salted and with many rounds, so that whoever reads the digest
 cannot cheaply try passwords against it. It costs tens of milliseconds of CPU: compute
-it once per secret (and, in an event loop, in a worker thread).
+it once per secret (and, in an event loop, in a worker thread). A process computes
+each (secret, salt, rounds) once: the many clients of one process that share
+credentials (short-lived clients, a web app's, a plan and then its apply) pay the
+rounds once between them.
 
 :func:`digest` writes a digest that says how it was made
 (``pbkdf2_sha256$ITERATIONS$SALT$HEX``), so a reader can check a secret against it
@@ -15,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+from collections import OrderedDict
 
 __all__ = ["DIGEST_ITERATIONS", "digest", "matches", "parse_digest", "pbkdf2_sha256"]
 
@@ -29,10 +34,31 @@ _MAX_ITERATIONS = 10 * DIGEST_ITERATIONS
 make the reader spin."""
 
 
+_COMPUTED_SIZE = 256
+"""How many digests a process keeps (a few bytes each)."""
+
+_computed: OrderedDict[bytes, str] = OrderedDict()
+_computed_lock = threading.Lock()  # digests are computed in worker threads
+
+
 def pbkdf2_sha256(secret: str | bytes, salt: str | bytes, iterations: int) -> str:
     """The PBKDF2-HMAC-SHA256 digest of ``secret`` with ``salt``, in hex; text is
-    taken as UTF-8."""
-    return hashlib.pbkdf2_hmac("sha256", _bytes(secret), _bytes(salt), iterations).hex()
+    taken as UTF-8. Computed once per process for each (secret, salt, iterations):
+    the process's recent digests are kept under a fast hash of the three (never the
+    secret itself, which whoever reads the process's memory has anyway)."""
+    raw_secret, raw_salt = _bytes(secret), _bytes(salt)
+    key = hashlib.sha256(b"%d:%d:" % (iterations, len(raw_salt)) + raw_salt + raw_secret).digest()
+    with _computed_lock:
+        found = _computed.get(key)
+        if found is not None:
+            _computed.move_to_end(key)
+            return found
+    value = hashlib.pbkdf2_hmac("sha256", raw_secret, raw_salt, iterations).hex()
+    with _computed_lock:
+        _computed[key] = value
+        if len(_computed) > _COMPUTED_SIZE:
+            _computed.popitem(last=False)
+    return value
 
 
 def digest(secret: str, salt: str, iterations: int = DIGEST_ITERATIONS) -> str:

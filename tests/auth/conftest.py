@@ -1,5 +1,5 @@
-"""Authentication tests run under asyncio and trio (anyio's pytest plugin; see the
-root conftest for how anyio-marked tests are kept away from pytest-asyncio)."""
+"""Authentication tests run under asyncio and trio: anyio's pytest plugin, the suite's
+only async plugin, runs each on the backend ``anyio_backend`` names."""
 
 from __future__ import annotations
 

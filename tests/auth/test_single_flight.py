@@ -12,7 +12,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_each_test_runs_on_the_backend_it_asks_for(anyio_backend: str) -> None:
-    # Guards conftest.py: without it pytest-asyncio would run every test on asyncio.
+    # Guards the anyio_backend fixture: each test runs on the backend it is given.
     assert sniffio.current_async_library() == anyio_backend
 
 

@@ -1,9 +1,8 @@
 """Fixtures for the fan-out tests.
 
-These tests run under anyio's pytest plugin (``pytestmark = pytest.mark.anyio`` in each
-module) with ``anyio_backend`` parametrized over asyncio and trio, because fan-out,
-rate limits and cancellation claim to work under both. pytest-asyncio's auto mode
-leaves anyio-marked tests to anyio's plugin, so the two do not conflict.
+These tests run under anyio's pytest plugin (the suite's only async plugin) with
+``anyio_backend`` parametrized over asyncio and trio, because fan-out, rate limits and
+cancellation claim to work under both.
 """
 
 from __future__ import annotations

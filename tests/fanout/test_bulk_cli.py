@@ -784,7 +784,7 @@ def check_run(
 
 
 def test_interrupted_and_resumed_runs_end_with_one_line_per_account(tmp_path: Path) -> None:
-    accounts = accounts_file(tmp_path, 3000)
+    accounts = accounts_file(tmp_path, 2000)
     names = accounts.read_text().split()
     results = tmp_path / "run.jsonl"
     with Sandbox(faults=Faults(latency=(0.002, 0.01))).serve() as served:
@@ -795,8 +795,8 @@ def test_interrupted_and_resumed_runs_end_with_one_line_per_account(tmp_path: Pa
         env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
         env.update(environment(served))
         # Ctrl-C early, later, just after starting; then let it finish.
-        cancelled = check_run(command, env, results, 400)
-        for stop_after in (900, 30, None):
+        cancelled = check_run(command, env, results, 300)
+        for stop_after in (700, 30, None):
             cancelled += check_run([*command, "--resume"], env, results, stop_after)
         registered = served.sandbox.registrations("location")
 

@@ -3,20 +3,17 @@ processes would run."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
+import multiprocessing
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from typing_extensions import Self
 
-WORKER = Path(__file__).with_name("_worker.py")
+from . import _worker
 
 CREDENTIALS = {
     "client_id": "fleet-app-key",
@@ -25,80 +22,68 @@ CREDENTIALS = {
     "password": "fleet-password-Vb71",
 }
 
+_FORKS = multiprocessing.get_context("forkserver")
+# The forkserver imports the worker (the SDK, httpx, redis) once; each worker is forked
+# from it, a process of its own that does not import them all again.
+_FORKS.set_forkserver_preload([_worker.__name__])
+
 
 class Worker:
-    """One worker process; its stdout lines are read by a thread, so a test waits for an
-    answer with a timeout instead of blocking on a pipe."""
+    """One worker process, driven over a pipe; a test waits for an answer with a
+    timeout. Its log is kept in a file until it exits, then in :attr:`log`."""
 
     def __init__(self, settings: dict[str, Any]) -> None:
-        env = {
-            name: value for name, value in os.environ.items() if not name.startswith("THINGSPACE")
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, str(WORKER), json.dumps(settings)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
+        handle, path = tempfile.mkstemp(prefix="fleet-worker-", suffix=".log")
+        with open(handle, "w"):
+            pass
+        self._log_path: Path | None = Path(path)
+        self._log = ""
+        self._commands, theirs = _FORKS.Pipe()
+        self.process = _FORKS.Process(
+            target=_worker.run, args=(settings, theirs, path), daemon=True
         )
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        self._stderr: list[str] = []
-        self._readers = [
-            threading.Thread(target=self._read_stdout, daemon=True),
-            threading.Thread(target=self._read_stderr, daemon=True),
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    def _read_stdout(self) -> None:
-        assert self.process.stdout is not None
-        with self.process.stdout:
-            for line in self.process.stdout:
-                self._lines.put(line.strip())
-        self._lines.put(None)
-
-    def _read_stderr(self) -> None:
-        assert self.process.stderr is not None
-        with self.process.stderr:
-            for line in self.process.stderr:
-                self._stderr.append(line.rstrip("\n"))
+        self.process.start()
+        theirs.close()
 
     def send(self, command: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
+        self._commands.send(command)
 
     def answer(self, timeout: float = 20.0) -> str:
+        if not self._commands.poll(timeout):
+            raise AssertionError(f"no answer within {timeout} s; log:\n{self.log}")
         try:
-            line = self._lines.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"no answer within {timeout} s; log:\n{self.log}") from None
-        if line is None:
-            raise AssertionError(f"the worker exited ({self.process.wait()}); log:\n{self.log}")
-        return line
+            answer: str = self._commands.recv()
+        except EOFError:
+            self.process.join(5)
+            raise AssertionError(
+                f"the worker exited ({self.process.exitcode}); log:\n{self.log}"
+            ) from None
+        return answer
 
     @property
     def log(self) -> str:
-        return "\n".join(self._stderr)
+        if self._log_path is None:
+            return self._log
+        return self._log_path.read_text(errors="replace").rstrip("\n")
 
     def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(5)
+        self.process.kill()
+        self.process.join(5)
 
     def quit(self) -> None:
-        """Ask it to exit (kill it after 10 s), and wait for its output to be read."""
-        assert self.process.stdin is not None
-        with self.process.stdin:
-            if self.process.poll() is None:
+        """Ask it to exit (kill it after 10 s), then keep its log."""
+        if self.process.is_alive():
+            with contextlib.suppress(OSError):  # it exited meanwhile
                 self.send("quit")
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
+        self.process.join(10)
+        if self.process.is_alive():
             self.process.kill()
-            self.process.wait()
-        for reader in self._readers:
-            reader.join(5)
+            self.process.join()
+        self._commands.close()
+        if self._log_path is not None:
+            self._log = self.log
+            self._log_path.unlink()
+            self._log_path = None
 
 
 class Fleet:

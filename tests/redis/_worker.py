@@ -1,16 +1,19 @@
 """One process of a test fleet: a client sharing its tokens (and, if asked, its rate
-limit) through Redis, driven by commands on stdin.
+limit) through Redis, driven by commands over a pipe.
 
-    python _worker.py SETTINGS_JSON
+:mod:`._fleet` starts it with :func:`run` through multiprocessing's forkserver, which
+imports this module (and so the SDK, httpx and redis) once and forks each process from
+there: a real process of its own (own memory, connections and event loop), which does
+not spend half a second of CPU importing what every other process imports too.
 
-It prints ``ready`` once its client is built. Commands, one a line:
+It sends ``"ready"`` once its client is built. Commands:
 
-- ``calls N``: make N concurrent ``client.location.list`` calls, then print one JSON
-  line ``{"ok": <successes>, "errors": [<exception type names>], "messages": [<their
+- ``"calls N"``: make N concurrent ``client.location.list`` calls, then send one JSON
+  text ``{"ok": <successes>, "errors": [<exception type names>], "messages": [<their
   messages>]}``;
-- ``quit``: close the client and exit.
+- ``"quit"`` (or the pipe closing): close the client and exit.
 
-Log records go to stderr, one a line, as ``LEVEL logger: message``.
+Log records go to the file it is given, one a line, as ``LEVEL logger: message``.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sys
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from thingspace_callbacks import AsyncThingSpaceClient
 from thingspace_callbacks.redis import RedisRateLimiter, RedisTokenStore
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 ACCOUNT = "0252012345-00001"
 
@@ -58,7 +64,7 @@ async def _calls(client: AsyncThingSpaceClient, count: int) -> dict[str, Any]:
     return {"ok": ok, "errors": errors, "messages": messages}
 
 
-async def main(settings: dict[str, Any]) -> None:
+async def main(settings: dict[str, Any], commands: Connection) -> None:
     store = RedisTokenStore(settings["redis_url"], **settings.get("store", {}))
     limiter = _limiter(settings)
     client = AsyncThingSpaceClient(
@@ -68,20 +74,33 @@ async def main(settings: dict[str, Any]) -> None:
         **settings["credentials"],
     )
     async with store, client:
-        print("ready", flush=True)
+        commands.send("ready")
         while True:
-            line = await anyio.to_thread.run_sync(sys.stdin.readline)
-            command, _, argument = line.strip().partition(" ")
+            try:
+                line: str = await anyio.to_thread.run_sync(commands.recv)
+            except EOFError:  # the test is gone
+                break
+            command, _, argument = line.partition(" ")
             if command != "calls":
                 break
-            print(json.dumps(await _calls(client, int(argument))), flush=True)
+            commands.send(json.dumps(await _calls(client, int(argument))))
     if limiter is not None:
         await limiter.aclose()
 
 
-if __name__ == "__main__":
+def run(settings: dict[str, Any], commands: Connection, log: str) -> None:
+    """The process: its log to ``log``, no ``THINGSPACE_*`` variable of the test's
+    environment, then :func:`main` until told to quit."""
+    for name in [name for name in os.environ if name.startswith("THINGSPACE")]:
+        del os.environ[name]
     logging.basicConfig(
-        stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+        filename=log, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    asyncio.run(main(json.loads(sys.argv[1])))
+    try:
+        asyncio.run(main(settings, commands))
+    except BaseException:
+        logging.getLogger(__name__).exception("the worker failed")
+        raise
+    finally:
+        commands.close()

@@ -43,13 +43,13 @@ FAST = ("--job-timeout", "5", "-c", "50")
 the first calls of a worker wait for the fleet's login, so not much shorter."""
 
 CHUNKS = ("--chunk-size", "25")
-"""Jobs of 25 accounts: a worker of 50 runs two at once, and a run of a thousand
-accounts is forty jobs, so whatever happens mid-run lands mid-job."""
+"""Jobs of 25 accounts: a worker of 50 runs two at once, and a run of 600 accounts is
+24 jobs, so whatever happens mid-run lands mid-job."""
 
 UNHURRIED = Faults(latency=(0.1, 0.3))
 """Calls slow enough (0.2 s on average: a worker of 50 runs some 250 a second) that a run
-of a thousand accounts lasts seconds however fast the machine: what a test does to it
-mid-run lands while jobs are still queued. More accounts would only cost CPU time."""
+of 600 accounts lasts seconds however fast the machine: what a test does to it mid-run
+lands while jobs are still queued. More accounts would only cost CPU time."""
 
 
 def tries(url: str, job_ids: set[str] | None = None) -> list[int]:
@@ -81,7 +81,7 @@ def in_progress(url: str) -> set[str]:
 def test_a_worker_killed_midway_leaves_its_jobs_to_another(
     tmp_path: Path, redis_server: RedisServer, sandbox: SandboxOnSocket
 ) -> None:
-    accounts, names = accounts_file(tmp_path, 1500)
+    accounts, names = accounts_file(tmp_path, 600)
     results = tmp_path / "run.jsonl"
     env = environment(sandbox.base_url)
     # One worker at first, and slow calls of varied length so its jobs do not start and
@@ -103,13 +103,13 @@ def test_a_worker_killed_midway_leaves_its_jobs_to_another(
         survivor.stop()
 
     assert code == 0, stderr
-    assert (summary["succeeded"], summary["failed"], summary["cancelled"]) == (1500, 0, 0)
+    assert (summary["succeeded"], summary["failed"], summary["cancelled"]) == (600, 0, 0)
     one_ok_line_per_account(results, names)
     assert sorted(r.account for r in sandbox.sandbox.registrations("location")) == names
     # The jobs the dead worker held were all done by the other one; those it had started
     # (not only taken: arq counts a try once the job starts) were started again.
     assert max(tries(redis_server.url, held)) >= 2
-    assert sandbox.calls("location.register") >= 1500
+    assert sandbox.calls("location.register") >= 600
 
 
 def accounts_of(url: str, job_id: str) -> list[str]:
@@ -206,19 +206,19 @@ def test_a_job_out_of_time_leaves_one_ok_line_per_account(
 
 
 def interrupted(env: dict[str, str], args: list[str], results: Path) -> dict[str, Any]:
-    """A ``bulk --queue`` run of 1,000 accounts stopped by Ctrl-C after 300 lines, checked:
+    """A ``bulk --queue`` run of 600 accounts stopped by Ctrl-C after 150 lines, checked:
     its summary."""
     first = BulkProcess(env, *args, "--progress")
-    first.wait_for_lines(results, 300)
+    first.wait_for_lines(results, 150)
     first.interrupt()
     code, stopped, stderr = first.finish()
     assert (code, stopped["interrupted"]) == (130, True), stderr
     collected = len(lines(results))
-    assert collected == stopped["succeeded"] < 1000
+    assert collected == stopped["succeeded"] < 600
     # The bar, the summary and the closing line agree; what was left is still queued.
     *_, bar = BAR.finditer(stderr)
     left = stopped["cancelled"]
-    assert [int(n) for n in bar.groups()] == [collected, 1000, 0, left]
+    assert [int(n) for n in bar.groups()] == [collected, 600, 0, left]
     assert left == stopped["accounts"] - collected > 0
     assert (
         f"Interrupted: {collected} accounts done (0 failed), {left} still queued or "
@@ -232,7 +232,7 @@ def interrupted(env: dict[str, str], args: list[str], results: Path) -> dict[str
 def test_ctrl_c_then_resume_collects_the_rest_without_running_a_job_twice(
     tmp_path: Path, redis_server: RedisServer, sandbox: SandboxOnSocket
 ) -> None:
-    accounts, names = accounts_file(tmp_path, 1000)
+    accounts, names = accounts_file(tmp_path, 600)
     results = tmp_path / "run.jsonl"
     env = environment(sandbox.base_url)
     args = register_args(accounts, results, redis_server.url, *CHUNKS)
@@ -246,14 +246,14 @@ def test_ctrl_c_then_resume_collects_the_rest_without_running_a_job_twice(
 
     assert code == 0, stderr
     collected = stopped["succeeded"]
-    assert (resumed["skipped"], resumed["succeeded"]) == (collected, 1000 - collected)
+    assert (resumed["skipped"], resumed["succeeded"]) == (collected, 600 - collected)
     # The resumed run added jobs only for the accounts the first had not enqueued
     # (Ctrl-C may cut an enqueue short after Redis took it: those count as found), and
     # every job ran once, every account once.
-    assert resumed["jobs"]["enqueued"] + resumed["jobs"]["found"] == 1000 - collected
-    assert stopped["jobs"]["enqueued"] + resumed["jobs"]["enqueued"] <= 1000
+    assert resumed["jobs"]["enqueued"] + resumed["jobs"]["found"] == 600 - collected
+    assert stopped["jobs"]["enqueued"] + resumed["jobs"]["enqueued"] <= 600
     assert set(tries(redis_server.url)) == {1}
-    assert sandbox.calls("location.register") == 1000
+    assert sandbox.calls("location.register") == 600
     one_ok_line_per_account(results, names)
 
 
@@ -273,14 +273,14 @@ def told_of_the_outage(port: int, stderr: str, workers: list[WorkerProcess]) -> 
 def test_redis_restarted_empty_mid_run_loses_no_account(
     tmp_path: Path, redis_server: RedisServer, sandbox: SandboxOnSocket
 ) -> None:
-    accounts, names = accounts_file(tmp_path, 1200)
+    accounts, names = accounts_file(tmp_path, 600)
     results = tmp_path / "run.jsonl"
     env = environment(sandbox.base_url)
     sandbox.sandbox.faults = UNHURRIED
     workers = start_workers(tmp_path, env, 2, "--queue", redis_server.url, *FAST)
     try:
         run = BulkProcess(env, *register_args(accounts, results, redis_server.url, *CHUNKS))
-        run.wait_for_lines(results, 300)
+        run.wait_for_lines(results, 150)
         redis_server.stop()
         time.sleep(2)
         redis_server.start()
@@ -289,7 +289,7 @@ def test_redis_restarted_empty_mid_run_loses_no_account(
     finally:
         codes = [worker.stop() for worker in workers]
 
-    assert (code, summary["succeeded"]) == (0, 1200), stderr
+    assert (code, summary["succeeded"]) == (0, 600), stderr
     assert summary["jobs"]["requeued"] > 0
     one_ok_line_per_account(results, names)
     assert sorted({r.account for r in sandbox.sandbox.registrations("location")}) == names

@@ -74,13 +74,13 @@ def test_fifty_threads_sharing_one_client_make_one_token_request_and_one_login(
 
 
 @pytest.mark.slow
-def test_a_thousand_short_lived_clients_make_one_login(server: SandboxServer) -> None:
+def test_hundreds_of_short_lived_clients_make_one_login(server: SandboxServer) -> None:
     credentials = server.sandbox.credential_kwargs()
-    for _ in range(1000):
+    for _ in range(300):
         with ThingSpaceClient(base_url=server.base_url, **credentials) as client:
             client.location.list(ACCOUNT)
 
-    assert server.sandbox.calls["location.list"] == 1000
+    assert server.sandbox.calls["location.list"] == 300
     assert server.sandbox.calls["token"] == 1
     assert server.sandbox.calls["login"] == 1
     assert server.sandbox.calls["logout"] == 0  # the session lingers for the next client
