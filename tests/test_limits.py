@@ -15,6 +15,8 @@ from thingspace_callbacks import (
     InvalidArgumentError,
     RedirectError,
     ResponseTooLargeError,
+    ThingSpaceAuth,
+    ThingSpaceClient,
     ThingSpaceError,
 )
 from thingspace_callbacks._errors import make_status_error, status_error_class
@@ -92,6 +94,74 @@ async def test_a_bad_size_limit_is_refused_before_sending(
     with pytest.raises(InvalidArgumentError, match="max_response_size"):
         AsyncThingSpaceClient(max_response_size=value)  # type: ignore[arg-type]
     assert route.call_count == 0
+
+
+BAD_TIMEOUTS = [
+    pytest.param(-1, "'timeout' must be a finite number of seconds > 0, got -1", id="negative"),
+    pytest.param(0, "'timeout' must be a finite number of seconds > 0, got 0", id="zero"),
+    pytest.param("x", "'timeout' must be a finite number of seconds > 0, got 'x'", id="text"),
+    pytest.param(True, "'timeout' must be a finite number of seconds > 0, got True", id="bool"),
+    pytest.param(float("nan"), "'timeout' must be a finite number of seconds", id="nan"),
+    pytest.param(
+        httpx.Timeout(5.0, connect=-1),
+        "'timeout.connect' must be a finite number of seconds > 0, got -1",
+        id="phase-negative",
+    ),
+    pytest.param(
+        httpx.Timeout(None, read="soon"),  # type: ignore[arg-type]
+        "'timeout.read' must be a finite number of seconds > 0, got 'soon'",
+        id="phase-text",
+    ),
+    pytest.param(
+        httpx.Timeout(5.0, pool=0), "'timeout.pool' must be a finite number", id="phase-zero"
+    ),
+]
+
+
+@pytest.mark.parametrize(("value", "message"), BAD_TIMEOUTS)
+async def test_a_bad_timeout_is_refused_before_sending(
+    client: AsyncThingSpaceClient, mock_api: respx.MockRouter, value: object, message: str
+) -> None:
+    # Unchecked, httpx takes it: every call would fail as a timeout, or with a bare
+    # TypeError at the first request.
+    route = mock_api.get(LIST).respond(json=[])
+    with pytest.raises(InvalidArgumentError) as caught:
+        AsyncThingSpaceClient(timeout=value)  # type: ignore[arg-type]
+    assert message in str(caught.value)
+    with pytest.raises(InvalidArgumentError, match="'timeout"):
+        await client.location.list(ACCOUNT, timeout=value)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="'timeout"):
+        client.with_options(timeout=value)  # type: ignore[arg-type]
+    assert route.call_count == 0
+
+
+@pytest.mark.parametrize(("value", "message"), BAD_TIMEOUTS[:1] + BAD_TIMEOUTS[-3:-1])
+def test_the_sync_client_refuses_a_bad_timeout_before_sending(
+    mock_api: respx.MockRouter, value: object, message: str
+) -> None:
+    route = mock_api.get(LIST).respond(json=[])
+    with pytest.raises(InvalidArgumentError, match=message):
+        ThingSpaceClient(timeout=value)  # type: ignore[arg-type]
+    auth = ThingSpaceAuth(access_token="test-access", m2m_token="test-m2m")
+    with ThingSpaceClient(auth=auth) as client:
+        with pytest.raises(InvalidArgumentError, match="'timeout"):
+            client.location.list(ACCOUNT, timeout=value)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgumentError, match="'timeout"):
+            client.with_options(timeout=value)  # type: ignore[arg-type]
+        assert client.location.list(ACCOUNT, timeout=2) == []
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "value", [None, 2, 2.5, httpx.Timeout(None), httpx.Timeout(5.0, connect=None, read=60)]
+)
+async def test_a_good_timeout_is_taken_as_given(
+    client: AsyncThingSpaceClient, mock_api: respx.MockRouter, value: float | httpx.Timeout | None
+) -> None:
+    mock_api.get(LIST).respond(json=[])
+    expected = value if isinstance(value, httpx.Timeout) else httpx.Timeout(value)
+    assert client.with_options(timeout=value).timeout == expected
+    assert await client.location.list(ACCOUNT, timeout=value) == []
 
 
 @pytest.mark.parametrize(

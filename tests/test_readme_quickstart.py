@@ -40,7 +40,7 @@ def test_quickstart_registers_lists_and_removes_a_listener(
 
     (sandbox,) = made
     calls = sandbox.calls
-    assert (calls["location.register"], calls["location.list"], calls["location.deregister"]) == (
+    assert (calls["location.register"], calls["location.list"], calls["location.unregister"]) == (
         1,
         1,
         1,

@@ -371,6 +371,7 @@ def _sync_handler(message: object) -> None:
 
 
 def _bad_configurations() -> list[Any]:
+    from thingspace_callbacks import ThingSpaceClient
     from thingspace_callbacks.receiver import (
         AnyOf,
         HmacSignature,
@@ -381,13 +382,21 @@ def _bad_configurations() -> list[Any]:
     )
     from thingspace_callbacks.receiver._uvicorn import guarded_h11_protocol
     from thingspace_callbacks.redis import RedisDedupeStore, RedisRateLimiter, RedisTokenStore
-    from thingspace_callbacks.sandbox import Sandbox
+    from thingspace_callbacks.sandbox import Faults, Sandbox
 
     redis = "redis://localhost"
     cases: dict[str, Callable[[], object]] = {
+        "client-timeout": lambda: AsyncThingSpaceClient(timeout=-1),
+        "client-timeout-phase": lambda: AsyncThingSpaceClient(
+            timeout=httpx.Timeout(5.0, connect=0)
+        ),
+        "sync-client-timeout": lambda: ThingSpaceClient(timeout="x"),  # type: ignore[arg-type]
         "receiver-max_body_size": lambda: Receiver(verify=[], max_body_size=0),
         "receiver-body_timeout": lambda: Receiver(verify=[], body_timeout=-1),
         "receiver-handler_timeout": lambda: Receiver(verify=[], handler_timeout=0),
+        "receiver-body_timeout-type": lambda: Receiver(verify=[], body_timeout="x"),  # type: ignore[arg-type]
+        "receiver-max_body_size-type": lambda: Receiver(verify=[], max_body_size=1.5),  # type: ignore[arg-type]
+        "any-of-verifiers": lambda: AnyOf("x"),  # type: ignore[arg-type]
         "receiver-sync-handler": lambda: Receiver(verify=[]).add_handler(
             "S",
             _sync_handler,  # type: ignore[arg-type]
@@ -398,6 +407,8 @@ def _bad_configurations() -> list[Any]:
         "allow-list-hops": lambda: SourceAllowList(trust_forwarded_for=True, proxy_hops=0),
         "any-of-nothing": lambda: AnyOf(),
         "memory-dedupe-max_entries": lambda: MemoryDedupeStore(max_entries=0),
+        "memory-dedupe-max_entries-type": lambda: MemoryDedupeStore(max_entries="x"),  # type: ignore[arg-type]
+        "receiver-verify": lambda: Receiver(verify=["x"]),  # type: ignore[list-item]
         "parse-no-model": lambda: parse_message(b"{}", model=()),
         "h11-header_timeout": lambda: guarded_h11_protocol(
             header_timeout=0, max_requests=None, max_connections=None
@@ -413,6 +424,9 @@ def _bad_configurations() -> list[Any]:
         "sandbox-token_ttl": lambda: Sandbox(token_ttl=-1),
         "sandbox-expired-status": lambda: Sandbox(session_expired_status=418),
         "sandbox-family": lambda: Sandbox().registrations("no-such-family"),
+        "sandbox-faults-rate": lambda: Faults(error_rate=2),
+        "sandbox-faults-latency": lambda: Faults(latency=(2, 1)),
+        "sandbox-faults-total": lambda: Faults(error_rate=0.6, drop_rate=0.6),
     }
     return [pytest.param(make, id=name) for name, make in cases.items()]
 
@@ -426,3 +440,4 @@ def test_a_bad_setting_is_an_invalid_argument_error(make: Callable[[], object]) 
     with pytest.raises(InvalidArgumentError) as caught:
         make()
     assert isinstance(caught.value, ValueError)
+    assert "\n" not in str(caught.value)  # one line, whoever words it

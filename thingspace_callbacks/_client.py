@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import platform
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from functools import cached_property
 from types import TracebackType
@@ -12,39 +9,29 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from ._auth import AuthContext
 from ._auth.resolve import client_auth
+from ._connect import connect, resolve_base_url
 from ._constants import (
-    BASE_URL_ENV,
-    DEFAULT_CONNECTION_LIMITS,
-    DEFAULT_ENVIRONMENT,
     DEFAULT_MAX_RESPONSE_SIZE,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
-    ENVIRONMENTS,
 )
-from ._decode import accept_encoding
 from ._errors import InvalidArgumentError
 from ._exports import publish
-from ._extras import install_command
 from ._options import ResolvedOptions
 from ._pipeline import Pipeline, Shared
 from ._ratelimit import Limiter, as_limiter
 from ._telemetry import instruments_for
-from ._transport import AutoTransport, default_transport, fast_transport_available
 from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
-from ._version import __version__
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
     from typing_extensions import Self, Unpack
 
     from ._auth import Auth, TokenStore
-    from ._auth.process import Lease
     from ._fanout import FanOut, FanOutOptions
     from ._options import RequestOptions
     from ._retry import RetryPolicy
-    from ._telemetry._otel import Instruments
     from .callbacks import Callbacks
     from .resources import Connectivity, Diagnostics, Firmware, HyperPrecise, Location
     from .telemetry import Telemetry
@@ -53,11 +40,6 @@ __all__ = ["AsyncThingSpaceClient"]
 
 _A = TypeVar("_A")
 _T = TypeVar("_T")
-
-USER_AGENT = (
-    f"thingspace-callbacks/{__version__} "
-    f"(python {platform.python_version()}; httpx {httpx.__version__})"
-)
 
 
 class AsyncThingSpaceClient:
@@ -153,7 +135,7 @@ class AsyncThingSpaceClient:
         telemetry: Telemetry | None = None,
         _shared: Shared | None = None,
     ) -> None:
-        self.base_url = _resolve_base_url(base_url, environment)
+        self.base_url = resolve_base_url(base_url, environment)
         """The API root this client talks to."""
         options = ResolvedOptions.resolve(
             timeout=timeout,
@@ -182,7 +164,7 @@ class AsyncThingSpaceClient:
                 http_client=http_client,
             )
             try:
-                _shared, options = _connect(
+                _shared, options = connect(
                     self.base_url,
                     options,
                     auth=resolved,
@@ -406,113 +388,6 @@ class AsyncThingSpaceClient:
 
     def __getstate__(self) -> Any:
         raise TypeError("AsyncThingSpaceClient cannot be pickled; create one per process")
-
-
-def _connect(
-    base_url: str,
-    options: ResolvedOptions,
-    *,
-    auth: Auth,
-    lease: Lease | None,
-    http_client: httpx.AsyncClient | None,
-    speedups: bool,
-    telemetry: Instruments | None,
-) -> tuple[Shared, ResolvedOptions]:
-    """What a new client (not a copy) shares with its copies, and its ``options`` with
-    the headers that its HTTP client does not send already."""
-    # Only the encodings the SDK can decompress a bounded step at a time (_decode);
-    # httpx would offer any it has a decoder for.
-    headers = {
-        "Accept": "application/json",
-        "Accept-Encoding": accept_encoding(),
-        "User-Agent": USER_AGENT,
-        **options.headers,
-    }
-    owns_http_client = http_client is None
-    if http_client is None:
-        # Our own client sends the constant headers itself: httpx then does not
-        # merge them into every request.
-        http_client = httpx.AsyncClient(
-            headers=headers,
-            timeout=options.timeout,
-            transport=_transport(speedups),
-            follow_redirects=False,
-        )
-        headers = {}
-    context = AuthContext(
-        base_url=base_url,
-        http_client=http_client,
-        timeout=options.timeout,
-        user_agent=USER_AGENT,
-        telemetry=telemetry,
-    )
-    shared = (
-        Shared(
-            http_client=http_client,
-            owns_http_client=owns_http_client,
-            auth=auth,
-            auth_context=context,
-            telemetry=telemetry,
-        )
-        if lease is None
-        else _LeasedShared(
-            lease,
-            http_client=http_client,
-            owns_http_client=owns_http_client,
-            auth=auth,
-            auth_context=context,
-            telemetry=telemetry,
-        )
-    )
-    return shared, dataclasses.replace(options, headers=headers)
-
-
-class _LeasedShared(Shared):
-    """:class:`Shared` whose credentials are the process's (:mod:`._auth.process`):
-    closing releases them, and the last client to close ends the session."""
-
-    __slots__ = ("lease",)
-
-    def __init__(self, lease: Lease, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.lease = lease
-
-    async def aclose(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            await self.lease.release(self.auth_context)
-        finally:
-            if self.owns_http_client:
-                await self.http_client.aclose()
-
-
-def _transport(speedups: bool) -> httpx.AsyncBaseTransport:
-    if not speedups:
-        return default_transport(DEFAULT_CONNECTION_LIMITS)
-    if not fast_transport_available():
-        raise InvalidArgumentError(
-            f"'speedups=True' needs the speedups extra: {install_command('speedups')}"
-        )
-    return AutoTransport(limits=DEFAULT_CONNECTION_LIMITS)
-
-
-def _resolve_base_url(base_url: str | None, environment: str | None) -> str:
-    if base_url is None and environment is not None:
-        try:
-            base_url = ENVIRONMENTS[environment]
-        except KeyError:
-            choices = ", ".join(sorted(ENVIRONMENTS))
-            raise InvalidArgumentError(
-                f"unknown environment {environment!r}; choose one of {choices}"
-            ) from None
-    if base_url is None:
-        base_url = os.environ.get(BASE_URL_ENV) or ENVIRONMENTS[DEFAULT_ENVIRONMENT]
-    url = httpx.URL(base_url)
-    if url.scheme not in ("http", "https") or not url.host:
-        raise InvalidArgumentError(f"base_url must be an http(s) URL, got {base_url!r}")
-    return base_url.rstrip("/")
 
 
 publish(globals())  # exported classes report the package as their module

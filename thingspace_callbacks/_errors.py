@@ -166,7 +166,7 @@ class ResponseTooLargeError(APIError):
         )
         super().__init__(
             f"{response.status_code} answer is larger than the limit of {limit:,} bytes "
-            "(max_response_size); not read",
+            "(max_response_size); the rest was not read",
             response.request,
             body=None,
         )

@@ -146,9 +146,15 @@ class ResolvedOptions:
 
 
 def as_timeout(value: TimeoutTypes) -> httpx.Timeout:
-    """A ``timeout`` argument as an ``httpx.Timeout``; ``None`` means no timeout at all,
-    as it does for httpx."""
-    return value if isinstance(value, httpx.Timeout) else httpx.Timeout(value)
+    """Check a ``timeout`` argument and give it as an ``httpx.Timeout``: seconds above
+    0, or ``None`` for no timeout at all (as for httpx), or an ``httpx.Timeout`` whose
+    every phase is one of those."""
+    if not isinstance(value, httpx.Timeout):
+        return httpx.Timeout(optional_seconds(value, "timeout", positive=True))
+    # httpx checks none of its phases: a negative one would time every attempt out.
+    for phase, limit in value.as_dict().items():
+        optional_seconds(limit, f"timeout.{phase}", positive=True)
+    return value
 
 
 def check_max_retries(value: object) -> int:

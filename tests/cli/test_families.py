@@ -83,9 +83,9 @@ def test_diagnostics_register_get_unregister(cli: Cli) -> None:
 
 @pytest.mark.integration
 @pytest.mark.parametrize(
-    ("group", "operations"), [("firmware", "firmware_v2"), ("firmware-v3", "firmware_v3")]
+    ("group", "family"), [("firmware", "firmware"), ("firmware-v3", "firmware_v3")]
 )
-def test_firmware_register_get_update_unregister(cli: Cli, group: str, operations: str) -> None:
+def test_firmware_register_get_update_unregister(cli: Cli, group: str, family: str) -> None:
     created = cli(group, "register", ACCOUNT, HOOK)
     updated = cli(group, "update", ACCOUNT, HOOK + "/new")
     got = cli("--json", group, "get", ACCOUNT)
@@ -97,7 +97,7 @@ def test_firmware_register_get_update_unregister(cli: Cli, group: str, operation
     assert data(deleted.stdout) == {"success": True}
     assert again.exit_code == 1
     assert "INVALID_PARAMETER" in again.stderr
-    assert cli.server.sandbox.calls[f"{operations}.create"] == 1
+    assert cli.server.sandbox.calls[f"{family}.register"] == 1
 
 
 @pytest.mark.integration

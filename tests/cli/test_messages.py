@@ -182,3 +182,118 @@ def test_piped_output_of_a_real_process_is_one_line_per_event(cli: Cli, tmp_path
     assert _failure_note(bulk.stderr) == EXPECTED_NOTE
     assert listed.returncode == 0
     assert any(LONG_URL in line for line in listed.stdout.splitlines())
+
+
+# -- click's own refusals ------------------------------------------------------------------
+
+UNSENT = ["--base-url", "http://127.0.0.1:9/api"]
+"""A root nothing answers: unmarked, a test fails if anything connects (tests/conftest.py)."""
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (
+            ["bulk", "list", "location", "ACCOUNTS", "-c", "0"],
+            2,
+            "Invalid value for '--concurrency' / '-c': 0 is not in the range x>=1.",
+        ),
+        (
+            ["bulk", "list", "location", "ACCOUNTS", "-c", "abc"],
+            2,
+            "Invalid value for '--concurrency' / '-c': 'abc' is not a valid integer range.",
+        ),
+        (
+            ["bulk", "list", "location-v9", "ACCOUNTS"],
+            2,
+            "Invalid value for 'FAMILY': 'location-v9' is not one of 'diagnostics', "
+            "'location', 'firmware', 'firmware-v3', 'connectivity', 'hyper-precise'.",
+        ),
+        (
+            ["bulk", "register", "location", "ACCOUNTS", "--service", "Location"],
+            2,
+            "register needs --url URL",
+        ),
+        (["bulk", "list", "location"], 2, "Missing argument 'ACCOUNTS_FILE'."),
+        (["bulk", "lst"], 2, "No such command 'lst'. Did you mean 'list'?"),
+        (
+            ["--timeout", "0", "location", "list", ACCOUNT],
+            2,
+            "Invalid value for '--timeout': 0.0 is not in the range x>0.",
+        ),
+        (["location", "list"], 2, "Missing argument 'ACCOUNT'."),
+        (["nonsense"], 2, "No such command 'nonsense'."),
+        (
+            ["sandbox", "--port", "99999"],
+            2,
+            "Invalid value for '--port': 99999 is not in the range 0<=x<=65535.",
+        ),
+        # plan's exit code 2 means "changes pending": its usage errors exit 1.
+        (
+            ["plan", "ACCOUNTS", "-c", "0"],
+            1,
+            "Invalid value for '--concurrency' / '-c': 0 is not in the range x>=1.",
+        ),
+    ],
+    ids=[
+        "bulk-concurrency-0",
+        "bulk-concurrency-text",
+        "bulk-family",
+        "bulk-own-check",
+        "bulk-missing-argument",
+        "bulk-command",
+        "group-option",
+        "missing-argument",
+        "command",
+        "sandbox-port",
+        "plan-exit-1",
+    ],
+)
+def test_a_usage_error_is_one_line_without_the_usage_block(
+    tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    accounts = tmp_path / "accounts.txt"
+    accounts.write_text(f"{ACCOUNT}\n")
+    args = [str(accounts) if arg == "ACCOUNTS" else arg for arg in args]
+
+    result = invoke([*UNSENT, *args], env=NO_CREDENTIALS)
+
+    assert result.exit_code == code
+    assert result.stderr == f"Error: {message}\n"
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--latency", "2:1"], "--latency range must have low <= high, got [2.0, 1.0]"),
+        (["--latency", "-1"], "--latency must be a finite number of seconds >= 0, got -1.0"),
+        (
+            ["--error-rate", ".6", "--drop-rate", ".6"],
+            "--error-rate + --rate-limit-rate + --drop-rate must not exceed 1",
+        ),
+        (
+            ["--latency", "soon"],
+            "Invalid value for --latency: expected SECONDS or LOW:HIGH, got 'soon'",
+        ),
+    ],
+    ids=["latency-range", "latency-negative", "rates-above-1", "latency-text"],
+)
+def test_bad_sandbox_faults_are_one_line_naming_the_options(args: list[str], message: str) -> None:
+    # Refused before a socket is bound (unmarked: binding one would fail the test).
+    result = invoke(["sandbox", "--port", "0", *args])
+
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {message}\n"
+
+
+def test_help_is_still_shown_in_full() -> None:
+    for args in (["--help"], ["bulk", "--help"], ["bulk", "list", "-h"]):
+        result = invoke(args)
+        assert result.exit_code == 0, args
+        assert result.stdout.startswith("Usage: ")
+        assert "Options:" in result.stdout
+    # A group run without a command shows its help, as click does.
+    bare = invoke(["bulk"])
+    assert "bulk [OPTIONS] COMMAND [ARGS]..." in bare.output
+    assert "Commands:" in bare.output

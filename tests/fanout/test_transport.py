@@ -119,7 +119,7 @@ async def test_default_transport_shares_the_tls_context(api_server: str) -> None
 
 
 def test_speedups_without_the_extra_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("thingspace_callbacks._client.fast_transport_available", lambda: False)
+    monkeypatch.setattr("thingspace_callbacks._connect.fast_transport_available", lambda: False)
     with pytest.raises(InvalidArgumentError, match=r"thingspace-callbacks\[speedups\]"):
         AsyncThingSpaceClient(speedups=True)
 

@@ -570,6 +570,64 @@ def test_registration_refuses_mistakes(recorder: Recorder) -> None:
         Receiver(verify=[], max_body_size=0)
 
 
+SECRET = "hook-secret-Vq3"
+
+
+@pytest.mark.parametrize(
+    ("verify", "message"),
+    [
+        (
+            [SECRET],
+            "'verify' must hold verifiers, callables taking the request (such as "
+            "HmacSignature(secret)); item 0 is a str",
+        ),
+        (
+            [HmacSignature(SECRET), None],
+            "'verify' must hold verifiers, callables taking the request (such as "
+            "HmacSignature(secret)); item 1 is a NoneType",
+        ),
+        (
+            [HmacSignature],
+            "'verify' must hold verifiers, callables taking the request (such as "
+            "HmacSignature(secret)); item 0 is the class HmacSignature",
+        ),
+        (
+            SECRET,
+            "'verify' must be a sequence of verifiers (verify=[] accepts every message), not str",
+        ),
+        (
+            HmacSignature(SECRET),
+            "'verify' must be a sequence of verifiers; put a single one in a list",
+        ),
+    ],
+    ids=["a-secret", "none-among-them", "a-class", "a-string", "one-verifier"],
+)
+def test_verifiers_are_checked_when_the_receiver_is_built(
+    recorder: Recorder, verify: Any, message: str
+) -> None:
+    # Unchecked, every message would be answered 500 when the verifier is called.
+    with pytest.raises(InvalidArgumentError) as built:
+        Receiver(verify=verify)
+    receiver = Receiver(verify=[])
+    with pytest.raises(InvalidArgumentError) as routed:
+        receiver.add_handler("CarrierService", recorder, verify=verify)
+    with pytest.raises(InvalidArgumentError) as fallback:
+        receiver.on_any(verify=verify)(recorder)
+
+    assert str(built.value) == str(routed.value) == str(fallback.value) == message
+    assert SECRET not in message  # a secret given in place of a verifier is not shown
+    assert receiver.routes == {}
+
+
+def test_verify_none_is_refused_by_the_receiver_only(recorder: Recorder) -> None:
+    # A route's verify=None means "the receiver's verifiers"; the receiver has no such.
+    with pytest.raises(InvalidArgumentError, match=r"must be a sequence .* not NoneType"):
+        Receiver(verify=None)  # type: ignore[arg-type]
+    receiver = Receiver(verify=[HmacSignature(SECRET)])
+    receiver.add_handler("CarrierService", recorder, verify=None)
+    assert receiver.routes == {"/CarrierService": "CarrierService"}
+
+
 async def test_mounts_inside_a_starlette_app(recorder: Recorder) -> None:
     receiver = Receiver(verify=[BodyCredentials(msg.USERNAME, msg.PASSWORD)])
     receiver.add_handler("CarrierService", recorder)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from thingspace_callbacks import InvalidArgumentError
 from thingspace_callbacks.receiver import (
     Claim,
     ClaimingDedupeStore,
@@ -49,9 +52,11 @@ async def test_in_memory_store_forgets_the_least_recently_used() -> None:
     assert len(store) == 2
 
 
-def test_in_memory_store_needs_room() -> None:
-    with pytest.raises(ValueError, match="max_entries"):
-        MemoryDedupeStore(max_entries=0)
+@pytest.mark.parametrize("max_entries", [0, -1, "x", 1.5, True, None])
+def test_in_memory_store_needs_room(max_entries: Any) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        MemoryDedupeStore(max_entries=max_entries)
+    assert str(caught.value) == f"'max_entries' must be an int >= 1, got {max_entries!r}"
 
 
 async def test_in_memory_store_hands_out_one_claim_per_key() -> None:

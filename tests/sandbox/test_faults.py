@@ -15,6 +15,7 @@ from thingspace_callbacks import (
     APIStatusError,
     AsyncThingSpaceClient,
     InternalServerError,
+    InvalidArgumentError,
     RateLimitError,
     RetryPolicy,
 )
@@ -41,21 +42,37 @@ async def outcomes(client: AsyncThingSpaceClient, n: int) -> list[int]:
 
 
 @pytest.mark.parametrize(
-    "options",
+    ("options", "message"),
     [
-        {"error_rate": 1.5},
-        {"drop_rate": -0.1},
-        {"error_rate": 0.6, "rate_limit_rate": 0.6},
-        {"error_status": 302},
-        {"latency": -1},
-        {"latency": (0.2, 0.1)},
-        {"retry_after": -1},
-        {"retry_after": 1.5},
+        ({"error_rate": 1.5}, "'error_rate' must be a number between 0 and 1, got 1.5"),
+        ({"drop_rate": -0.1}, "'drop_rate' must be a number between 0 and 1, got -0.1"),
+        (
+            {"error_rate": 0.6, "rate_limit_rate": 0.6},
+            "error_rate + rate_limit_rate + drop_rate must not exceed 1",
+        ),
+        ({"error_status": 302}, "'error_status' must be a 4xx or 5xx status, got 302"),
+        ({"latency": -1}, "'latency' must be a finite number of seconds >= 0, got -1"),
+        ({"latency": (0.2, 0.1)}, "'latency' range must have low <= high, got [0.2, 0.1]"),
+        ({"retry_after": -1}, "'retry_after' must be an int >= 0, got -1"),
+        ({"retry_after": 1.5}, "'retry_after' must be an int >= 0, got 1.5"),
+        (
+            {"seed": "x", "error_rate": 2, "colour": "red"},
+            "unknown fault settings: colour; "
+            "'error_rate' must be a number between 0 and 1, got 2; "
+            "seed: Input should be a valid integer",
+        ),
     ],
 )
-def test_invalid_faults_are_refused(options: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="must"):
+def test_invalid_faults_are_an_invalid_argument_error(
+    options: dict[str, Any], message: str
+) -> None:
+    # The one error type of every bad setting, in one line, not pydantic's own.
+    with pytest.raises(InvalidArgumentError) as caught:
         Faults(**options)
+
+    assert str(caught.value) == message
+    assert not isinstance(caught.value, ValidationError)
+    assert caught.value.__cause__ is None
 
 
 def test_faults_round_trip_through_json() -> None:

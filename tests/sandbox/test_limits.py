@@ -61,13 +61,13 @@ REGISTERING = {
         lambda url: {"name": "Location", "url": url},
         "location",
     ),
-    "firmware_v2.create": Operation(
+    "firmware.register": Operation(
         "POST", f"/api/fota/v2/callbacks/{ACCOUNT}", lambda url: {"url": url}, "firmware"
     ),
-    "firmware_v2.update": Operation(
+    "firmware.update": Operation(
         "PUT", f"/api/fota/v2/callbacks/{ACCOUNT}", lambda url: {"url": url}, "firmware"
     ),
-    "firmware_v3.create": Operation(
+    "firmware_v3.register": Operation(
         "POST", f"/api/fota/v3/callbacks/{ACCOUNT}", lambda url: {"url": url}, "firmware_v3"
     ),
     "firmware_v3.update": Operation(
@@ -385,8 +385,8 @@ async def test_bad_listener_urls_are_refused(
 ) -> None:
     op = REGISTERING[name]
     if op.method == "PUT":  # an update needs a listener to update
-        create = await web.post(op.path, json=op.body(good_url(name)))
-        assert create.status_code == 200
+        first = await web.post(op.path, json=op.body(good_url(name)))
+        assert first.status_code == 200
 
     for url in BAD_URLS:
         answer = await web.request(op.method, op.path, json=op.body(url))

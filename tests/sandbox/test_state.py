@@ -34,16 +34,21 @@ NOT_THERE: list[tuple[str, Call, int, str]] = [
         "CALLBACK_NOT_REGISTERED",
     ),
     (
-        "location.deregister",
+        "location.unregister",
         lambda c: c.location.unregister(ACCOUNT, service="Location"),
         400,
         "INVALID_PARAMETER",
     ),
     ("firmware.get", lambda c: c.firmware.get(ACCOUNT), 400, "INVALID_PARAMETER"),
     ("firmware.update", lambda c: c.firmware.update(ACCOUNT, url=URL), 400, "INVALID_PARAMETER"),
-    ("firmware.delete", lambda c: c.firmware.unregister(ACCOUNT), 400, "INVALID_PARAMETER"),
+    ("firmware.unregister", lambda c: c.firmware.unregister(ACCOUNT), 400, "INVALID_PARAMETER"),
     ("firmware_v3.get", lambda c: c.firmware_v3.get(ACCOUNT), 400, "INVALID_PARAMETER"),
-    ("firmware_v3.delete", lambda c: c.firmware_v3.unregister(ACCOUNT), 400, "INVALID_PARAMETER"),
+    (
+        "firmware_v3.unregister",
+        lambda c: c.firmware_v3.unregister(ACCOUNT),
+        400,
+        "INVALID_PARAMETER",
+    ),
     (
         "connectivity.unregister",
         lambda c: c.connectivity.unregister(ACCOUNT, service="CarrierService"),
@@ -51,7 +56,7 @@ NOT_THERE: list[tuple[str, Call, int, str]] = [
         "UnifiedWebService.REQUEST_FAILED.CallbackNotFound",
     ),
     (
-        "hyper_precise.deregister",
+        "hyper_precise.unregister",
         lambda c: c.hyper_precise.unregister(ACCOUNT, service="BullseyeReporting"),
         404,
         "INVALID_PARAMETER",
@@ -60,11 +65,16 @@ NOT_THERE: list[tuple[str, Call, int, str]] = [
 
 
 @pytest.mark.parametrize(
-    ("call", "status", "code"),
-    [pytest.param(call, status, code, id=name) for name, call, status, code in NOT_THERE],
+    ("operation", "call", "status", "code"),
+    [pytest.param(*case, id=case[0]) for case in NOT_THERE],
 )
 async def test_reading_or_removing_what_is_not_there_gives_the_family_error(
-    client: AsyncThingSpaceClient, call: Call, status: int, code: str
+    client: AsyncThingSpaceClient,
+    sandbox: Sandbox,
+    operation: str,
+    call: Call,
+    status: int,
+    code: str,
 ) -> None:
     with pytest.raises(APIStatusError) as caught:
         await call(client)
@@ -72,6 +82,7 @@ async def test_reading_or_removing_what_is_not_there_gives_the_family_error(
     assert caught.value.status_code == status
     assert caught.value.error_code == code
     assert caught.value.error_message
+    assert sandbox.calls[operation] == 1  # a refused operation is counted all the same
 
 
 @pytest.mark.parametrize(

@@ -125,7 +125,7 @@ family = "firmware"
 url = "{HOOK}/firmware"
 
 [[listener]]
-family = "account_name"
+family = "connectivity"
 service = "CarrierService"
 url = "{HOOK}/carrier"
 username = "hooks"

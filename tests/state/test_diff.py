@@ -14,8 +14,8 @@ from thingspace_callbacks.state import (
     PlanFileError,
     Snapshot,
 )
-from thingspace_callbacks.state._apply import check_prune
 from thingspace_callbacks.state._entries import diff
+from thingspace_callbacks.state._preflight import check_prune
 
 A = "0000000001-00001"
 NEW = Snapshot("https://hooks.example.com/new")

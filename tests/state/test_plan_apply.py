@@ -297,7 +297,7 @@ async def test_every_family_converges_and_its_changes_are_seen(
         ("connectivity", ("url", "username")),
         ("hyper_precise", ("url",)),
     }
-    before = served.sandbox.calls["firmware_v2.update"]
+    before = served.sandbox.calls["firmware.update"]
     assert (await apply(client, rotated)).ok
-    assert served.sandbox.calls["firmware_v2.update"] == before + 2  # FOTA: update
+    assert served.sandbox.calls["firmware.update"] == before + 2  # FOTA: update
     assert (await plan(client, state("v2"))).exit_code == 0

@@ -34,7 +34,7 @@ def test_the_issues_example_loads_as_written(tmp_path: Path) -> None:
     assert [(li.family, li.service) for li in state.listeners] == [
         ("location", "Location"),
         ("firmware", ""),
-        ("connectivity", "CarrierService"),  # account_name is the connectivity family
+        ("connectivity", "CarrierService"),
     ]
     carrier = state.listeners[2]
     assert carrier.password is not None
@@ -49,6 +49,15 @@ def test_secrets_are_in_no_repr_or_digest(tmp_path: Path) -> None:
     assert SECRET not in repr(state)
     assert SECRET not in repr(state.listeners[2])
     assert SECRET not in state.digest()
+
+
+def test_account_name_is_connectivity(tmp_path: Path) -> None:
+    state = load(
+        tmp_path,
+        f'accounts = ["0000000001-00001"]\n[[listener]]\nfamily = "account_name"\n'
+        f'service = "CarrierService"\nurl = "{HOOK}/carrier"\n',
+    )
+    assert state.listeners[0].family == "connectivity"
 
 
 def test_account_number_is_hyper_precise(tmp_path: Path) -> None:

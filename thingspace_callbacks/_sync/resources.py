@@ -1,6 +1,8 @@
 """The family sub-clients of :class:`ThingSpaceClient`: each method has the signature of
 its async twin's (a test compares them) and runs it on the process's event loop
-(:mod:`._loop`), blocking until it completes. No logic lives here."""
+(:mod:`._loop`), blocking until it completes. No logic lives here: it is about 500
+lines only because it forwards the twenty operations of the six families (and their
+raw-response variants), a few lines each, which read best side by side."""
 
 from __future__ import annotations
 

@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 __all__ = [
     "CREDENTIALS_HINT",
     "EXIT_API_ERROR",
-    "EXIT_MISSING_EXTRA",
     "EXIT_USAGE",
     "APIFailure",
     "MissingExtra",
@@ -52,6 +51,7 @@ __all__ = [
     "get_settings",
     "json_option",
     "make_console",
+    "one_line",
     "open_client",
     "output",
     "run",
@@ -189,6 +189,27 @@ class MissingExtra(click.ClickException):
         """The error for ``exc``, a failed import of one of ``extra``'s packages (named
         by its top-level package, the extra's name when the import did not say)."""
         return cls(command, (exc.name or extra).partition(".")[0], extra)
+
+
+_NO_ARGS_IS_HELP: type[click.UsageError] | tuple[()] = getattr(
+    click.exceptions, "NoArgsIsHelpError", ()
+)
+"""What click (8.2 on) raises to show a group's help when it is run without a command."""
+
+
+def one_line(error: click.UsageError) -> click.ClickException:
+    """click's own usage error (a bad option value, a missing argument, an unknown
+    command) as the CLI's other refusals are shown: its message on one line, without
+    click's usage and "Try --help" lines, and with its exit code (2, or 1 where a
+    command gives 2 another meaning). A group's help shown for want of a command stays
+    as click shows it."""
+    if isinstance(error, _NO_ARGS_IS_HELP):
+        return error
+    message = error.format_message()  # with its context: it names the option
+    for failure in (UsageFailure, APIFailure):
+        if error.exit_code == failure.exit_code:
+            return failure(message)
+    return error
 
 
 def get_settings() -> Settings:

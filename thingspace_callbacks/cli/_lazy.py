@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from ._common import MissingExtra
+from ._common import MissingExtra, one_line
 
 __all__ = ["LazyGroup"]
 
@@ -53,11 +53,28 @@ class LazyGroup(click.Group):
             return self._load(cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        # The group's own options: refused in one line, as the subcommands' are.
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise one_line(exc) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         # A command that imports an optional package late (a table needing rich, the
         # sandbox behind --sandbox) fails in the same one line as one refused at load.
+        # Every usage error of a subcommand, click's included, is one line too: it is
+        # raised while this group invokes it.
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise one_line(exc) from None
         except ModuleNotFoundError as exc:
             command = ctx.invoked_subcommand or ""
             package = (exc.name or "").partition(".")[0] or "?"

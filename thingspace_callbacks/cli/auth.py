@@ -110,10 +110,10 @@ def reset(store: str, prefix: str) -> None:
 
 
 def _base_url(settings: Settings) -> str:
-    from .._client import _resolve_base_url
+    from .._connect import resolve_base_url
 
     try:
-        return _resolve_base_url(settings.base_url, settings.environment)
+        return resolve_base_url(settings.base_url, settings.environment)
     except InvalidArgumentError as exc:
         raise UsageFailure(str(exc)) from None
 

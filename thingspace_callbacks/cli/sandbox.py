@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping
 
 import click
 
 from .._constants import SHARED_SECRET_HEADER, SIGNATURE_HEADER
-from ._common import MissingExtra
+from ._common import MissingExtra, UsageFailure
 
 __all__ = ["sandbox"]
 
@@ -34,6 +35,28 @@ def _latency(value: str) -> float | tuple[float, float]:
 
 
 _RATE = click.FloatRange(0, 1)
+
+_OPTIONS = {
+    "latency": "--latency",
+    "error_rate": "--error-rate",
+    "error_status": "--error-status",
+    "rate_limit_rate": "--rate-limit-rate",
+    "retry_after": "--retry-after",
+    "drop_rate": "--drop-rate",
+    "seed": "--seed",
+    "include_auth": "--faults-on-auth",
+    "token_ttl": "--token-ttl",
+    "session_idle_timeout": "--session-idle-timeout",
+}
+"""The keywords of ``Faults`` and ``Sandbox`` that the options set."""
+
+_KEYWORD = re.compile(r"'?\b(" + "|".join(_OPTIONS) + r")\b'?")
+
+
+def _with_options(message: str) -> str:
+    """A refusal worded by ``Faults`` or ``Sandbox``, with the options for the keywords
+    it names (``--error-rate`` for ``'error_rate'``)."""
+    return _KEYWORD.sub(lambda match: _OPTIONS[match[1]], message)
 
 
 @click.command()
@@ -131,7 +154,7 @@ def sandbox(
         )
         sock = bind_socket(host, port)
     except (ValueError, OSError) as exc:
-        raise click.UsageError(str(exc)) from None
+        raise UsageFailure(_with_options(str(exc))) from None
     bound = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     root = f"http://{shown_host}:{bound}"

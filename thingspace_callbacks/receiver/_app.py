@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from .._checks import count, optional_seconds
 from .._constants import RECEIVER_MAX_BODY_SIZE
 from .._errors import InvalidArgumentError
 from .._telemetry import instruments_for
@@ -51,7 +52,7 @@ from ._routing import (
     normalise_path,
     route_path,
 )
-from ._verify import Verifier
+from ._verify import Verifier, checked_verifiers
 
 if TYPE_CHECKING:
     from .._telemetry._otel import Attributes
@@ -144,7 +145,8 @@ class Receiver:
     it reports shutdown complete, as the process may exit right after.
 
     :param verify: verifiers every message must pass, unless a route has its own. Required,
-        so accepting unauthenticated messages is a visible choice (``verify=[]``).
+        so accepting unauthenticated messages is a visible choice (``verify=[]``). Each
+        is a callable taking the request (a class is refused: build the verifier).
     :param dedupe: where handled messages are remembered: a :class:`ClaimingDedupeStore`
         or a :class:`DedupeStore`; ``True`` (the default) is an
         :class:`MemoryDedupeStore`, ``False`` turns deduplication off.
@@ -163,8 +165,8 @@ class Receiver:
         receiver's metrics go (see :mod:`thingspace_callbacks.telemetry`); default: the
         global OpenTelemetry providers, when the ``otel`` extra is installed.
 
-    :raises InvalidArgumentError: an option is out of range (refused here, not at the
-        first message).
+    :raises InvalidArgumentError: an option is out of range, or ``verify`` holds
+        something other than verifiers (refused here, not at the first message).
     """
 
     def __init__(
@@ -178,15 +180,10 @@ class Receiver:
         handler_timeout: float | None = DEFAULT_HANDLER_TIMEOUT,
         telemetry: Telemetry | None = None,
     ) -> None:
-        if max_body_size < 1:
-            raise InvalidArgumentError("max_body_size must be a positive number of bytes")
-        if body_timeout is not None and not body_timeout > 0:
-            raise InvalidArgumentError("body_timeout must be a positive number of seconds, or None")
-        if handler_timeout is not None and not handler_timeout > 0:
-            raise InvalidArgumentError(
-                "handler_timeout must be a positive number of seconds, or None"
-            )
-        self.verifiers: tuple[Verifier, ...] = tuple(verify)
+        count(max_body_size, "max_body_size", minimum=1)
+        optional_seconds(body_timeout, "body_timeout", positive=True)
+        optional_seconds(handler_timeout, "handler_timeout", positive=True)
+        self.verifiers: tuple[Verifier, ...] = checked_verifiers(verify)
         """The checks every message passes, in order."""
         self.dedupe_store: ClaimingDedupeStore | DedupeStore | None
         """Where handled (or claimed) messages are remembered; ``None``: no
@@ -253,7 +250,7 @@ class Receiver:
         route_path = normalise_path(path if path is not None else service)
         if route_path in self._routes:
             raise InvalidArgumentError(f"path {route_path!r} already has a handler")
-        verifiers = self.verifiers if verify is None else tuple(verify)
+        verifiers = self.verifiers if verify is None else checked_verifiers(verify)
         self._routes[route_path] = Route(route_path, service, handler, verifiers, models)
 
     def on_any(self, *, verify: Sequence[Verifier] | None = None) -> Callable[[HandlerT], HandlerT]:
@@ -267,7 +264,7 @@ class Receiver:
                 raise InvalidArgumentError("the receiver already has an on_any handler")
             check_async(handler)
             models = declared_models(handler)
-            verifiers = self.verifiers if verify is None else tuple(verify)
+            verifiers = self.verifiers if verify is None else checked_verifiers(verify)
             self._fallback = Route("", None, handler, verifiers, models)
             return handler
 

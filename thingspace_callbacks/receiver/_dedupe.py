@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
-from .._errors import InvalidArgumentError
+from .._checks import count
 
 __all__ = [
     "Claim",
@@ -128,9 +128,7 @@ class MemoryDedupeStore:
     __slots__ = ("_claims", "_keys", "max_entries")
 
     def __init__(self, max_entries: int = 10_000) -> None:
-        if max_entries < 1:
-            raise InvalidArgumentError("max_entries must be at least 1")
-        self.max_entries = max_entries
+        self.max_entries = count(max_entries, "max_entries", minimum=1)
         self._keys: OrderedDict[str, None] = OrderedDict()
         self._claims: dict[str, str] = {}
 

@@ -289,6 +289,40 @@ class SourceAllowList:
         )
 
 
+def checked_verifiers(verify: object) -> tuple[Verifier, ...]:
+    """Check a ``verify`` argument: a sequence of verifiers, each called with every
+    request (refused here, or every message would be answered 500).
+
+    :raises InvalidArgumentError: not a sequence, or an item that is not a verifier.
+    """
+    # Neither the argument nor its items are shown, only their types: a secret given in
+    # place of a verifier (``verify=[secret]``) must not end up in a message.
+    if callable(verify):
+        raise InvalidArgumentError(
+            "'verify' must be a sequence of verifiers; put a single one in a list"
+        )
+    if isinstance(verify, (str, bytes)) or not isinstance(verify, Iterable):
+        raise InvalidArgumentError(
+            "'verify' must be a sequence of verifiers (verify=[] accepts every message), "
+            f"not {type(verify).__name__}"
+        )
+    verifiers = tuple(verify)
+    for index, verifier in enumerate(verifiers):
+        # A class is callable, but called with the request it builds a verifier
+        # instead of checking anything.
+        if isinstance(verifier, type):
+            what = f"the class {verifier.__name__}"
+        elif not callable(verifier):
+            what = f"a {type(verifier).__name__}"
+        else:
+            continue
+        raise InvalidArgumentError(
+            "'verify' must hold verifiers, callables taking the request (such as "
+            f"HmacSignature(secret)); item {index} is {what}"
+        )
+    return verifiers
+
+
 class AnyOf:
     """Accept a message that at least one of ``verifiers`` accepts.
 
@@ -301,7 +335,7 @@ class AnyOf:
     def __init__(self, *verifiers: Verifier) -> None:
         if not verifiers:
             raise InvalidArgumentError("AnyOf needs at least one verifier")
-        self.verifiers = verifiers
+        self.verifiers = checked_verifiers(verifiers)
 
     def __call__(self, request: InboundRequest, /) -> None:
         """Accept ``request`` if one verifier does; otherwise say why each refused."""

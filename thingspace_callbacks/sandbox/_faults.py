@@ -11,7 +11,7 @@ import random
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from pydantic import (
@@ -26,6 +26,7 @@ from pydantic import (
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._checks import count, seconds
+from .._errors import InvalidArgumentError
 from .._validation_errors import describe_problems, location
 
 if TYPE_CHECKING:
@@ -51,7 +52,24 @@ class ConnectionDropped(Exception):  # noqa: N818 - it names an event, like http
     """Raised inside the in-process transport to stand for a dropped connection."""
 
 
-class Faults(BaseModel):
+class _FaultSettings(BaseModel):
+    """The constructor of :class:`Faults`: invalid keyword arguments are refused like
+    any other setting, with :class:`InvalidArgumentError` in one line, rather than
+    pydantic's ``ValidationError``.
+
+    It is declared here rather than on :class:`Faults`, so that pydantic's mypy plugin
+    and the docs still give ``Faults`` its fields' signature. ``model_validate`` does not
+    come through it.
+    """
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise InvalidArgumentError(describe_invalid(exc)) from None
+
+
+class Faults(_FaultSettings):
     """What goes wrong, and how often. The default injects nothing.
 
     Each request waits ``latency`` first, then meets at most one of: a dropped
@@ -59,10 +77,15 @@ class Faults(BaseModel):
     ``error_status`` (``error_rate``). The three rates are fractions of requests and
     must add up to at most 1.
 
+    Invalid settings raise :class:`~thingspace_callbacks.InvalidArgumentError` (a
+    ``ValueError``) naming every problem in one line, like every other bad setting.
+
     It is a frozen pydantic model: ``Faults.model_validate(data)`` builds one from the
     JSON of ``PUT /sandbox/faults`` (``latency`` may be a number or a ``[low, high]``
     list; unknown fields are refused) and ``model_dump(mode="json")`` gives it back.
-    Invalid settings raise ``pydantic.ValidationError``, a ``ValueError``.
+    Being pydantic's own constructor, ``model_validate`` raises
+    ``pydantic.ValidationError`` (also a ``ValueError``) for invalid data, as for any
+    model; the admin route answers it 400 with the same one line.
 
     :param latency: Seconds to wait before answering, or a ``(low, high)`` range drawn
         uniformly per request.
@@ -144,7 +167,9 @@ class Faults(BaseModel):
 
 
 def describe_invalid(exc: ValidationError) -> str:
-    """One line naming every problem of a refused setting, for a 400 answer."""
+    """One line naming every problem of a refused setting: the message of the
+    :class:`InvalidArgumentError` that ``Faults(...)`` raises, and of the admin route's
+    400 answer."""
     unknown = [str(e["loc"][0]) for e in exc.errors() if e["type"] == "extra_forbidden"]
     problems = describe_problems(exc, line=_setting_problem)
     if not unknown:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .. import _families as families
 from .._checks import count
 from .._client import AsyncThingSpaceClient
 from .._constants import SHARED_SECRET_HEADER, SIGNATURE_HEADER
@@ -188,9 +189,11 @@ class Sandbox:
 
     @property
     def calls(self) -> Counter[str]:
-        """How many requests each operation answered, e.g. ``calls["token"]``,
-        ``calls["location.register"]`` (requests stopped by injected faults are not
-        counted)."""
+        """How many requests each operation answered, by the operation's name as the
+        client calls it, ``"<family>.<verb>"`` (``calls["location.register"]``,
+        ``calls["firmware_v3.unregister"]``), or ``"token"``, ``"revoke"``, ``"login"``
+        and ``"logout"`` (``calls["token"]``). Requests stopped by injected faults are
+        not counted."""
         return self._context.calls
 
     # State
@@ -231,12 +234,13 @@ class Sandbox:
         registry = self._context.registry
         if how not in ("url", "remove", "extra"):
             raise InvalidArgumentError(f"how must be 'url', 'remove' or 'extra', not {how!r}")
-        if how == "extra" and wanted not in ("firmware", "firmware_v3") and not service:
+        takes_service = families.family(wanted).takes_service
+        if how == "extra" and takes_service and not service:
             raise InvalidArgumentError("an extra listener needs a service")
         changed: list[Registration] = []
         for account in accounts:
             if how == "extra":
-                name = service if wanted not in ("firmware", "firmware_v3") else ""
+                name = service if takes_service else ""
                 if registry.get(wanted, account, name or "") is not None:
                     continue
                 changed.append(

@@ -23,10 +23,6 @@ FAMILIES: tuple[Family, ...] = get_args(Family)
 the test suite checks that :data:`Family` lists exactly those."""
 
 
-SIGNED_FAMILIES: frozenset[Family] = frozenset({"location", "diagnostics"})
-"""Families whose messages carry an HMAC signature made with a shared secret."""
-
-
 def family_name(value: str) -> Family:
     """The family ``value`` names: the client's attribute (``"hyper_precise"``) or the
     command line's spelling (``"hyper-precise"``), in any case; raises

@@ -24,13 +24,13 @@ from ._apply import (
     Group,
     Outcome,
     call_arguments,
-    check_plan,
     expected_of,
     groups,
     verdict,
 )
 from ._entries import PlanEntry
 from ._observed import observed, read
+from ._preflight import check_plan
 
 if TYPE_CHECKING:
     from arq.connections import ArqRedis

@@ -26,7 +26,7 @@ class ExitOneOnUsage(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
-            raise _UsageError(exc.message, exc.ctx) from None
+            raise _UsageError(exc.format_message(), exc.ctx) from None
 
 
 def refused(message: str) -> APIFailure:

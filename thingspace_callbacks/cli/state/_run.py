@@ -238,7 +238,8 @@ async def _check(
 ) -> None:
     """Every refusal of the apply ahead, before asking: the results file's state, the
     prunes, the API root, the secrets, what the queue cannot carry."""
-    from ...state._apply import check_plan, groups
+    from ...state._apply import groups
+    from ...state._preflight import check_plan
 
     _check_resume(made, recorded, values)
     skip = recorded.done if recorded is not None else set()

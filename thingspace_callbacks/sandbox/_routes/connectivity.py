@@ -1,4 +1,4 @@
-"""Connectivity Management listeners: ``/m2m/v1/callbacks/{aname}`` (operations 15-17)."""
+"""Connectivity Management listeners: ``/m2m/v1/callbacks/{account}`` (operations 15-17)."""
 
 from __future__ import annotations
 
@@ -6,23 +6,21 @@ from datetime import datetime, timezone
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from .._context import (
     BadRequest,
+    Handler,
     SandboxContext,
-    guarded,
     json_body,
     ok,
     optional_text,
     text_field,
 )
-from .._state import Registration
+from .._state import Family, Registration
 from ._urls import M2M_PORTS, listener_url
 
-__all__ = ["routes"]
+__all__ = ["handlers"]
 
-_API = "/m2m/v1"
 _MAX_CREDENTIAL = 40
 """Listener usernames and passwords are at most 40 characters (Register page)."""
 
@@ -32,13 +30,13 @@ def _code(detail: str) -> str:
     return f"UnifiedWebService.{detail}"
 
 
-def routes(ctx: SandboxContext) -> list[BaseRoute]:
+def handlers(ctx: SandboxContext, family: Family) -> dict[str, Handler]:
     """List, register and unregister."""
     registry = ctx.registry
 
     async def list_(request: Request) -> Response:
-        account = request.path_params["aname"]
-        found = registry.listeners("connectivity", account)
+        account = request.path_params["account"]
+        found = registry.listeners(family, account)
         if not found:
             # "empty body if none" (List Callback Listeners).
             return Response(status_code=200)
@@ -56,7 +54,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
         )
 
     async def register(request: Request) -> Response:
-        account = request.path_params["aname"]
+        account = request.path_params["account"]
         data = await json_body(request, code=_code("INPUT_INVALID.Body"))
         service = text_field(data, "name", code=_code("INPUT_INVALID.ServiceName"))
         url = listener_url(
@@ -75,7 +73,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
                 )
         registry.put(
             Registration(
-                family="connectivity",
+                family=family,
                 account=account,
                 service=service,
                 url=url,
@@ -87,9 +85,9 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
         return ok({"accountName": account, "serviceName": service})
 
     async def unregister(request: Request) -> Response:
-        account = request.path_params["aname"]
-        service = request.path_params["sname"]
-        if registry.remove("connectivity", account, service) is None:
+        account = request.path_params["account"]
+        service = request.path_params["service"]
+        if registry.remove(family, account, service) is None:
             raise BadRequest(
                 400,
                 _code("REQUEST_FAILED.CallbackNotFound"),
@@ -97,13 +95,4 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
             )
         return ok({"accountName": account, "serviceName": service})
 
-    path = f"{_API}/callbacks/{{aname}}"
-    return [
-        Route(path, guarded(ctx, "connectivity.list", _API, list_), methods=["GET"]),
-        Route(path, guarded(ctx, "connectivity.register", _API, register), methods=["POST"]),
-        Route(
-            f"{path}/name/{{sname}}",
-            guarded(ctx, "connectivity.unregister", _API, unregister),
-            methods=["DELETE"],
-        ),
-    ]
+    return {"list": list_, "register": register, "unregister": unregister}

@@ -6,15 +6,13 @@ from datetime import datetime, timezone
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
-from .._context import BadRequest, SandboxContext, guarded, json_body, ok, text_field
-from .._state import Registration
+from .._context import BadRequest, Handler, SandboxContext, json_body, ok, text_field
+from .._state import Family, Registration
 from ._urls import listener_url
 
-__all__ = ["routes"]
+__all__ = ["handlers"]
 
-_API = "/diagnostics/v1"
 _INVALID = "INVALID_PARAMETER"
 
 
@@ -45,13 +43,13 @@ def _query(request: Request, name: str) -> str:
     return value
 
 
-def routes(ctx: SandboxContext) -> list[BaseRoute]:
+def handlers(ctx: SandboxContext, family: Family) -> dict[str, Handler]:
     """Get, register and unregister."""
     registry = ctx.registry
 
     async def get(request: Request) -> Response:
         account = _query(request, "accountName")
-        found = registry.listeners("diagnostics", account)
+        found = registry.listeners(family, account)
         if not found:
             raise _not_registered()
         return ok(_callback(found[0]))
@@ -67,7 +65,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
         secret = ctx.new_shared_secret()
         registration = registry.put(
             Registration(
-                family="diagnostics",
+                family=family,
                 account=account,
                 service=service,
                 url=endpoint,
@@ -84,21 +82,9 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
     async def unregister(request: Request) -> Response:
         account = _query(request, "accountName")
         service = _query(request, "serviceName")
-        removed = registry.remove("diagnostics", account, service)
+        removed = registry.remove(family, account, service)
         if removed is None:
             raise _not_registered()
         return ok(_callback(removed))
 
-    return [
-        Route(f"{_API}/callbacks", guarded(ctx, "diagnostics.get", _API, get), methods=["GET"]),
-        Route(
-            f"{_API}/callbacks",
-            guarded(ctx, "diagnostics.register", _API, register),
-            methods=["POST"],
-        ),
-        Route(
-            f"{_API}/callbacks",
-            guarded(ctx, "diagnostics.unregister", _API, unregister),
-            methods=["DELETE"],
-        ),
-    ]
+    return {"get": get, "register": register, "unregister": unregister}

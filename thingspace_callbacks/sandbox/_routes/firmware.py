@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Literal
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from .._context import (
     BadRequest,
+    Handler,
     SandboxContext,
-    guarded,
     json_body,
     ok,
     optional_text,
@@ -22,16 +20,15 @@ from .._context import (
 from .._state import Family, Registration
 from ._urls import listener_url
 
-__all__ = ["routes"]
+__all__ = ["handlers"]
 
 _INVALID = "INVALID_PARAMETER"
 
 
-def routes(ctx: SandboxContext, version: Literal["v2", "v3"]) -> list[BaseRoute]:
-    """Get, create, update and delete for one FOTA version."""
+def handlers(ctx: SandboxContext, family: Family) -> dict[str, Handler]:
+    """Get, register, update and unregister for one FOTA version (``firmware`` or
+    ``firmware_v3``)."""
     registry = ctx.registry
-    family: Family = "firmware" if version == "v2" else "firmware_v3"
-    api = f"/fota/{version}"
 
     def missing(account: str) -> BadRequest:
         return BadRequest(400, _INVALID, f"No callback registered for account {account}")
@@ -43,8 +40,8 @@ def routes(ctx: SandboxContext, version: Literal["v2", "v3"]) -> list[BaseRoute]
             raise missing(account)
         return ok({"url": found.url})
 
-    async def create(request: Request) -> Response:
-        # Creating over an existing listener replaces it, so a repeated (retried)
+    async def register(request: Request) -> Response:
+        # Registering over an existing listener replaces it, so a repeated (retried)
         # registration is harmless.
         account = request.path_params["account"]
         data = await json_body(request)
@@ -70,17 +67,10 @@ def routes(ctx: SandboxContext, version: Literal["v2", "v3"]) -> list[BaseRoute]
             raise missing(account)
         return ok({"url": updated.url})
 
-    async def delete(request: Request) -> Response:
+    async def unregister(request: Request) -> Response:
         account = request.path_params["account"]
         if registry.remove(family, account, "") is None:
             raise missing(account)
         return ok({"success": True})
 
-    path = f"{api}/callbacks/{{account}}"
-    name = f"firmware_{version}"
-    return [
-        Route(path, guarded(ctx, f"{name}.get", api, get), methods=["GET"]),
-        Route(path, guarded(ctx, f"{name}.create", api, create), methods=["POST"]),
-        Route(path, guarded(ctx, f"{name}.update", api, update), methods=["PUT"]),
-        Route(path, guarded(ctx, f"{name}.delete", api, delete), methods=["DELETE"]),
-    ]
+    return {"get": get, "register": register, "update": update, "unregister": unregister}

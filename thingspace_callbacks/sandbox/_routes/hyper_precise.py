@@ -6,15 +6,13 @@ from datetime import datetime, timezone
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
-from .._context import BadRequest, SandboxContext, guarded, json_body, ok, optional_text
-from .._state import Registration
+from .._context import BadRequest, Handler, SandboxContext, json_body, ok, optional_text
+from .._state import Family, Registration
 from ._urls import listener_url
 
-__all__ = ["routes"]
+__all__ = ["handlers"]
 
-_API = "/hyper-precise/v1"
 _INVALID = "INVALID_PARAMETER"
 
 
@@ -30,13 +28,13 @@ def _listener(r: Registration) -> dict[str, object]:
     return {"aname": r.account, "name": r.service, "url": r.url}
 
 
-def routes(ctx: SandboxContext) -> list[BaseRoute]:
-    """List, register and delete."""
+def handlers(ctx: SandboxContext, family: Family) -> dict[str, Handler]:
+    """List, register and unregister."""
     registry = ctx.registry
 
     async def list_(request: Request) -> Response:
         account = _query(request, "accountNumber")
-        return ok([_listener(r) for r in registry.listeners("hyper_precise", account)])
+        return ok([_listener(r) for r in registry.listeners(family, account)])
 
     async def register(request: Request) -> Response:
         # Older servers read the listener from the name/url headers, newer ones from
@@ -51,7 +49,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
             raise BadRequest(400, _INVALID, "url is required")
         registration = registry.put(
             Registration(
-                family="hyper_precise",
+                family=family,
                 account=account,
                 service=name,
                 url=listener_url(url, code=_INVALID),
@@ -60,17 +58,12 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
         )
         return ok(_listener(registration))
 
-    async def delete(request: Request) -> Response:
+    async def unregister(request: Request) -> Response:
         account = _query(request, "accountNumber")
         # The seed SDK names the parameter "name", newer Verizon SDKs "service".
         name = _query(request, "service", "name")
-        if registry.remove("hyper_precise", account, name) is None:
+        if registry.remove(family, account, name) is None:
             raise BadRequest(404, _INVALID, f"Callback listener {name} not found")
         return ok({"responseCode": "SUCCESS", "message": f"Callback listener {name} deleted"})
 
-    path = f"{_API}/callbacks"
-    return [
-        Route(path, guarded(ctx, "hyper_precise.list", _API, list_), methods=["GET"]),
-        Route(path, guarded(ctx, "hyper_precise.register", _API, register), methods=["POST"]),
-        Route(path, guarded(ctx, "hyper_precise.deregister", _API, delete), methods=["DELETE"]),
-    ]
+    return {"list": list_, "register": register, "unregister": unregister}

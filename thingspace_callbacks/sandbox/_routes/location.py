@@ -6,21 +6,21 @@ from datetime import datetime, timezone
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
-from .._context import BadRequest, SandboxContext, guarded, json_body, ok, text_field
-from .._state import Registration
+from ...models.location import LocationServiceName
+from .._context import BadRequest, Handler, SandboxContext, json_body, ok, text_field
+from .._state import Family, Registration
 from ._urls import listener_url
 
-__all__ = ["routes"]
+__all__ = ["handlers"]
 
-_API = "/loc/v1"
 _INVALID = "INVALID_PARAMETER"
-_SERVICES = ("Location", "DeviceLocation")
+_SERVICES = tuple(service.value for service in LocationServiceName)
+"""The services a listener may be registered for: those the client's model lists."""
 
 
-def routes(ctx: SandboxContext) -> list[BaseRoute]:
-    """List, register and deregister."""
+def handlers(ctx: SandboxContext, family: Family) -> dict[str, Handler]:
+    """List, register and unregister."""
     registry = ctx.registry
 
     async def list_(request: Request) -> Response:
@@ -33,7 +33,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
                     "serviceName": r.service,
                     "url": r.url,
                 }
-                for r in registry.listeners("location", account)
+                for r in registry.listeners(family, account)
             ]
         )
 
@@ -43,13 +43,13 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
         service = text_field(data, "name")
         if service not in _SERVICES:
             raise BadRequest(
-                400, _INVALID, f"Invalid service name {service}; use Location or DeviceLocation"
+                400, _INVALID, f"Invalid service name {service}; use {' or '.join(_SERVICES)}"
             )
         url = listener_url(text_field(data, "url"), code=_INVALID)
         secret = ctx.new_shared_secret()
         registry.put(
             Registration(
-                family="location",
+                family=family,
                 account=account,
                 service=service,
                 url=url,
@@ -62,10 +62,10 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
             headers={ctx.shared_secret_header: secret},
         )
 
-    async def deregister(request: Request) -> Response:
+    async def unregister(request: Request) -> Response:
         account = request.path_params["account"]
         service = request.path_params["service"]
-        if registry.remove("location", account, service) is None:
+        if registry.remove(family, account, service) is None:
             raise BadRequest(
                 400,
                 _INVALID,
@@ -73,13 +73,4 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
             )
         return ok({"success": True})
 
-    path = f"{_API}/callbacks/{{account}}"
-    return [
-        Route(path, guarded(ctx, "location.list", _API, list_), methods=["GET"]),
-        Route(path, guarded(ctx, "location.register", _API, register), methods=["POST"]),
-        Route(
-            f"{path}/name/{{service}}",
-            guarded(ctx, "location.deregister", _API, deregister),
-            methods=["DELETE"],
-        ),
-    ]
+    return {"list": list_, "register": register, "unregister": unregister}
