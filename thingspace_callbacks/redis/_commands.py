@@ -7,14 +7,24 @@ waits for Redis when it does not answer.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from itertools import islice
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
+import anyio
 from arq.connections import ArqRedis
 from arq.constants import result_key_prefix
+from redis.asyncio.client import Pipeline
 
-__all__ = ["BATCH", "batches", "hmget", "kept_results", "pop_batch", "record_index"]
+__all__ = [
+    "BATCH",
+    "batches",
+    "hmget",
+    "kept_results",
+    "pipelined",
+    "pop_batch",
+    "record_index",
+]
 
 _T = TypeVar("_T")
 
@@ -37,11 +47,28 @@ async def kept_results(job_ids: list[str], redis: ArqRedis) -> list[bytes | None
     return await cast("Awaitable[list[bytes | None]]", redis.mget(keys))
 
 
+async def pipelined(redis: ArqRedis, queue: Callable[[Pipeline], object]) -> list[Any]:
+    """The answers to the commands ``queue`` puts on a pipeline, sent in one round trip.
+
+    The pipeline's clean-up is shielded: cancelled halfway (a time limit, the run
+    stopped), anyio would cancel it too, and the pipeline's connection would never go
+    back to the pool (redis-py drops a connection cancelled mid-command itself; the
+    clean-up only hands it back)."""
+    pipe = redis.pipeline(transaction=False)
+    try:
+        queue(pipe)
+        return await pipe.execute()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await pipe.reset()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+
+
 async def record_index(redis: ArqRedis, key: str, index: dict[str, str]) -> None:
-    async with redis.pipeline(transaction=False) as pipe:
+    def queue(pipe: Pipeline) -> None:
         pipe.hset(key, mapping=index)
         pipe.expire(key, _INDEX_TTL)
-        await pipe.execute()
+
+    await pipelined(redis, queue)
 
 
 async def pop_batch(redis: ArqRedis, key: str) -> list[bytes]:

@@ -32,7 +32,7 @@ from .._checks import seconds
 from .._errors import InvalidArgumentError
 from .._telemetry import instruments_for
 from .._validation import checked_account
-from ._commands import BATCH, batches, hmget, kept_results, pop_batch, record_index
+from ._commands import BATCH, batches, hmget, kept_results, pipelined, pop_batch, record_index
 from ._connection import RETRY_INTERVAL, log, redis_address
 from ._jobs import (
     DEFAULT_CHUNK_SIZE,
@@ -49,6 +49,7 @@ from ._outage import OUTAGE_ERRORS, Outage
 
 if TYPE_CHECKING:
     from anyio.abc import TaskStatus
+    from redis.asyncio.client import Pipeline
 
     from ..telemetry import Telemetry
 
@@ -473,11 +474,12 @@ class QueuedFanOut:
         if not job_ids:
             return []
 
+        def queue(pipe: Pipeline) -> None:
+            for job_id in job_ids:
+                pipe.exists(job_key_prefix + job_id, result_key_prefix + job_id)
+
         async def exists(redis: ArqRedis) -> list[int]:
-            async with redis.pipeline(transaction=False) as pipe:
-                for job_id in job_ids:
-                    pipe.exists(job_key_prefix + job_id, result_key_prefix + job_id)
-                return await pipe.execute()
+            return await pipelined(redis, queue)
 
         found = await self._command(exists)
         return [job_id for job_id, present in zip(job_ids, found, strict=True) if not present]
