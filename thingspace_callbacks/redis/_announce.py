@@ -11,11 +11,15 @@ import contextlib
 import json
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from arq.connections import ArqRedis
 
+if TYPE_CHECKING:
+    from redis.asyncio.client import Pipeline
+
+from ._commands import pipelined
 from ._outage import OUTAGE_ERRORS
 
 __all__ = ["Announcer"]
@@ -107,14 +111,16 @@ class Announcer:
             return
         data = json.dumps({"job": self._job_id, **entry}, separators=(",", ":"), default=str)
         # Shielded, within a bound: cancelled halfway (the chunk's end stops the
-        # flushing task, a job's time runs out), anyio would cancel the pipeline's own
-        # clean-up too, and its connection would never go back to the pool; and the
-        # batch, already taken from the unsent outcomes, would be announced by nobody.
+        # flushing task, a job's time runs out), the batch, already taken from the
+        # unsent outcomes, would be announced by nobody.
         limit = anyio.current_time() + _PUSH_TIMEOUT
-        with contextlib.suppress(*OUTAGE_ERRORS), anyio.CancelScope(shield=True, deadline=limit):
+        ttl = self._ttl
+
+        def queue(pipe: Pipeline) -> None:
             # Each push renews the list's lifetime: a run nobody collects leaves nothing
             # behind, even when its worker died before the job's end.
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.rpush(key, data)
-                pipe.expire(key, self._ttl)
-                await pipe.execute()
+            pipe.rpush(key, data)
+            pipe.expire(key, ttl)
+
+        with contextlib.suppress(*OUTAGE_ERRORS), anyio.CancelScope(shield=True, deadline=limit):
+            await pipelined(redis, queue)
