@@ -23,7 +23,7 @@ from typing import Any
 
 import uvicorn
 
-from thingspace_callbacks.sandbox._server import bind_socket
+from thingspace_callbacks.sandbox._server import PromptServer, bind_socket
 
 __all__ = ["serve", "serve_here"]
 
@@ -53,7 +53,7 @@ def serve(app: Any, **options: Any) -> Iterator[str]:
     """Serve ``app`` from a background thread; yield its base URL, stop it on exit."""
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(_config(app, options))
+    server = PromptServer(_config(app, options))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True
     )
@@ -66,7 +66,7 @@ def serve(app: Any, **options: Any) -> Iterator[str]:
             time.sleep(0.005)
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.should_exit = True
+        server.request_stop()
         thread.join(timeout=10)
         sock.close()
 
@@ -77,7 +77,7 @@ async def serve_here(app: Any, **options: Any) -> AsyncIterator[str]:
     on exit."""
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(_config(app, options))
+    server = PromptServer(_config(app, options))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         give_up = time.monotonic() + STARTUP_TIMEOUT
@@ -87,6 +87,6 @@ async def serve_here(app: Any, **options: Any) -> AsyncIterator[str]:
             await asyncio.sleep(0.005)
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.should_exit = True
+        server.request_stop()
         await task
         sock.close()

@@ -47,6 +47,8 @@ from sybil.parsers.markdown import CodeBlockParser
 
 from thingspace_callbacks.sandbox import Sandbox
 
+from ._user_project import UNRELATED_PLUGINS
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
@@ -234,7 +236,7 @@ def _run_test_file(source: str, directory: Path, *plugins: str) -> subprocess.Co
     (directory / "pytest.ini").write_text("[pytest]\n")
     (directory / "test_example.py").write_text(source)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "THINGSPACE_"))}
-    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *UNRELATED_PLUGINS]
     for plugin in plugins:
         args += ["-p", plugin]
     return subprocess.run(

@@ -16,6 +16,7 @@ import pytest
 
 from thingspace_callbacks._extras import requires_extra
 
+from ._user_project import UNRELATED_PLUGINS
 from .cli.test_extras import BLOCKER
 
 CHECK = """
@@ -84,7 +85,15 @@ def test_the_pytest_fixtures_name_the_extra(blocker: Path, tmp_path: Path) -> No
     )
 
     result = _without(
-        blocker, "starlette", "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=tmp_path
+        blocker,
+        "starlette",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *UNRELATED_PLUGINS,
+        cwd=tmp_path,
     )
 
     assert result.returncode == 1, result.stdout + result.stderr

@@ -9,6 +9,8 @@ import pytest
 from thingspace_callbacks import AsyncThingSpaceClient
 from thingspace_callbacks.sandbox import Sandbox, SandboxServer
 
+from .._user_project import UNRELATED_PLUGINS
+
 ACCOUNT = "0000123456-00001"
 
 
@@ -144,7 +146,9 @@ def test_the_fixtures_work_under_every_async_plugin(
 ) -> None:
     pytester.makepyfile(test_user=USER_TESTS.format(module=module, mark=mark, libraries=libraries))
 
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error", *options)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", *UNRELATED_PLUGINS, "-W", "error", *options
+    )  # fmt: skip
 
     result.assert_outcomes(passed=passed)
     assert "not natively supported" not in result.stdout.str()

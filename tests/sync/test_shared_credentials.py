@@ -25,6 +25,7 @@ from thingspace_callbacks._auth.process import PROCESS_CREDENTIALS
 from thingspace_callbacks.sandbox import SandboxServer
 from thingspace_callbacks.testing import reset_shared_credentials
 
+from .._user_project import UNRELATED_PLUGINS
 from .conftest import ACCOUNT
 
 pytestmark = pytest.mark.integration
@@ -311,7 +312,9 @@ def test_the_pytest_plugin_gives_each_test_of_a_users_project_fresh_credentials(
 ) -> None:
     pytester.makepyfile(test_user=USER_TESTS.format())
 
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:asyncio")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", *UNRELATED_PLUGINS, "-p", "no:asyncio"
+    )  # fmt: skip
 
     result.assert_outcomes(passed=2)
 
