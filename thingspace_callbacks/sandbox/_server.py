@@ -86,11 +86,12 @@ class PromptServer(uvicorn.Server):
             should_exit = await self.on_tick(counter)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # first: no connection arrives after the check below
+        await asyncio.sleep(0)  # one turn for a connection accepted just before
         if self.server_state.connections or self.server_state.tasks:
             await super().shutdown(sockets)
             return
-        for server in self.servers:
-            server.close()
         for sock in sockets or []:
             sock.close()
         for server in self.servers:
