@@ -103,15 +103,8 @@ class LeasedShared(Shared):
         super().__init__(**kwargs)
         self.lease = lease
 
-    async def aclose(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            await self.lease.release(self.auth_context)
-        finally:
-            if self.owns_http_client:
-                await self.http_client.aclose()
+    async def release_credentials(self) -> None:
+        await self.lease.release(self.auth_context)
 
 
 def transport(speedups: bool) -> httpx.AsyncBaseTransport:

@@ -122,10 +122,14 @@ class Shared:
             return
         self.closed = True
         try:
-            await self.auth.aclose(self.auth_context)
+            await self.release_credentials()
         finally:
             if self.owns_http_client:
                 await self.http_client.aclose()
+
+    async def release_credentials(self) -> None:
+        """What closing does with the credentials: end the session of its own."""
+        await self.auth.aclose(self.auth_context)
 
 
 class Pipeline:

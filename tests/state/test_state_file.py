@@ -51,22 +51,22 @@ def test_secrets_are_in_no_repr_or_digest(tmp_path: Path) -> None:
     assert SECRET not in state.digest()
 
 
-def test_account_name_is_connectivity(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("alias", "family", "service"),
+    [
+        ("account_name", "connectivity", "CarrierService"),
+        ("account_number", "hyper_precise", "BullseyeReporting"),
+    ],
+)
+def test_the_seed_family_names_are_aliases(
+    tmp_path: Path, alias: str, family: str, service: str
+) -> None:
     state = load(
         tmp_path,
-        f'accounts = ["0000000001-00001"]\n[[listener]]\nfamily = "account_name"\n'
-        f'service = "CarrierService"\nurl = "{HOOK}/carrier"\n',
+        f'accounts = ["0000000001-00001"]\n[[listener]]\nfamily = "{alias}"\n'
+        f'service = "{service}"\nurl = "{HOOK}/{family}"\n',
     )
-    assert state.listeners[0].family == "connectivity"
-
-
-def test_account_number_is_hyper_precise(tmp_path: Path) -> None:
-    state = load(
-        tmp_path,
-        f'accounts = ["0000000001-00001"]\n[[listener]]\nfamily = "account_number"\n'
-        f'service = "BullseyeReporting"\nurl = "{HOOK}/hp"\n',
-    )
-    assert state.listeners[0].family == "hyper_precise"
+    assert state.listeners[0].family == family
 
 
 def test_listeners_may_name_their_own_accounts(tmp_path: Path) -> None:
